@@ -1,0 +1,102 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { reportError } from './output.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage (0-100)');
+  return n;
+}
+
+const program = new Command('failover')
+  .description('Failover-first monitoring: multi-region probes, quorum decisions, DNS and WAN failover.')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('check')
+  .description('Run one probe now, like curl for health. Exit 0 when up, 1 when down or degraded, 2 on a bad argument.')
+  .argument(
+    '<target>',
+    'http(s)://..., tcp://host:port, tls://host[:port], dns://server[:port]/name?type=A&expect=..., sip:host[:port];transport=udp|tcp|tls, voip://host:port',
+  )
+  .option('--json', 'print one JSON object')
+  .option('--timeout <ms>', 'deadline of the probe in milliseconds', positiveInt, 5000)
+  .option('--ca-file <file>', "PEM file of extra CA certificates to trust besides the system's (https, tls, sips)")
+  .action(async (target: string, opts: { json?: boolean; timeout: number; caFile?: string }) => {
+    const { checkCommand } = await import('./commands/check.ts');
+    process.exitCode = await checkCommand(target, opts);
+  });
+
+program
+  .command('validate')
+  .description('Validate a sites.yaml: every problem with its path and line:column. Exit 0 when valid, 1 otherwise.')
+  .argument('<file>', 'the configuration file')
+  .action(async (file: string) => {
+    const { validateCommand } = await import('./commands/validate.ts');
+    process.exitCode = await validateCommand(file);
+  });
+
+program
+  .command('schema')
+  .description("Print the JSON Schema of sites.yaml (for editors' YAML support).")
+  .action(async () => {
+    const { schemaCommand } = await import('./commands/schema.ts');
+    schemaCommand();
+  });
+
+program
+  .command('probe')
+  .description('Run one round of every check in a configuration and show the results. Exit 1 when any is not up.')
+  .requiredOption('-c, --config <file>', 'the configuration file')
+  .option('--region <name>', 'label the vantage as this probe region', 'local')
+  .option('--json', 'print JSON lines: one observation per line, then the round summary')
+  .action(async (opts: { config: string; region: string; json?: boolean }) => {
+    const { probeCommand } = await import('./commands/probe.ts');
+    process.exitCode = await probeCommand(opts);
+  });
+
+program
+  .command('echo-responder')
+  .description('Answer the voip probe: echo UDP datagrams back to their sender.')
+  .option('--port <n>', 'UDP port', port, 7100)
+  .option('--host <address>', 'address to listen on', '0.0.0.0')
+  .addOption(new Option('--loss <pct>', 'drop this share of datagrams (testing)').argParser(percent).default(0))
+  .addOption(new Option('--delay <ms>', 'delay each echo (testing)').argParser(port).default(0))
+  .action(async (opts: { port: number; host: string; loss: number; delay: number }) => {
+    const { echoResponderCommand } = await import('./commands/echo-responder.ts');
+    await echoResponderCommand(opts);
+  });
+
+program
+  .command('local')
+  .description('Run the system on this machine: probe workers for every configured region, on loopback.')
+  .requiredOption('-c, --config <file>', 'the configuration file')
+  .option('--rounds <n>', 'stop after this many rounds per region (default: run until interrupted)', positiveInt)
+  .option('--json-logs', 'print JSON lines instead of the live view')
+  .action(async (opts: { config: string; rounds?: number; jsonLogs?: boolean }) => {
+    const { localCommand } = await import('./commands/local.ts');
+    process.exitCode = await localCommand(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; usage errors exit 2, as for any bad argument.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(error);
+  }
+}

@@ -1,0 +1,115 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The repository root: the project esbuild bundles from. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The newest Node.js runtime aws-cdk-lib offers; the bundle targets it too. */
+export const FAILOVER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+// esbuild's ESM output cannot `require` Node built-ins from bundled CommonJS code (the AWS SDK) without this.
+const REQUIRE_BANNER =
+  "import { createRequire as __failoverCreateRequire } from 'node:module'; " +
+  'const require = __failoverCreateRequire(import.meta.url);';
+
+/** Props of a {@link FailoverFunction}; the Lambda settings not listed keep the NodejsFunction defaults. */
+export interface FailoverFunctionProps extends Omit<
+  NodejsFunctionProps,
+  'runtime' | 'architecture' | 'role' | 'logGroup' | 'projectRoot' | 'code'
+> {
+  /** Path of the handler file, relative to the repository root (e.g. `functions/probe/handler.ts`). */
+  readonly entry: string;
+  /** Powertools service name (POWERTOOLS_SERVICE_NAME) of the function's logs and metrics. */
+  readonly serviceName: string;
+  /**
+   * The sites.yaml text, inlined into the bundle as `process.env.FAILOVER_CONFIG_YAML` (esbuild define), so that
+   * the configuration travels with the code version and is no runtime variable.
+   * @default - no configuration is inlined
+   */
+  readonly configYaml?: string;
+  /**
+   * Retention of the function's log group, which this construct creates.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+}
+
+/**
+ * A Lambda function of this project with the house defaults: arm64, the newest Node.js runtime, an ESM bundle with
+ * source maps built by the local esbuild (no Docker), X-Ray tracing, a log group with retention created explicitly,
+ * and an execution role with no managed policy: it may write to its own log group and nothing else until granted.
+ */
+export class FailoverFunction extends NodejsFunction {
+  /** The role the function runs as; grant it further permissions through `grant*` or `addToPolicy`. */
+  public readonly executionRole: iam.Role;
+  /** The function's log group. */
+  public readonly functionLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FailoverFunctionProps) {
+    // The role and log group are siblings: a subclass cannot create children before calling super.
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.serviceName}`,
+    });
+    const { configYaml, serviceName, bundling, environment, ...rest } = props;
+    super(scope, id, {
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      ...rest,
+      entry: `${REPO_ROOT}${props.entry}`,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: FAILOVER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      role,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        ...bundling,
+        define: {
+          ...(configYaml !== undefined ? { 'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(configYaml) } : {}),
+          ...bundling?.define,
+        },
+      },
+    });
+    logGroup.grantWrite(role);
+    if ((props.tracing ?? lambda.Tracing.ACTIVE) !== lambda.Tracing.DISABLED) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords (added by active tracing) accept no resource but *.',
+      });
+    }
+    this.executionRole = role;
+    this.functionLogGroup = logGroup;
+  }
+}

@@ -1,0 +1,15 @@
+import { FailoverError } from '../../errors.ts';
+
+/** Some observation batches could not be handed to the decider's queue after the adapter's retries. */
+export class ObservationsNotDeliveredError extends FailoverError {
+  /** Batches (not messages) of which at least one part did not reach the queue. */
+  readonly lost: number;
+  readonly total: number;
+
+  constructor(lost: number, total: number, detail: string, options?: { cause?: unknown }) {
+    super('OBSERVATIONS_NOT_DELIVERED', `${lost} of ${total} observation batch(es) not delivered: ${detail}`, options);
+    this.name = 'ObservationsNotDeliveredError';
+    this.lost = lost;
+    this.total = total;
+  }
+}

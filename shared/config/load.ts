@@ -1,0 +1,421 @@
+import { readFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type Diagnostic } from '../errors.ts';
+import { isTimeZone, zonedTimeToEpoch } from '../domain/zoned-time.ts';
+import { probeSpecOf, type Check } from './checks.ts';
+import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
+import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';
+import { messageFor } from './messages.ts';
+import { SitesConfig, type Policy, type SitesConfigParsed } from './schema.ts';
+
+type Path = (string | number)[];
+
+/** The outcome of reading a configuration: the resolved config when there is no problem, and every problem found. */
+export interface ParseResult {
+  readonly config: FailoverConfig | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Reads and validates a sites.yaml; throws ConfigError listing every problem. */
+export async function loadConfig(file: string): Promise<FailoverConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError([{ path: [], message: `cannot read ${file}: ${reason}` }], file);
+  }
+  const { config, diagnostics } = parseConfig(text);
+  if (!config) throw new ConfigError(diagnostics, file);
+  return config;
+}
+
+/** Validates a sites.yaml document: YAML syntax, the schema, then cross-references, all problems at once. */
+export function parseConfig(text: string): ParseResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      config: undefined,
+      diagnostics: doc.errors.map((e) => ({
+        path: [],
+        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        line: e.linePos?.[0].line,
+        column: e.linePos?.[0].col,
+      })),
+    };
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (data === null || data === undefined) {
+    return {
+      config: undefined,
+      diagnostics: [
+        { path: [], message: 'the file is empty; expected version, regions and sites', line: 1, column: 1 },
+      ],
+    };
+  }
+  const problems: { path: Path; message: string; atKey?: boolean }[] = [];
+
+  const parsed = SitesConfig.safeParse(data, { error: messageFor });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys)
+          problems.push({ path: [...path, key], message: `unknown field "${key}"`, atKey: true });
+      } else {
+        problems.push({ path, message: issue.message });
+      }
+    }
+  }
+  problems.push(...crossReferences(data));
+
+  if (problems.length > 0 || !parsed.success) {
+    const seen = new Set<string>();
+    const diagnostics = problems
+      .map((p) => ({ ...p, ...locate(doc, lineCounter, p.path, p.atKey ?? false) }))
+      .filter((d) => {
+        const key = `${formatPath(d.path)}|${d.message}`;
+        return seen.has(key) ? false : (seen.add(key), true);
+      })
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+      .map(({ path, message, line, column }) => ({ path, message, line, column }));
+    return { config: undefined, diagnostics };
+  }
+  return { config: resolve(parsed.data), diagnostics: [] };
+}
+
+/** `sites[1].checks[0].http.url` */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path
+    .map((p, i) =>
+      typeof p === 'number'
+        ? `[${p}]`
+        : /^[A-Za-z_][\w-]*$/.test(p)
+          ? `${i === 0 ? '' : '.'}${p}`
+          : `[${JSON.stringify(p)}]`,
+    )
+    .join('');
+}
+
+/** `sites[1].checks[0].http.url (line 42:14): expected a URL` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line !== undefined ? `(line ${d.line}:${d.column ?? 1})` : '';
+  const head = [formatPath(d.path), where].filter(Boolean).join(' ');
+  return head ? `${head}: ${d.message}` : d.message;
+}
+
+/** Line and column of the node at `path`, or of its nearest existing ancestor (e.g. for a missing field). */
+function locate(doc: Document, lc: LineCounter, path: Path, atKey: boolean): { line?: number; column?: number } {
+  let node: unknown = doc.contents;
+  let offset: number | undefined = rangeStart(node);
+  for (const [index, segment] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      const keyWanted = atKey && index === path.length - 1;
+      node = pair.value;
+      offset = (keyWanted ? rangeStart(pair.key) : rangeStart(pair.value)) ?? rangeStart(pair.key) ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (item === undefined) break;
+      node = item;
+      offset = rangeStart(item) ?? offset;
+    } else {
+      break;
+    }
+  }
+  if (offset === undefined) return {};
+  const pos = lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+  return range?.[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cross-references. They read the raw document defensively, so that they report alongside schema problems.
+
+type Raw = Record<string, unknown>;
+const obj = (v: unknown): Raw => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function crossReferences(data: unknown): { path: Path; message: string }[] {
+  const out: { path: Path; message: string }[] = [];
+  const root = obj(data);
+  const add = (path: Path, message: string) => out.push({ path, message });
+
+  const regions = arr(obj(root.regions).probe).filter((r): r is string => typeof r === 'string');
+  duplicates(regions, (i, v) => add(['regions', 'probe', i], `duplicate region "${v}"`));
+
+  const userPresets = obj(root.presets);
+  for (const [name, preset] of Object.entries(userPresets)) {
+    if (name in BUILTIN_PRESETS) add(['presets', name], `"${name}" is a built-in preset; choose another name`);
+    arr(obj(preset).checks).forEach((c, j) => {
+      if (obj(c).link !== undefined)
+        add(['presets', name, 'checks', j, 'link'], 'preset checks are not tied to a link');
+    });
+    checkIds(arr(obj(preset).checks), ['presets', name, 'checks'], add);
+  }
+  const presetNames = new Set([...Object.keys(BUILTIN_PRESETS), ...Object.keys(userPresets)]);
+
+  const controlChecks = arr(root.controlChecks);
+  checkIds(controlChecks, ['controlChecks'], add);
+  controlChecks.forEach((c, j) => {
+    if (obj(c).link !== undefined) add(['controlChecks', j, 'link'], 'control checks are not tied to a link');
+  });
+
+  const contacts = arr(root.contacts).map(obj);
+  duplicates(
+    contacts.map((c) => str(c.name)),
+    (i, v) => add(['contacts', i, 'name'], `duplicate contact "${v}"`),
+  );
+  contacts.forEach((c, i) => {
+    if (c.email === undefined && c.sms === undefined) add(['contacts', i], 'a contact needs an email or an sms number');
+  });
+  const contactNames = new Set(contacts.map((c) => str(c.name)).filter(Boolean));
+
+  const defaultsPolicy = obj(obj(root.defaults).policy);
+  policyProblems(defaultsPolicy, {}, regions.length, ['defaults', 'policy'], add);
+
+  const sites = arr(root.sites).map(obj);
+  duplicates(
+    sites.map((s) => str(s.id)),
+    (i, v) => add(['sites', i, 'id'], `duplicate site id "${v}"`),
+  );
+  const recordOwners = new Map<string, string>();
+
+  sites.forEach((site, i) => {
+    const at = (...rest: Path): Path => ['sites', i, ...rest];
+    const links = arr(site.links).map(obj);
+    const linkIds = links.map((l) => str(l.id)).filter((id): id is string => id !== undefined);
+    duplicates(
+      links.map((l) => str(l.id)),
+      (j, v) => add(at('links', j, 'id'), `duplicate link id "${v}"`),
+    );
+    const primaries = links.flatMap((l, j) => (l.role === 'primary' ? [j] : []));
+    if (links.length > 0 && primaries.length === 0) add(at('links'), 'expected one link with role primary');
+    for (const j of primaries.slice(1)) add(at('links', j, 'role'), 'a site has exactly one primary link');
+    if (links.length >= 2 && primaries.length === links.length) add(at('links'), 'expected at least one backup link');
+    const knownLinks = `(links: ${linkIds.join(', ') || 'none'})`;
+
+    const checks = arr(site.checks);
+    checkIds(checks, at('checks'), add);
+    checks.forEach((c, j) => {
+      const link = obj(c).link;
+      if (typeof link === 'string' && !linkIds.includes(link))
+        add(at('checks', j, 'link'), `unknown link "${link}" ${knownLinks}`);
+    });
+
+    arr(site.dns).forEach((r, k) => {
+      const rec = obj(r);
+      const zone = str(rec.zone)?.replace(/\.$/, '').toLowerCase();
+      const name = str(rec.name)?.replace(/\.$/, '').toLowerCase();
+      if (zone && name && name !== zone && !name.endsWith(`.${zone}`))
+        add(at('dns', k, 'name'), `"${rec.name}" is not inside zone "${rec.zone}"`);
+      const type = str(rec.type);
+      if (name && type) {
+        const key = `${name}|${type}`;
+        const owner = recordOwners.get(key);
+        if (owner !== undefined) add(at('dns', k, 'name'), `${type} ${name} is already managed by site "${owner}"`);
+        else recordOwners.set(key, str(site.id) ?? `#${i}`);
+      }
+      const values = obj(rec.values);
+      for (const [link, list] of Object.entries(values)) {
+        if (!linkIds.includes(link)) add(at('dns', k, 'values', link), `unknown link "${link}" ${knownLinks}`);
+        arr(list).forEach((v, n) => {
+          const problem = recordValueProblem(type, v, arr(list).length);
+          if (problem) add(at('dns', k, 'values', link, n), problem);
+        });
+      }
+      if (rec.values !== undefined)
+        for (const link of linkIds) if (!(link in values)) add(at('dns', k, 'values'), `no values for link "${link}"`);
+    });
+
+    const deps = arr(site.dependencies);
+    deps.forEach((d, j) => {
+      if (typeof d === 'string' && !presetNames.has(d))
+        add(at('dependencies', j), `unknown preset "${d}" (known: ${[...presetNames].sort().join(', ')})`);
+    });
+    duplicates(
+      deps.map((d) => str(d)),
+      (j, v) => add(at('dependencies', j), `duplicate dependency "${v}"`),
+    );
+
+    arr(site.contacts).forEach((c, j) => {
+      if (typeof c === 'string' && !contactNames.has(c)) add(at('contacts', j), `unknown contact "${c}"`);
+    });
+
+    const windows = arr(site.maintenance).map(obj);
+    duplicates(
+      windows.map((w) => str(w.id)),
+      (j, v) => add(at('maintenance', j, 'id'), `duplicate maintenance window "${v}"`),
+    );
+    windows.forEach((w, j) => {
+      const tz = str(w.timezone) ?? 'UTC';
+      if (!isTimeZone(tz)) {
+        add(at('maintenance', j, 'timezone'), `unknown time zone "${tz}" (expected an IANA name such as Europe/Paris)`);
+        return;
+      }
+      const start = str(w.start);
+      const end = str(w.end);
+      if (start && end) {
+        const s = zonedTimeToEpoch(start, tz);
+        const e = zonedTimeToEpoch(end, tz);
+        if (Number.isFinite(s) && Number.isFinite(e) && e <= s)
+          add(at('maintenance', j, 'end'), 'expected end after start');
+      }
+    });
+
+    const key = str(obj(site.agent).publicKey);
+    if (key !== undefined && !isEd25519PublicKey(key))
+      add(at('agent', 'publicKey'), 'expected an Ed25519 public key: base64 of 32 bytes (see `failover agent keygen`)');
+
+    policyProblems(obj(site.policy), defaultsPolicy, regions.length, at('policy'), add);
+  });
+  return out;
+}
+
+function checkIds(checks: unknown[], base: Path, add: (path: Path, message: string) => void): void {
+  duplicates(
+    checks.map((c) => str(obj(c).id)),
+    (j, v) => add([...base, j, 'id'], `duplicate check id "${v}"`),
+  );
+}
+
+function duplicates(values: (string | undefined)[], report: (index: number, value: string) => void): void {
+  const seen = new Set<string>();
+  values.forEach((v, i) => {
+    if (v === undefined) return;
+    if (seen.has(v)) report(i, v);
+    seen.add(v);
+  });
+}
+
+function recordValueProblem(type: string | undefined, value: unknown, count: number): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (type === 'A' && !isIPv4(value)) return `expected an IPv4 address for an A record, found "${value}"`;
+  if (type === 'AAAA' && !isIPv6(value)) return `expected an IPv6 address for an AAAA record, found "${value}"`;
+  if (type === 'CNAME') {
+    if (count > 1) return 'a CNAME record has exactly one value';
+    if (isIPv4(value) || isIPv6(value) || !/^[a-z0-9_.-]+$/i.test(value))
+      return `expected a host name for a CNAME record, found "${value}"`;
+  }
+  return undefined;
+}
+
+function isEd25519PublicKey(key: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=?$/.test(key) && Buffer.from(key, 'base64').length === 32;
+}
+
+function policyProblems(
+  policy: Raw,
+  inherited: Raw,
+  regionCount: number,
+  at: Path,
+  add: (path: Path, message: string) => void,
+): void {
+  const quorum = policy.quorum;
+  if (typeof quorum === 'number' && Number.isInteger(quorum) && regionCount > 0) {
+    if (quorum > regionCount)
+      add([...at, 'quorum'], `quorum ${quorum} is more than the ${regionCount} probe region(s) configured`);
+    else if (quorum < 2 && regionCount >= 2)
+      add(
+        [...at, 'quorum'],
+        `quorum ${quorum} is below 2; with ${regionCount} probe regions one region alone may not decide`,
+      );
+  }
+  const damping = { ...DEFAULT_POLICY.damping, ...obj(inherited.damping), ...obj(policy.damping) };
+  if (policy.damping === undefined && at[0] !== 'defaults') return;
+  const { reuseLimit, suppressLimit, maxPenalty } = damping as Record<string, unknown>;
+  if (typeof reuseLimit === 'number' && typeof suppressLimit === 'number' && reuseLimit >= suppressLimit)
+    add([...at, 'damping', 'reuseLimit'], `expected reuseLimit (${reuseLimit}) below suppressLimit (${suppressLimit})`);
+  if (typeof suppressLimit === 'number' && typeof maxPenalty === 'number' && suppressLimit > maxPenalty)
+    add(
+      [...at, 'damping', 'suppressLimit'],
+      `expected suppressLimit (${suppressLimit}) at most maxPenalty (${maxPenalty})`,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resolution: the validated document becomes the model the rest of the system reads.
+
+function resolve(doc: SitesConfigParsed): FailoverConfig {
+  const presets: Record<string, PresetDef> = { ...BUILTIN_PRESETS, ...doc.presets };
+  const regionCount = doc.regions.probe.length;
+  const sites = doc.sites.map((site) => {
+    const policy = resolvePolicy(doc.defaults?.policy, site.policy, regionCount);
+    const planned = (check: Check, dependency: string | null): PlannedCheck => ({
+      site: site.id,
+      id: dependency ? `${dependency}/${check.id}` : check.id,
+      name: check.name,
+      link: check.link ?? null,
+      dependency,
+      timeoutMs: check.timeoutMs,
+      confirmRetryMs: policy.confirmRetryMs,
+      probe: probeSpecOf(check),
+    });
+    const contactNames = site.contacts;
+    return {
+      id: site.id,
+      name: site.name ?? site.id,
+      links: site.links,
+      primary: site.links.find((l) => l.role === 'primary')!,
+      backups: site.links.filter((l) => l.role === 'backup'),
+      checks: [
+        ...site.checks.map((c) => planned(c, null)),
+        ...site.dependencies.flatMap((d) => presets[d]!.checks.map((c) => planned(c, d))),
+      ],
+      dns: site.dns,
+      dependencies: site.dependencies,
+      agent: site.agent,
+      maintenance: site.maintenance.map((w) => ({
+        ...w,
+        ticket: w.ticket,
+        startMs: zonedTimeToEpoch(w.start, w.timezone),
+        endMs: zonedTimeToEpoch(w.end, w.timezone),
+      })),
+      policy,
+      contacts: contactNames ? doc.contacts.filter((c) => contactNames.includes(c.name)) : doc.contacts,
+    };
+  });
+  const shortestInterval = Math.min(...sites.map((s) => s.policy.intervalSeconds));
+  const defaultPolicy = resolvePolicy(doc.defaults?.policy, undefined, regionCount);
+  return {
+    version: 1,
+    regions: doc.regions,
+    probing: { ...doc.probing, roundBudgetMs: doc.probing.roundBudgetMs ?? Math.floor(shortestInterval * 800) },
+    controlChecks: doc.controlChecks.map((check) => ({
+      site: null,
+      id: check.id,
+      name: check.name,
+      link: null,
+      dependency: null,
+      timeoutMs: check.timeoutMs,
+      confirmRetryMs: defaultPolicy.confirmRetryMs,
+      probe: probeSpecOf(check),
+    })),
+    contacts: doc.contacts,
+    sites,
+    local: { demoTargets: doc.local?.demoTargets ?? [] },
+  };
+}
+
+type PolicyOut = z.output<typeof Policy>;
+
+function resolvePolicy(defaults: PolicyOut | undefined, site: PolicyOut | undefined, regions: number): ResolvedPolicy {
+  const merged = { ...DEFAULT_POLICY, ...defaults, ...site };
+  const damping = { ...DEFAULT_POLICY.damping, ...defaults?.damping, ...site?.damping };
+  return {
+    ...merged,
+    failoverOn: [...new Set(merged.failoverOn)],
+    quorumSpec: merged.quorum,
+    quorum: resolveQuorum(merged.quorum, regions),
+    damping,
+  };
+}

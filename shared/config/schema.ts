@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { Check, Host, Id } from './checks.ts';
+
+/** An AWS region name such as eu-west-1 (also the label of a probe worker in the local runtime). */
+export const Region = z
+  .string()
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-1');
+
+export const SEVERITIES = ['critical', 'warning'] as const;
+export const Severity = z.enum(SEVERITIES);
+
+const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const Damping = z
+  .object({
+    enabled: z.boolean(),
+    penalty: z.number().positive().describe('Added to the site penalty at each failover.'),
+    halfLifeSeconds: seconds(1, 86_400),
+    suppressLimit: z.number().positive().describe('Above this, automatic failback waits.'),
+    reuseLimit: z.number().positive().describe('Automatic failback resumes once the penalty decays below this.'),
+    maxPenalty: z.number().positive(),
+  })
+  .strict()
+  .partial();
+
+/**
+ * How a site's checks become decisions. Every field is optional here: a site's `policy` overrides `defaults.policy`,
+ * which overrides the built-in defaults (DEFAULT_POLICY).
+ */
+export const Policy = z
+  .object({
+    intervalSeconds: seconds(10, 3600)
+      .refine((v) => (v < 60 ? 60 % v === 0 : v % 60 === 0), {
+        message: 'expected an interval that divides 60 (10, 15, 20, 30) or a multiple of 60',
+      })
+      .describe('Seconds between rounds: 10, 15, 20, 30, or a multiple of 60.'),
+    failureThreshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .describe('Consecutive failed rounds before a vantage votes down.'),
+    recoveryThreshold: z.number().int().min(1).max(100).describe('Consecutive good rounds before a vantage votes up.'),
+    quorum: z
+      .union([z.literal('majority'), z.number().int().min(1), z.number().gt(0).lt(1)], {
+        error: 'expected "majority", a count of regions (2, 3, ...) or a fraction between 0 and 1',
+      })
+      .describe('Vantages that must agree: "majority", a count, or a fraction of the probe regions.'),
+    holdDownSeconds: seconds(0, 86_400).describe('The primary must stay up this long before automatic failback.'),
+    failback: z.enum(['auto', 'manual']),
+    failoverOn: z.array(z.enum(['down', 'degraded'])).min(1),
+    staleAfterIntervals: z.number().min(1).max(10).describe('A vantage silent this many intervals abstains.'),
+    confirmRetryMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30_000)
+      .describe('A failed check is retried once after this delay in the same round before it counts.'),
+    remindEveryMinutes: z.number().int().min(0).max(10_080).describe('Alert reminders while unresolved; 0 = never.'),
+    damping: Damping,
+  })
+  .strict()
+  .partial();
+export type PolicyInput = z.input<typeof Policy>;
+
+export const Link = z
+  .object({
+    id: Id,
+    role: z.enum(['primary', 'backup']),
+    address: Host.describe('Public address of the link (for DNS values and checks).'),
+    interface: z.string().min(1).optional().describe('Network interface on the site agent (inside-out checks).'),
+    sourceAddress: Host.optional().describe('Source address on the site agent, when not bound by interface.'),
+  })
+  .strict();
+
+export const DnsRecord = z
+  .object({
+    zone: z.string().min(1).describe('The hosted zone, e.g. example.com.'),
+    hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id such as Z0123456789ABC'),
+    name: z.string().min(1).describe('Fully qualified record name inside the zone.'),
+    type: z.enum(['A', 'AAAA', 'CNAME']),
+    ttl: z.number().int().min(0).max(86_400).default(60),
+    values: z.record(Id, z.array(z.string().min(1)).min(1)).describe('Record values per link id.'),
+    strategy: z
+      .enum(['record-swap', 'health-check-gated'])
+      .default('record-swap')
+      .describe('record-swap: UPSERT on failover; health-check-gated: Route 53 failover records on a metric.'),
+  })
+  .strict();
+
+export const MaintenanceWindow = z
+  .object({
+    id: Id,
+    start: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-01T22:00' }),
+    end: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-02T02:00' }),
+    timezone: z.string().default('UTC').describe('IANA time zone of start and end when they carry no offset.'),
+    reason: z.string().min(1),
+    ticket: z.string().optional().describe('External change ticket reference.'),
+  })
+  .strict();
+
+export const Agent = z
+  .object({
+    publicKey: z.string().describe('Ed25519 public key of the site agent, base64 of the 32 raw bytes.'),
+  })
+  .strict();
+
+export const Site = z
+  .object({
+    id: Id,
+    name: z.string().optional(),
+    links: z.array(Link).min(2, 'expected at least two links: one primary and a backup'),
+    checks: z.array(Check).default([]),
+    dns: z.array(DnsRecord).default([]),
+    dependencies: z.array(Id).default([]).describe('SaaS/VoIP presets this site depends on.'),
+    agent: Agent.optional(),
+    maintenance: z.array(MaintenanceWindow).default([]),
+    policy: Policy.optional(),
+    contacts: z.array(z.string().min(1)).optional().describe('Contact names to alert; default all contacts.'),
+  })
+  .strict();
+
+export const Contact = z
+  .object({
+    name: z.string().min(1),
+    email: z.email({ error: 'expected an email address' }).optional(),
+    sms: z
+      .string()
+      .regex(/^\+[1-9]\d{6,14}$/, 'expected an E.164 phone number such as +15555550100')
+      .optional(),
+    severities: z.array(Severity).min(1).default(['critical', 'warning']),
+  })
+  .strict();
+
+export const Preset = z
+  .object({
+    description: z.string().optional(),
+    kind: z.enum(['saas', 'voip']).default('saas'),
+    checks: z.array(Check).min(1),
+  })
+  .strict();
+
+export const Probing = z
+  .object({
+    concurrency: z.number().int().min(1).max(2000).default(64).describe('Checks in flight at once in a round.'),
+    jitterMs: z.number().int().min(0).max(60_000).default(1000).describe('Random start offset of each check.'),
+    roundBudgetMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(900_000)
+      .optional()
+      .describe('Time a round may take; default 80% of the shortest interval.'),
+  })
+  .strict();
+
+export const DemoTarget = z
+  .object({
+    id: Id,
+    kind: z
+      .enum(['http', 'sip', 'echo'])
+      .describe('http: answers 200 on every path; sip: answers OPTIONS; echo: UDP echo.'),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+/** Settings read only by the local runtime (`failover local`, `npm start`); the cloud ignores them. */
+export const LocalSettings = z
+  .object({
+    demoTargets: z
+      .array(DemoTarget)
+      .default([])
+      .describe('Targets the local runtime serves itself, so that a demo can break and heal them.'),
+  })
+  .strict();
+
+export const SitesConfig = z
+  .object({
+    version: z.literal(1),
+    regions: z
+      .object({
+        probe: z.array(Region).min(1),
+        control: Region,
+      })
+      .strict(),
+    probing: Probing.default({ concurrency: 64, jitterMs: 1000 }),
+    controlChecks: z
+      .array(Check)
+      .default([])
+      .describe('Known-good targets: a region that fails most of them abstains for the round.'),
+    defaults: z.object({ policy: Policy.optional() }).strict().optional(),
+    contacts: z.array(Contact).default([]),
+    presets: z.record(Id, Preset).default({}).describe('Your own SaaS/VoIP bundles, used like the built-in presets.'),
+    sites: z.array(Site).min(1),
+    local: LocalSettings.optional(),
+  })
+  .strict();
+export type SitesConfigInput = z.input<typeof SitesConfig>;
+export type SitesConfigParsed = z.output<typeof SitesConfig>;

@@ -1,0 +1,31 @@
+/** Base of every error the system raises on purpose: a stable `code` for callers, `cause` kept for logs. */
+export class FailoverError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FailoverError';
+    this.code = code;
+  }
+}
+
+/** One problem in a configuration document, located by its path and, where known, its line and column. */
+export interface Diagnostic {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/** A configuration that cannot be used; `diagnostics` lists every problem found, not only the first. */
+export class ConfigError extends FailoverError {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly file: string | undefined;
+
+  constructor(diagnostics: readonly Diagnostic[], file?: string) {
+    super('CONFIG_INVALID', `${file ?? 'configuration'}: ${diagnostics.length} problem(s)`);
+    this.name = 'ConfigError';
+    this.diagnostics = diagnostics;
+    this.file = file;
+  }
+}

@@ -1,0 +1,271 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
+import { resolveQuorum } from '../../shared/config/model.ts';
+import { ConfigError } from '../../shared/errors.ts';
+
+const base = `version: 1
+regions:
+  probe: [us-east-1, us-west-2, eu-west-1]
+  control: us-east-1
+contacts:
+  - { name: noc, email: noc@example.com }
+sites:
+  - id: hq
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.10 }
+      - { id: lte, role: backup, address: 198.51.100.20 }
+    checks:
+      - id: web
+        link: fiber
+        http: { url: 'https://portal.example.com/' }
+`;
+
+function problems(text: string): string[] {
+  const { config, diagnostics } = parseConfig(text);
+  expect(config).toBeUndefined();
+  return diagnostics.map(formatDiagnostic);
+}
+
+describe('parseConfig', () => {
+  it.each(['examples/sites.yaml', 'examples/demo.yaml'])('accepts %s', async (file) => {
+    const config = await loadConfig(file);
+    expect(config.sites.length).toBeGreaterThan(0);
+  });
+
+  it('applies the built-in defaults and resolves the model', () => {
+    const { config, diagnostics } = parseConfig(base);
+    expect(diagnostics).toEqual([]);
+    const site = config!.sites[0]!;
+    expect(site.primary.id).toBe('fiber');
+    expect(site.backups.map((l) => l.id)).toEqual(['lte']);
+    expect(site.policy).toMatchObject({
+      intervalSeconds: 60,
+      failureThreshold: 2,
+      recoveryThreshold: 3,
+      quorum: 2,
+      quorumSpec: 'majority',
+      failback: 'auto',
+      failoverOn: ['down'],
+      confirmRetryMs: 2000,
+    });
+    expect(site.policy.damping).toMatchObject({ enabled: true, halfLifeSeconds: 900 });
+    const check = site.checks[0]!;
+    expect(check).toMatchObject({ site: 'hq', id: 'web', link: 'fiber', dependency: null, timeoutMs: 5000 });
+    expect(check.probe).toMatchObject({ kind: 'http', http: { method: 'GET', followRedirects: true } });
+    expect(config!.probing.roundBudgetMs).toBe(48_000);
+    expect(site.contacts.map((c) => c.name)).toEqual(['noc']);
+  });
+
+  it('lets a site override defaults.policy, which overrides the built-in defaults, field by field', () => {
+    const text = base.replace(
+      'contacts:',
+      'defaults:\n  policy: { failureThreshold: 4, damping: { halfLifeSeconds: 60 } }\ncontacts:',
+    );
+    const withSite = `${text}    policy: { failureThreshold: 1, quorum: 3, damping: { penalty: 500 } }\n`;
+    const site = parseConfig(withSite).config!.sites[0]!;
+    expect(site.policy.failureThreshold).toBe(1);
+    expect(site.policy.recoveryThreshold).toBe(3);
+    expect(site.policy.quorum).toBe(3);
+    expect(site.policy.damping).toMatchObject({ halfLifeSeconds: 60, penalty: 500, suppressLimit: 2000 });
+  });
+
+  it('expands dependency presets into checks named <preset>/<check>, built-in and user-defined', () => {
+    const text = base.replace(
+      'sites:',
+      'presets:\n  crm:\n    checks:\n      - { id: api, tcp: { host: crm.example.net, port: 443 } }\nsites:',
+    );
+    const site = parseConfig(`${text}    dependencies: [slack, crm]\n`).config!.sites[0]!;
+    const deps = site.checks.filter((c) => c.dependency !== null);
+    expect(deps.map((c) => c.id)).toEqual(['slack/api', 'crm/api']);
+    expect(deps.every((c) => c.link === null)).toBe(true);
+  });
+
+  it('converts maintenance windows from their time zone', () => {
+    const text = `${base}    maintenance:
+      - { id: w1, start: 2026-07-01T22:00, end: 2026-07-02T02:00, timezone: Europe/Paris, reason: isp }
+      - { id: w2, start: '2026-12-01T10:00:00Z', end: '2026-12-01T11:00:00Z', reason: abs }
+`;
+    const [w1, w2] = parseConfig(text).config!.sites[0]!.maintenance;
+    expect(new Date(w1!.startMs).toISOString()).toBe('2026-07-01T20:00:00.000Z');
+    expect(new Date(w1!.endMs).toISOString()).toBe('2026-07-02T00:00:00.000Z');
+    expect(w2!.endMs - w2!.startMs).toBe(3_600_000);
+  });
+
+  // Each case: a replacement applied to the base document, and the exact diagnostics expected.
+  it.each([
+    {
+      name: 'a bad URL, with its path and position',
+      edit: (t: string) => t.replace("url: 'https://portal.example.com/'", 'url: portal'),
+      want: ['sites[0].checks[0].http.url (line 15:22): expected an http:// or https:// URL'],
+    },
+    {
+      name: 'a check naming an unknown link',
+      edit: (t: string) => t.replace('link: fiber', 'link: dsl'),
+      want: ['sites[0].checks[0].link (line 14:15): unknown link "dsl" (links: fiber, lte)'],
+    },
+    {
+      name: 'two sites with one id',
+      edit: (t: string) => t + t.slice(t.indexOf('  - id: hq')),
+      want: ['sites[1].id (line 16:9): duplicate site id "hq"'],
+    },
+    {
+      name: 'an unknown field',
+      edit: (t: string) => t.replace('    checks:', '    treshold: 3\n    checks:'),
+      want: ['sites[0].treshold (line 12:5): unknown field "treshold"'],
+    },
+    {
+      name: 'a missing required field',
+      edit: (t: string) => t.replace('  control: us-east-1\n', ''),
+      want: ['regions.control (line 3:3): required'],
+    },
+    {
+      name: 'no probe kind, or two',
+      edit: (t: string) =>
+        t.replace(
+          "        http: { url: 'https://portal.example.com/' }\n",
+          '        tcp: { host: a.example, port: 1 }\n        tls: { host: a.example }\n',
+        ),
+      want: ['sites[0].checks[0] (line 13:9): expected one probe kind, found tcp and tls'],
+    },
+    {
+      name: 'a quorum larger than the regions',
+      edit: (t: string) => `${t}    policy: { quorum: 4 }\n`,
+      want: ['sites[0].policy.quorum (line 16:23): quorum 4 is more than the 3 probe region(s) configured'],
+    },
+    {
+      name: 'a quorum of one region among three',
+      edit: (t: string) => `${t}    policy: { quorum: 1 }\n`,
+      want: [
+        'sites[0].policy.quorum (line 16:23): quorum 1 is below 2; with 3 probe regions one region alone may not decide',
+      ],
+    },
+    {
+      name: 'an interval that does not divide a minute',
+      edit: (t: string) => `${t}    policy: { intervalSeconds: 45 }\n`,
+      want: [
+        'sites[0].policy.intervalSeconds (line 16:32): expected an interval that divides 60 (10, 15, 20, 30) or a multiple of 60',
+      ],
+    },
+    {
+      name: 'no primary link',
+      edit: (t: string) => t.replace('role: primary', 'role: backup'),
+      want: ['sites[0].links (line 10:7): expected one link with role primary'],
+    },
+    {
+      name: 'a contact nobody can reach',
+      edit: (t: string) => t.replace('{ name: noc, email: noc@example.com }', '{ name: noc }'),
+      want: ['contacts[0] (line 6:5): a contact needs an email or an sms number'],
+    },
+    {
+      name: 'an unknown preset',
+      edit: (t: string) => `${t}    dependencies: [office365]\n`,
+      want: [
+        'sites[0].dependencies[0] (line 16:20): unknown preset "office365" (known: google-workspace, microsoft-365, ringcentral, salesforce, slack, twilio, zoom)',
+      ],
+    },
+    {
+      name: 'a bad Ed25519 key',
+      edit: (t: string) => `${t}    agent: { publicKey: c2hvcnQ= }\n`,
+      want: [
+        'sites[0].agent.publicKey (line 16:25): expected an Ed25519 public key: base64 of 32 bytes (see `failover agent keygen`)',
+      ],
+    },
+  ])('reports $name', ({ edit, want }) => {
+    expect(problems(edit(base))).toEqual(want);
+  });
+
+  it('checks DNS records against the links and the record type', () => {
+    const text = `${base}    dns:
+      - zone: example.com
+        hostedZoneId: Z0123456789ABC
+        name: portal.example.org
+        type: A
+        values: { fiber: [203.0.113.300], cable: [192.0.2.1] }
+      - zone: example.com
+        hostedZoneId: Z0123456789ABC
+        name: www.example.com
+        type: CNAME
+        values: { fiber: [a.example.net, b.example.net], lte: [198.51.100.20] }
+`;
+    expect(problems(text)).toEqual([
+      'sites[0].dns[0].name (line 19:15): "portal.example.org" is not inside zone "example.com"',
+      'sites[0].dns[0].values (line 21:17): no values for link "lte"',
+      'sites[0].dns[0].values.fiber[0] (line 21:27): expected an IPv4 address for an A record, found "203.0.113.300"',
+      'sites[0].dns[0].values.cable (line 21:50): unknown link "cable" (links: fiber, lte)',
+      'sites[0].dns[1].values.fiber[0] (line 26:27): a CNAME record has exactly one value',
+      'sites[0].dns[1].values.fiber[1] (line 26:42): a CNAME record has exactly one value',
+      'sites[0].dns[1].values.lte[0] (line 26:64): expected a host name for a CNAME record, found "198.51.100.20"',
+    ]);
+  });
+
+  it('lists schema and cross-reference problems together, in document order', () => {
+    const text = base
+      .replace('[us-east-1, us-west-2, eu-west-1]', '[us-east-1, us-east-1, moon-base]')
+      .replace('link: fiber', 'link: dsl')
+      .replace("url: 'https://portal.example.com/'", 'url: 42');
+    expect(problems(text)).toEqual([
+      'regions.probe[1] (line 3:22): duplicate region "us-east-1"',
+      'regions.probe[2] (line 3:33): expected an AWS region such as eu-west-1',
+      'sites[0].checks[0].link (line 14:15): unknown link "dsl" (links: fiber, lte)',
+      'sites[0].checks[0].http.url (line 15:22): expected an http:// or https:// URL',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position, and an empty file', () => {
+    expect(problems('version: 1\nsites: [\n  - a: b\n')[0]).toMatch(/^\(line \d+:\d+\): /);
+    expect(problems('a: 1\na: 1\n')).toEqual(['(line 2:1): Map keys must be unique']);
+    expect(problems('')).toEqual(['(line 1:1): the file is empty; expected version, regions and sites']);
+  });
+
+  it('throws ConfigError with every diagnostic from loadConfig, and names an unreadable file', async () => {
+    await expect(loadConfig('test/config/does-not-exist.yaml')).rejects.toThrow(ConfigError);
+    const error = await loadConfig('test/config/does-not-exist.yaml').then(
+      () => undefined,
+      (e: ConfigError) => e,
+    );
+    expect(error?.diagnostics[0]!.message).toBe('cannot read test/config/does-not-exist.yaml: no such file');
+  });
+});
+
+describe('resolveQuorum', () => {
+  it.each([
+    ['majority', 1, 1],
+    ['majority', 2, 2],
+    ['majority', 3, 2],
+    ['majority', 4, 3],
+    ['majority', 5, 3],
+    [3, 5, 3],
+    [0.5, 4, 2],
+    [0.6, 5, 3],
+    [0.1, 5, 2],
+    [0.34, 3, 2],
+  ] as const)('quorum %s of %i regions is %i', (spec, regions, want) => {
+    expect(resolveQuorum(spec, regions)).toBe(want);
+  });
+});
+
+describe('docs/sites.schema.json', () => {
+  it('is the current output of `failover schema`', async () => {
+    const { sitesJsonSchema } = await import('../../shared/config/json-schema.ts');
+    const onDisk = JSON.parse(await readFile('docs/sites.schema.json', 'utf8'));
+    expect(onDisk, 'run: npx failover schema > docs/sites.schema.json').toEqual(sitesJsonSchema());
+  });
+});
+
+describe('docs/config.md', () => {
+  it('documents every field of the schema', async () => {
+    const { sitesJsonSchema } = await import('../../shared/config/json-schema.ts');
+    const names = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const { properties } = node as { properties?: Record<string, unknown> };
+      if (properties) for (const key of Object.keys(properties)) names.add(key);
+      Object.values(node).forEach(walk);
+    };
+    walk(sitesJsonSchema());
+    const doc = await readFile('docs/config.md', 'utf8');
+    expect([...names].filter((n) => !doc.includes(`\`${n}\``))).toEqual([]);
+  });
+});

@@ -1,0 +1,191 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ObservationBatch } from '../../shared/contracts/observation.ts';
+
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
+const sqs = mockClient(SQSClient);
+let server: Server;
+let port: number;
+
+const context: Context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'failover-probe',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:failover-probe',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/failover-probe',
+  logStreamName: '2026/01/01/[$LATEST]abc',
+  getRemainingTimeInMillis: () => 120_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+/** A config whose only region is the one under test (offset 0) and whose checks hit the loopback server. */
+function configYaml(): string {
+  return `
+version: 1
+regions: { probe: [eu-west-1, us-west-2], control: us-east-1 }
+probing: { concurrency: 4, jitterMs: 0 }
+controlChecks:
+  - id: known-good
+    http: { url: 'http://127.0.0.1:${port}/known-good' }
+sites:
+  - id: hq
+    links:
+      - { id: fiber, role: primary, address: 127.0.0.1 }
+      - { id: lte, role: backup, address: 127.0.0.2 }
+    checks:
+      - id: portal-fiber
+        link: fiber
+        timeoutMs: 3000
+        http: { url: 'http://127.0.0.1:${port}/health', bodyContains: ok }
+`;
+}
+
+/** Imports the handler afresh with the given environment: its dependencies are built at import. */
+async function importHandler(env: Record<string, string>) {
+  vi.resetModules();
+  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+  return (await import('../../functions/probe/handler.ts')).handler;
+}
+
+/** Captures what Powertools writes (info to stdout, errors to stderr) as parsed JSON records. */
+function captureLogs(): { text: () => string; records: () => Record<string, unknown>[] } {
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const lines = () => [...out.mock.calls, ...err.mock.calls].map((c) => String(c[0]));
+  return {
+    text: () => lines().join(''),
+    records: () =>
+      lines()
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+/** The current minute, as the Scheduler would send it: the eu-west-1 round (offset 0) is due at once. */
+const thisMinute = () => new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString().replace('.000Z', 'Z');
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(req.url === '/health' ? 'ok' : 'fine');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+afterEach(() => {
+  sqs.reset();
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+describe('probe handler', () => {
+  const env = () => ({
+    FAILOVER_CONFIG_YAML: configYaml(),
+    OBSERVATIONS_QUEUE_URL: QUEUE_URL,
+    AWS_REGION: 'eu-west-1',
+    POWERTOOLS_SERVICE_NAME: 'failover-probe',
+  });
+
+  it('runs the due round against the real server and publishes its observation to the queue', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
+      Failed: [],
+    }));
+    const logs = captureLogs();
+    const handler = await importHandler(env());
+    const scheduledTime = thisMinute();
+
+    const result = await handler({ scheduledTime }, context);
+
+    expect(result).toEqual({ rounds: 1, observations: 1, published: 1, failedRounds: [] });
+    const calls = sqs.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    const entry = calls[0]!.args[0].input.Entries![0]!;
+    expect(calls[0]!.args[0].input.QueueUrl).toBe(QUEUE_URL);
+    expect(entry.MessageGroupId).toBe('hq');
+    const batch = ObservationBatch.parse(JSON.parse(entry.MessageBody!));
+    expect(batch).toMatchObject({
+      site: 'hq',
+      vantage: 'region:eu-west-1',
+      roundId: new Date(scheduledTime).toISOString(),
+      control: { ok: true, passed: 1, total: 1 },
+    });
+    expect(batch.observations).toHaveLength(1);
+    expect(batch.observations[0]).toMatchObject({
+      check: 'portal-fiber',
+      link: 'fiber',
+      kind: 'http',
+      outcome: 'up',
+      errorClass: null,
+      fields: { status: 200 },
+    });
+
+    const records = logs.records();
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        message: 'round',
+        region: 'eu-west-1',
+        roundId: batch.roundId,
+        observations: 1,
+        up: 1,
+        control: expect.objectContaining({ ok: true }),
+        function_request_id: context.awsRequestId,
+      }),
+    );
+    const emf = records.find((r) => '_aws' in r);
+    expect(emf).toMatchObject({ Rounds: 1, Observations: 1, FailedPublishes: 0, service: 'failover-probe' });
+  });
+
+  it('reports a round whose observations cannot be delivered, and counts it', async () => {
+    sqs.on(SendMessageBatchCommand).rejects(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }));
+    const logs = captureLogs();
+    const handler = await importHandler(env());
+
+    const result = await handler({ scheduledTime: thisMinute() }, context);
+
+    expect(result).toMatchObject({ rounds: 1, observations: 1, published: 0 });
+    expect(result.failedRounds).toHaveLength(1);
+    const records = logs.records();
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        message: 'observations dropped',
+        error: expect.objectContaining({ name: 'ObservationsNotDeliveredError' }),
+      }),
+    );
+    expect(records.find((r) => '_aws' in r)).toMatchObject({ FailedPublishes: 1 });
+  });
+
+  it('fails the cold start with every diagnostic logged when the bundled config is invalid', async () => {
+    const logs = captureLogs();
+    const bad = 'version: 1\nregions: { probe: [eu-west-1], control: nowhere }\nsites: []\n';
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_YAML: bad })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+    const diagnostics = logs
+      .records()
+      .filter((r) => r.message === 'invalid configuration')
+      .map((r) => r.diagnostic);
+    expect(diagnostics).toEqual([
+      expect.stringMatching(/^regions\.control \(line 2:\d+\): /),
+      expect.stringMatching(/^sites \(line 3:\d+\): /),
+    ]);
+  });
+
+  it('refuses to start in a region that is not a probe region of the config', async () => {
+    captureLogs();
+    await expect(importHandler({ ...env(), AWS_REGION: 'ap-south-1' })).rejects.toThrow(/not a probe region/);
+  });
+});
