@@ -10,5 +10,7 @@ if (!file) {
   process.exit(2);
 }
 process.argv = [process.argv[0], resolve(file), ...rest];
+// Node 20 is supported here on purpose; the SDK's notice about its future releases is noise on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import(pathToFileURL(resolve(file)).href);

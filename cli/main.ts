@@ -90,6 +90,18 @@ program
     process.exitCode = await localCommand(opts);
   });
 
+program
+  .command('simulate')
+  .description(
+    'Replay a scenario on a virtual clock through the decision engine and a local DynamoDB. Exit 0 when every expectation is met, 1 when one is not, 2 for a bad scenario.',
+  )
+  .argument('<scenario>', 'the scenario file (see docs/scenarios.md)')
+  .option('--json', 'print one JSON object')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    const { simulateCommand } = await import('./commands/simulate.ts');
+    process.exitCode = await simulateCommand(file, opts);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -4,17 +4,8 @@ import middy from '@middy/core';
 import { SqsObservationSink } from '../../shared/adapters/aws/sqs-observation-sink.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { probeRegion, type ProbeRegionOutput } from '../../shared/usecases/probe-region.ts';
-import {
-  bundledConfig,
-  logger,
-  metrics,
-  probeRegionOf,
-  recordResult,
-  requiredEnv,
-  roundReporter,
-  windowStartOf,
-  type ScheduledProbeEvent,
-} from './runtime.ts';
+import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
+import { probeRegionOf, recordResult, roundReporter, windowStartOf, type ScheduledProbeEvent } from './runtime.ts';
 
 // FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
 const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);

@@ -1,8 +1,6 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { formatDiagnostic, parseConfig } from '../../shared/config/load.ts';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { FailoverConfig } from '../../shared/config/model.ts';
-import { ConfigError } from '../../shared/errors.ts';
+import { failStart, logger, metrics } from '../shared/runtime.ts';
 import type { ProbeRegionEvent, ProbeRegionOutput } from '../../shared/usecases/probe-region.ts';
 
 /** What the EventBridge Scheduler sends: `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`. */
@@ -10,31 +8,10 @@ export interface ScheduledProbeEvent {
   readonly scheduledTime: string;
 }
 
-export const logger = new Logger();
-export const metrics = new Metrics({ namespace: 'Failover' });
-
-/**
- * Validates the sites.yaml text inlined into the bundle; on problems logs every diagnostic and throws, so that the
- * cold start fails loudly instead of probing with a half-understood configuration.
- */
-export function bundledConfig(yaml: string | undefined): FailoverConfig {
-  if (!yaml) throw failStart('FAILOVER_CONFIG_YAML is empty: the bundle was built without the configuration');
-  const { config, diagnostics } = parseConfig(yaml);
-  if (config) return config;
-  for (const d of diagnostics) logger.error('invalid configuration', { diagnostic: formatDiagnostic(d) });
-  throw new ConfigError(diagnostics, 'bundled sites.yaml');
-}
-
 /** The region this function probes from: it must be one of the configuration's probe regions. */
 export function probeRegionOf(config: FailoverConfig, region: string | undefined): string {
   if (region && config.regions.probe.includes(region)) return region;
   throw failStart(`AWS_REGION "${region ?? ''}" is not a probe region (${config.regions.probe.join(', ')})`);
-}
-
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw failStart(`${name} is not set`);
-  return value;
 }
 
 /** The schedule's minute: the scheduled time floored to the minute, in epoch milliseconds. */
@@ -78,9 +55,4 @@ export function recordResult(result: ProbeRegionOutput): void {
   metrics.addMetric('Rounds', MetricUnit.Count, result.rounds);
   metrics.addMetric('Observations', MetricUnit.Count, result.observations);
   metrics.addMetric('FailedPublishes', MetricUnit.Count, result.failedRounds.length);
-}
-
-function failStart(message: string): Error {
-  logger.error(`cold start failed: ${message}`);
-  return new Error(message);
 }

@@ -18,8 +18,8 @@ export interface ObservationsQueueProps {
    */
   readonly maxReceiveCount?: number;
   /**
-   * Visibility timeout; the consumer's timeout should be below it.
-   * @default Duration.seconds(60)
+   * Visibility timeout; AWS asks for at least six times the timeout of a Lambda consumer (the decider's is 30 s).
+   * @default Duration.seconds(180)
    */
   readonly visibilityTimeout?: Duration;
   /**
@@ -59,7 +59,7 @@ export class ObservationsQueue extends Construct {
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(60),
+      visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(180),
       retentionPeriod: props.retentionPeriod ?? Duration.days(1),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });

@@ -20,7 +20,10 @@ export interface FailoverStacks {
 export function addFailoverStacks(app: App): FailoverStacks {
   const appConfig = readAppConfig(app);
   const { config, yaml } = appConfig;
-  const control = new ControlStack(app, 'Failover-Control', { env: { region: config.regions.control } });
+  const control = new ControlStack(app, 'Failover-Control', {
+    env: { region: config.regions.control },
+    configYaml: yaml,
+  });
   const probes = new Map<string, ProbeStack>();
   for (const region of config.regions.probe) {
     const stack = new ProbeStack(app, `Failover-Probe-${region}`, {

@@ -34,19 +34,8 @@ export async function loadConfig(file: string): Promise<FailoverConfig> {
 
 /** Validates a sites.yaml document: YAML syntax, the schema, then cross-references, all problems at once. */
 export function parseConfig(text: string): ParseResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      config: undefined,
-      diagnostics: doc.errors.map((e) => ({
-        path: [],
-        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
-        line: e.linePos?.[0].line,
-        column: e.linePos?.[0].col,
-      })),
-    };
-  }
+  const { doc, lineCounter, diagnostics: syntax } = parseYaml(text);
+  if (syntax.length > 0) return { config: undefined, diagnostics: syntax };
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (data === null || data === undefined) {
     return {
@@ -56,35 +45,59 @@ export function parseConfig(text: string): ParseResult {
       ],
     };
   }
-  const problems: { path: Path; message: string; atKey?: boolean }[] = [];
+  const problems: Problem[] = [];
 
   const parsed = SitesConfig.safeParse(data, { error: messageFor });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys)
-          problems.push({ path: [...path, key], message: `unknown field "${key}"`, atKey: true });
-      } else {
-        problems.push({ path, message: issue.message });
-      }
-    }
-  }
+  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues));
   problems.push(...crossReferences(data));
 
   if (problems.length > 0 || !parsed.success) {
-    const seen = new Set<string>();
-    const diagnostics = problems
-      .map((p) => ({ ...p, ...locate(doc, lineCounter, p.path, p.atKey ?? false) }))
-      .filter((d) => {
-        const key = `${formatPath(d.path)}|${d.message}`;
-        return seen.has(key) ? false : (seen.add(key), true);
-      })
-      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
-      .map(({ path, message, line, column }) => ({ path, message, line, column }));
-    return { config: undefined, diagnostics };
+    return { config: undefined, diagnostics: locateProblems(doc, lineCounter, problems) };
   }
   return { config: resolve(parsed.data), diagnostics: [] };
+}
+
+/** A problem found in a document, before it is located: `atKey` points at the key rather than its value. */
+export interface Problem {
+  readonly path: Path;
+  readonly message: string;
+  readonly atKey?: boolean;
+}
+
+/** Parses YAML keeping positions; `diagnostics` lists its syntax errors, and when there are any the document is unusable. */
+export function parseYaml(text: string): { doc: Document; lineCounter: LineCounter; diagnostics: Diagnostic[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const diagnostics = doc.errors.map((e) => ({
+    path: [],
+    message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+    line: e.linePos?.[0].line,
+    column: e.linePos?.[0].col,
+  }));
+  return { doc, lineCounter, diagnostics };
+}
+
+/** Zod issues as problems; an unknown field is reported at its key. */
+export function schemaProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
+  return issues.flatMap((issue): Problem[] => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ path: [...path, key], message: `unknown field "${key}"`, atKey: true }));
+    return [{ path, message: issue.message }];
+  });
+}
+
+/** Problems with their line and column in `doc`, duplicates dropped, in document order. */
+export function locateProblems(doc: Document, lc: LineCounter, problems: readonly Problem[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return problems
+    .map((p) => ({ ...p, ...locate(doc, lc, p.path, p.atKey ?? false) }))
+    .filter((d) => {
+      const key = `${formatPath(d.path)}|${d.message}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    })
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
+    .map(({ path, message, line, column }) => ({ path, message, line, column }));
 }
 
 /** `sites[1].checks[0].http.url` */
@@ -108,7 +121,12 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** Line and column of the node at `path`, or of its nearest existing ancestor (e.g. for a missing field). */
-function locate(doc: Document, lc: LineCounter, path: Path, atKey: boolean): { line?: number; column?: number } {
+function locate(
+  doc: Document,
+  lc: LineCounter,
+  path: readonly (string | number)[],
+  atKey: boolean,
+): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let offset: number | undefined = rangeStart(node);
   for (const [index, segment] of path.entries()) {
@@ -206,6 +224,12 @@ function crossReferences(data: unknown): { path: Path; message: string }[] {
 
     const checks = arr(site.checks);
     checkIds(checks, at('checks'), add);
+    const checkedLinks = new Set(checks.map((c) => str(obj(c).link)));
+    links.forEach((l, j) => {
+      const id = str(l.id);
+      if (id && checks.length > 0 && !checkedLinks.has(id))
+        add(at('links', j), `no check tests link "${id}": the decider could never tell whether it is up`);
+    });
     checks.forEach((c, j) => {
       const link = obj(c).link;
       if (typeof link === 'string' && !linkIds.includes(link))

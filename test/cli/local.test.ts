@@ -79,7 +79,8 @@ describe.concurrent('failover local', () => {
     const port = await freePort({ tcp: true });
     const checks = Array.from(
       { length: 24 },
-      (_, i) => `      - { id: c${i}, link: fiber, timeoutMs: 2000, tcp: { host: 127.0.0.1, port: ${port} } }`,
+      (_, i) =>
+        `      - { id: c${i}, link: ${i % 2 ? 'lte' : 'fiber'}, timeoutMs: 2000, tcp: { host: 127.0.0.1, port: ${port} } }`,
     );
     const file = join(dir, 'many.yaml');
     await writeFile(

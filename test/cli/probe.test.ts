@@ -107,7 +107,8 @@ describe.concurrent('failover probe', () => {
     const r = await runCli(['probe', '--config', invalid]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`${invalid}: 1 problem(s)`);
+    expect(r.stderr).toContain(`${invalid}: 2 problem(s)`);
+    expect(r.stderr).toContain('no check tests link "lte"');
     const before = invalidText.slice(0, invalidText.indexOf('dsl')).split('\n');
     const at = `${before.length}:${before.at(-1)!.length + 1}`;
     expect(r.stderr).toContain(`  sites[0].checks[1].link (line ${at}): unknown link "dsl" (links: fiber, lte)`);

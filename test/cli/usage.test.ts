@@ -5,7 +5,7 @@ describe.concurrent('failover usage', () => {
   it('--help: exit 0 and every command listed', async ({ expect }) => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const command of ['check', 'validate', 'schema', 'probe', 'echo-responder', 'local'])
+    for (const command of ['check', 'validate', 'schema', 'probe', 'echo-responder', 'local', 'simulate'])
       expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 

@@ -77,12 +77,15 @@ describe.concurrent('failover validate', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(STACK_FRAME);
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe(`${file('broken.yaml')}: 6 problems`);
+    expect(lines[0]).toBe(`${file('broken.yaml')}: 9 problems`);
     expect(lines.slice(1)).toEqual([
+      `  sites[0].links[0] (line ${position(BROKEN, '{ id: fiber')}): no check tests link "fiber": the decider could never tell whether it is up`,
+      `  sites[0].links[1] (line ${position(BROKEN, '{ id: lte')}): no check tests link "lte": the decider could never tell whether it is up`,
       `  sites[0].checks[0].link (line ${position(BROKEN, 'fibre')}): unknown link "fibre" (links: fiber, lte)`,
       // The values map starts at its first entry; the problem is the link missing from it.
       `  sites[0].dns[0].values (line ${position(BROKEN, 'fiber: [')}): no values for link "lte"`,
       `  sites[1].id (line ${position(BROKEN, 'hq', 1)}): duplicate site id "hq"`,
+      `  sites[1].links[1] (line ${position(BROKEN, '{ id: lte', 1)}): no check tests link "lte": the decider could never tell whether it is up`,
       `  sites[1].checks[0].timeoutMs (line ${position(BROKEN, '-5')}): expected a number > 0`,
       `  sites[1].checks[0].http.url (line ${position(BROKEN, 'not a url')}): expected an http:// or https:// URL`,
       `  sites[1].checks[0].http.colour (line ${position(BROKEN, 'colour')}): unknown field "colour"`,

@@ -19,6 +19,7 @@ sites:
       - id: web
         link: fiber
         http: { url: 'https://portal.example.com/' }
+      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
 `;
 
 function problems(text: string): string[] {
@@ -102,12 +103,15 @@ describe('parseConfig', () => {
     {
       name: 'a check naming an unknown link',
       edit: (t: string) => t.replace('link: fiber', 'link: dsl'),
-      want: ['sites[0].checks[0].link (line 14:15): unknown link "dsl" (links: fiber, lte)'],
+      want: [
+        'sites[0].links[0] (line 10:9): no check tests link "fiber": the decider could never tell whether it is up',
+        'sites[0].checks[0].link (line 14:15): unknown link "dsl" (links: fiber, lte)',
+      ],
     },
     {
       name: 'two sites with one id',
       edit: (t: string) => t + t.slice(t.indexOf('  - id: hq')),
-      want: ['sites[1].id (line 16:9): duplicate site id "hq"'],
+      want: ['sites[1].id (line 17:9): duplicate site id "hq"'],
     },
     {
       name: 'an unknown field',
@@ -131,20 +135,20 @@ describe('parseConfig', () => {
     {
       name: 'a quorum larger than the regions',
       edit: (t: string) => `${t}    policy: { quorum: 4 }\n`,
-      want: ['sites[0].policy.quorum (line 16:23): quorum 4 is more than the 3 probe region(s) configured'],
+      want: ['sites[0].policy.quorum (line 17:23): quorum 4 is more than the 3 probe region(s) configured'],
     },
     {
       name: 'a quorum of one region among three',
       edit: (t: string) => `${t}    policy: { quorum: 1 }\n`,
       want: [
-        'sites[0].policy.quorum (line 16:23): quorum 1 is below 2; with 3 probe regions one region alone may not decide',
+        'sites[0].policy.quorum (line 17:23): quorum 1 is below 2; with 3 probe regions one region alone may not decide',
       ],
     },
     {
       name: 'an interval that does not divide a minute',
       edit: (t: string) => `${t}    policy: { intervalSeconds: 45 }\n`,
       want: [
-        'sites[0].policy.intervalSeconds (line 16:32): expected an interval that divides 60 (10, 15, 20, 30) or a multiple of 60',
+        'sites[0].policy.intervalSeconds (line 17:32): expected an interval that divides 60 (10, 15, 20, 30) or a multiple of 60',
       ],
     },
     {
@@ -161,14 +165,14 @@ describe('parseConfig', () => {
       name: 'an unknown preset',
       edit: (t: string) => `${t}    dependencies: [office365]\n`,
       want: [
-        'sites[0].dependencies[0] (line 16:20): unknown preset "office365" (known: google-workspace, microsoft-365, ringcentral, salesforce, slack, twilio, zoom)',
+        'sites[0].dependencies[0] (line 17:20): unknown preset "office365" (known: google-workspace, microsoft-365, ringcentral, salesforce, slack, twilio, zoom)',
       ],
     },
     {
       name: 'a bad Ed25519 key',
       edit: (t: string) => `${t}    agent: { publicKey: c2hvcnQ= }\n`,
       want: [
-        'sites[0].agent.publicKey (line 16:25): expected an Ed25519 public key: base64 of 32 bytes (see `failover agent keygen`)',
+        'sites[0].agent.publicKey (line 17:25): expected an Ed25519 public key: base64 of 32 bytes (see `failover agent keygen`)',
       ],
     },
   ])('reports $name', ({ edit, want }) => {
@@ -189,13 +193,13 @@ describe('parseConfig', () => {
         values: { fiber: [a.example.net, b.example.net], lte: [198.51.100.20] }
 `;
     expect(problems(text)).toEqual([
-      'sites[0].dns[0].name (line 19:15): "portal.example.org" is not inside zone "example.com"',
-      'sites[0].dns[0].values (line 21:17): no values for link "lte"',
-      'sites[0].dns[0].values.fiber[0] (line 21:27): expected an IPv4 address for an A record, found "203.0.113.300"',
-      'sites[0].dns[0].values.cable (line 21:50): unknown link "cable" (links: fiber, lte)',
-      'sites[0].dns[1].values.fiber[0] (line 26:27): a CNAME record has exactly one value',
-      'sites[0].dns[1].values.fiber[1] (line 26:42): a CNAME record has exactly one value',
-      'sites[0].dns[1].values.lte[0] (line 26:64): expected a host name for a CNAME record, found "198.51.100.20"',
+      'sites[0].dns[0].name (line 20:15): "portal.example.org" is not inside zone "example.com"',
+      'sites[0].dns[0].values (line 22:17): no values for link "lte"',
+      'sites[0].dns[0].values.fiber[0] (line 22:27): expected an IPv4 address for an A record, found "203.0.113.300"',
+      'sites[0].dns[0].values.cable (line 22:50): unknown link "cable" (links: fiber, lte)',
+      'sites[0].dns[1].values.fiber[0] (line 27:27): a CNAME record has exactly one value',
+      'sites[0].dns[1].values.fiber[1] (line 27:42): a CNAME record has exactly one value',
+      'sites[0].dns[1].values.lte[0] (line 27:64): expected a host name for a CNAME record, found "198.51.100.20"',
     ]);
   });
 
@@ -207,6 +211,7 @@ describe('parseConfig', () => {
     expect(problems(text)).toEqual([
       'regions.probe[1] (line 3:22): duplicate region "us-east-1"',
       'regions.probe[2] (line 3:33): expected an AWS region such as eu-west-1',
+      'sites[0].links[0] (line 10:9): no check tests link "fiber": the decider could never tell whether it is up',
       'sites[0].checks[0].link (line 14:15): unknown link "dsl" (links: fiber, lte)',
       'sites[0].checks[0].http.url (line 15:22): expected an http:// or https:// URL',
     ]);

@@ -45,6 +45,10 @@ sites:
         link: fiber
         timeoutMs: 3000
         http: { url: 'http://127.0.0.1:${port}/health', bodyContains: ok }
+      - id: portal-lte
+        link: lte
+        timeoutMs: 3000
+        tcp: { host: 127.0.0.1, port: ${port} }
 `;
 }
 
@@ -110,7 +114,7 @@ describe('probe handler', () => {
 
     const result = await handler({ scheduledTime }, context);
 
-    expect(result).toEqual({ rounds: 1, observations: 1, published: 1, failedRounds: [] });
+    expect(result).toEqual({ rounds: 1, observations: 2, published: 1, failedRounds: [] });
     const calls = sqs.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(1);
     const entry = calls[0]!.args[0].input.Entries![0]!;
@@ -123,8 +127,8 @@ describe('probe handler', () => {
       roundId: new Date(scheduledTime).toISOString(),
       control: { ok: true, passed: 1, total: 1 },
     });
-    expect(batch.observations).toHaveLength(1);
-    expect(batch.observations[0]).toMatchObject({
+    expect(batch.observations).toHaveLength(2);
+    expect(batch.observations.find((o) => o.check === 'portal-fiber')).toMatchObject({
       check: 'portal-fiber',
       link: 'fiber',
       kind: 'http',
@@ -139,14 +143,14 @@ describe('probe handler', () => {
         message: 'round',
         region: 'eu-west-1',
         roundId: batch.roundId,
-        observations: 1,
-        up: 1,
+        observations: 2,
+        up: 2,
         control: expect.objectContaining({ ok: true }),
         function_request_id: context.awsRequestId,
       }),
     );
     const emf = records.find((r) => '_aws' in r);
-    expect(emf).toMatchObject({ Rounds: 1, Observations: 1, FailedPublishes: 0, service: 'failover-probe' });
+    expect(emf).toMatchObject({ Rounds: 1, Observations: 2, FailedPublishes: 0, service: 'failover-probe' });
   });
 
   it('reports a round whose observations cannot be delivered, and counts it', async () => {
@@ -156,7 +160,7 @@ describe('probe handler', () => {
 
     const result = await handler({ scheduledTime: thisMinute() }, context);
 
-    expect(result).toMatchObject({ rounds: 1, observations: 1, published: 0 });
+    expect(result).toMatchObject({ rounds: 1, observations: 2, published: 0 });
     expect(result.failedRounds).toHaveLength(1);
     const records = logs.records();
     expect(records).toContainEqual(

@@ -6,9 +6,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { addFailoverStacks, type FailoverStacks } from '../../infra/stacks/failover-app.ts';
+import type { ControlStack } from '../../infra/stacks/control-stack.ts';
 import type { ProbeStack } from '../../infra/stacks/probe-stack.ts';
 
 const SCHEDULE_INPUT = JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' });
@@ -75,6 +77,7 @@ sites:
     policy: { intervalSeconds: 10 }
     checks:
       - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
 `,
   );
   custom = synthesize(customFile);
@@ -295,5 +298,137 @@ describe('the failover CDK app', () => {
     expect(custom.stacks.appConfig.file).toBe(customFile);
     expect(parseConfig(custom.stacks.appConfig.yaml).config).toEqual(custom.config);
     expect(example.stacks.appConfig.file).toBe('examples/sites.yaml');
+  });
+});
+
+describe('the control stack: state table and decider', () => {
+  const parts = (control: ControlStack) => ({
+    template: Template.fromStack(control),
+    table: logicalId(control.state.table.node.defaultChild as CfnResource),
+    fn: logicalId(control.decider.function.node.defaultChild as CfnResource),
+    role: logicalId(control.decider.function.executionRole.node.defaultChild as CfnResource),
+    logGroup: logicalId(control.decider.function.functionLogGroup.node.defaultChild as CfnResource),
+    queue: logicalId(control.observations.queue.node.defaultChild as CfnResource),
+  });
+
+  it("keeps state in one on-demand table with the adapter's keys and index, PITR, TTL, retained and protected", () => {
+    const { template } = parts(example.stacks.control);
+    const adapter = createTableInput('unused');
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: adapter.KeySchema,
+        AttributeDefinitions: Match.arrayEquals(adapter.AttributeDefinitions!),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TABLE.gsi1.name,
+            KeySchema: adapter.GlobalSecondaryIndexes![0]!.KeySchema,
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+        DeletionProtectionEnabled: true,
+        // AWS-owned key: no KMS key to grant or pay for on the decision path.
+        SSESpecification: { SSEEnabled: false },
+        TableName: Match.absent(),
+      },
+    });
+    expect(TABLE.ttlAttribute).toBe('expiresAt');
+  });
+
+  it('runs the decide function with the house defaults, the table name and the configuration inlined', () => {
+    const { stacks, assembly } = example;
+    const { template, table, fn, logGroup } = parts(stacks.control);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Runtime: newestNodeRuntime(),
+      TracingConfig: { Mode: 'Active' },
+      Timeout: 30,
+      MemorySize: 256,
+      LoggingConfig: { LogGroup: { Ref: logGroup } },
+      Environment: {
+        Variables: {
+          STATE_TABLE_NAME: { Ref: table },
+          POWERTOOLS_SERVICE_NAME: 'failover-decide',
+          NODE_OPTIONS: '--enable-source-maps',
+          FAILOVER_CONFIG_YAML: Match.absent(),
+        },
+      },
+    });
+    const code = template.findResources('AWS::Lambda::Function')[fn]!.Properties.Code as { S3Key: string };
+    const bundle = readFileSync(
+      join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
+      'utf8',
+    );
+    expect(bundle).toContain('Headquarters, Chicago');
+    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_YAML');
+  });
+
+  it('consumes the FIFO observations queue ten messages at a time with partial batch responses', () => {
+    for (const { stacks } of [example, custom]) {
+      const { template, fn, queue } = parts(stacks.control);
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+        FunctionName: { Ref: fn },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumBatchingWindowInSeconds: Match.absent(),
+        ScalingConfig: Match.absent(),
+      });
+      const queueProps = template.findResources('AWS::SQS::Queue')[queue]!.Properties as Record<string, unknown>;
+      const fnProps = template.findResources('AWS::Lambda::Function')[fn]!.Properties as Record<string, unknown>;
+      expect(queueProps.FifoQueue).toBe(true);
+      // AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout.
+      expect(queueProps.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (fnProps.Timeout as number));
+      expect(fnProps.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('lets the decide function get and put items of the table only, and consume the queue, beyond logs and X-Ray', () => {
+    const { template, table, role, logGroup, queue } = parts(example.stacks.control);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+    const statements = statementsOf(template, role);
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueUrl',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+        ],
+        Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+      },
+    ]);
+    const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    const wildcards = statements.filter((st) => JSON.stringify(st.Resource).includes('*'));
+    expect(wildcards.flatMap((st) => st.Action as string[])).toEqual([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+    ]);
   });
 });

@@ -16,7 +16,8 @@ ${sites
       - { id: a, role: primary, address: 192.0.2.1 }
       - { id: b, role: backup, address: 192.0.2.2 }
     checks:
-      - { id: c, link: a, tcp: { host: 192.0.2.1, port: 443 } }`,
+      - { id: c, link: a, tcp: { host: 192.0.2.1, port: 443 } }
+      - { id: d, link: b, tcp: { host: 192.0.2.2, port: 443 } }`,
   )
   .join('\n')}
 `;
@@ -58,8 +59,8 @@ describe('planRounds', () => {
     ]);
     const rounds = planRounds(c, 'us-east-1', minute, minute + 60_000);
     expect(offsets(rounds)).toEqual([0, 30]);
-    expect(rounds[0]!.checks.map((k) => `${k.site}/${k.id}`)).toEqual(['null/k', 'a/c', 'b/c']);
-    expect(rounds[1]!.checks.map((k) => `${k.site}/${k.id}`)).toEqual(['null/k', 'a/c']);
+    expect(rounds[0]!.checks.map((k) => `${k.site}/${k.id}`)).toEqual(['null/k', 'a/c', 'a/d', 'b/c', 'b/d']);
+    expect(rounds[1]!.checks.map((k) => `${k.site}/${k.id}`)).toEqual(['null/k', 'a/c', 'a/d']);
     expect(rounds[0]!.roundId).toBe('2026-11-25T18:00:00.000Z');
   });
 

@@ -34,6 +34,7 @@ sites:
       - { id: lte, role: backup, address: 192.0.2.2 }
     checks:
       - { id: web, link: fiber, http: { url: 'http://127.0.0.1:${port}/' } }
+      - { id: web-lte, link: lte, http: { url: 'http://127.0.0.1:${port}/lte' } }
 `);
   return config!;
 }
@@ -57,7 +58,7 @@ describe('probeRegion', () => {
       { region: 'eu-west-1', windowStartMs, windowMs: 60_000 },
     );
     expect(waits.sort((a, b) => a - b)).toEqual([7500, 22_500, 37_500, 52_500]);
-    expect(out).toEqual({ rounds: 4, observations: 4, published: 4, failedRounds: [] });
+    expect(out).toEqual({ rounds: 4, observations: 8, published: 4, failedRounds: [] });
     expect(sink.batches.map((b) => b.roundId).sort()).toEqual([
       '2026-11-25T18:00:07.500Z',
       '2026-11-25T18:00:22.500Z',
@@ -65,7 +66,10 @@ describe('probeRegion', () => {
       '2026-11-25T18:00:52.500Z',
     ]);
     expect(sink.batches[0]).toMatchObject({ site: 'hq', vantage: 'region:eu-west-1' });
-    expect(sink.batches[0]!.observations[0]).toMatchObject({ check: 'web', link: 'fiber', outcome: 'up' });
+    expect(sink.batches[0]!.observations.find((o) => o.check === 'web')).toMatchObject({
+      link: 'fiber',
+      outcome: 'up',
+    });
   });
 
   it('reports a round it could not hand on and carries on with the others', async () => {

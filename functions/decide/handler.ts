@@ -1,0 +1,24 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { decideRecords } from './decide-records.ts';
+import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
+
+// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+const deps = {
+  config: bundledConfig(process.env.FAILOVER_CONFIG_YAML),
+  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  clock: systemClock,
+};
+
+/**
+ * Decides the sites of one SQS FIFO batch of observation batches and answers with the messages to deliver again
+ * (ReportBatchItemFailures): those of sites whose decision failed. One site's failure never fails the invocation.
+ */
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .handler((event) => decideRecords(deps, event.Records));

@@ -1,0 +1,64 @@
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FailoverFunction } from './failover-function.ts';
+import type { StateTable } from './state-table.ts';
+
+/** The decide function's timeout: a batch is ten messages, a few sites, a few single-item writes each. */
+export const DECIDER_TIMEOUT = Duration.seconds(30);
+
+/** What AWS asks of an SQS event source: the queue's visibility timeout at least six times the function's timeout. */
+export const visibilityTimeoutFor = (functionTimeout: Duration): Duration =>
+  Duration.seconds(6 * functionTimeout.toSeconds());
+
+/** Props of a {@link Decider}. */
+export interface DeciderProps {
+  /** The sites.yaml text, inlined into the function bundle. */
+  readonly configYaml: string;
+  /** Where sites' state and history live. */
+  readonly table: StateTable;
+  /** The FIFO queue of observation batches; its visibility timeout must be at least six times `timeout`. */
+  readonly queue: sqs.IQueue;
+  /**
+   * Messages per invocation (SQS FIFO allows at most 10).
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /** @default DECIDER_TIMEOUT */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+}
+
+/**
+ * The decide function: consumes the observations FIFO queue (partial batch responses on, so that only a failed
+ * site's messages return) and keeps each site's state in the table. It may get and put items of the table and
+ * nothing else there; the queue's consume permissions come with the event source.
+ */
+export class Decider extends Construct {
+  /** The decide function. */
+  public readonly function: FailoverFunction;
+  /** Its event source mapping on the observations queue. */
+  public readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: DeciderProps) {
+    super(scope, id);
+    this.function = new FailoverFunction(this, 'Function', {
+      entry: 'functions/decide/handler.ts',
+      description: 'Decides each site from the observations of the probe regions and records its state and transitions',
+      serviceName: 'failover-decide',
+      configYaml: props.configYaml,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? DECIDER_TIMEOUT,
+      environment: { STATE_TABLE_NAME: props.table.table.tableName },
+    });
+    // decideSite reads (consistent GetItem) and conditionally puts single items; it never queries, scans or deletes.
+    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    this.eventSource = new SqsEventSource(props.queue, {
+      batchSize: props.batchSize ?? 10,
+      reportBatchItemFailures: true,
+    });
+    this.function.addEventSource(this.eventSource);
+  }
+}

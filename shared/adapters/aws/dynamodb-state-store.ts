@@ -1,0 +1,485 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type PutCommandInput,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  type TranslateConfig,
+} from '@aws-sdk/lib-dynamodb';
+import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
+import { FailoverError } from '../../errors.ts';
+import { systemClock, type Clock } from '../../ports/clock.ts';
+import { StoreUnavailableError, VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
+import { INCIDENT_INDEX_PK, keys, MAX_SEQ, RESERVED_ATTRIBUTES, TABLE } from './table.ts';
+
+/** The state store failed in a way retrying will not fix (validation, permissions, a missing table). */
+export class StateStoreError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_ERROR', message, options);
+    this.name = 'StateStoreError';
+  }
+}
+
+/** A pagination cursor that this store did not hand out for this query. */
+export class BadCursorError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BAD_CURSOR', message, options);
+    this.name = 'BadCursorError';
+  }
+}
+
+/** How the document client (un)marshalls: optional fields left undefined are dropped, numbers come back as numbers. */
+export const DOCUMENT_TRANSLATION: TranslateConfig = {
+  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  unmarshallOptions: { wrapNumbers: false },
+};
+
+/** A document client configured as the store expects (see DOCUMENT_TRANSLATION). */
+export function createDocumentClient(
+  config: ConstructorParameters<typeof DynamoDBClient>[0] = {},
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), DOCUMENT_TRANSLATION);
+}
+
+export interface DynamoDbStateStoreOptions {
+  readonly tableName: string;
+  /** @default a client for the function's region, made once (see createDocumentClient) */
+  readonly client?: DynamoDBDocumentClient;
+  /** How long transitions and incident snapshots are kept after their last write (TTL). @default 180 */
+  readonly historyRetentionDays?: number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** A compressed state larger than this is refused: the item must stay well under DynamoDB's 400 KB. */
+export const MAX_STATE_BYTES = 350 * 1024;
+
+/** Incidents per page when the query names no limit. */
+export const DEFAULT_INCIDENT_LIMIT = 50;
+/** The largest page of incidents; a larger limit is lowered to it. */
+export const MAX_INCIDENT_LIMIT = 200;
+
+type Item = Record<string, unknown>;
+type Key = Record<string, string>;
+
+// A domain field named like a key attribute would be silently overwritten: make that a compile error.
+type Collision = Extract<
+  keyof SiteState | keyof Transition | keyof IncidentRecord,
+  (typeof RESERVED_ATTRIBUTES)[number]
+>;
+const _noCollision: [Collision] extends [never] ? true : never = true;
+
+const RETRY_LATER = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  // A multi-Region strongly consistent table refused a write that raced one in another Region.
+  'ReplicatedWriteConflictException',
+]);
+const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
+
+/**
+ * The StateStore on one DynamoDB table (layout in table.ts and docs/state.md). Every write is a single-item
+ * conditional Put: the state item carries its version, so racing deciders cannot both win. SDK errors never leave
+ * this class: they become VersionConflictError, StoreUnavailableError or StateStoreError, with the SDK error as cause.
+ */
+export class DynamoDbStateStore implements StateStore {
+  readonly #table: string;
+  readonly #client: DynamoDBDocumentClient;
+  readonly #retentionSeconds: number;
+  readonly #clock: Clock;
+
+  constructor(options: DynamoDbStateStoreOptions) {
+    this.#table = options.tableName;
+    this.#client = options.client ?? createDocumentClient();
+    this.#retentionSeconds = Math.round((options.historyRetentionDays ?? 180) * 86_400);
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async load(site: string): Promise<SiteState | null> {
+    assertSite(site);
+    const out = await this.#call('GetItem', () =>
+      this.#client.send(new GetCommand({ TableName: this.#table, Key: stateKey(site), ConsistentRead: true })),
+    );
+    return out.Item ? decodeState(out.Item) : null;
+  }
+
+  async save(state: SiteState, expectedVersion: number | null): Promise<void> {
+    assertSite(state.site);
+    if (state.version !== (expectedVersion ?? 0) + 1) {
+      throw new RangeError(
+        `state of site ${state.site} has version ${state.version}; saving over ${expectedVersion ?? 'nothing'} needs ${(expectedVersion ?? 0) + 1}`,
+      );
+    }
+    const condition: Pick<
+      PutCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    > =
+      expectedVersion === null
+        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE.partitionKey } }
+        : {
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          };
+    const item = { ...encodeState(state), ...stateKey(state.site), [TABLE.entityAttribute]: 'state' };
+    try {
+      await this.#client.send(new PutCommand({ TableName: this.#table, Item: item, ...condition }));
+    } catch (error) {
+      if (isConditionFailed(error)) throw new VersionConflictError(state.site, expectedVersion, { cause: error });
+      throw this.#mapped(error, 'PutItem');
+    }
+  }
+
+  async putHistory(
+    records: readonly (
+      { type: 'transition'; transition: Transition } | { type: 'incident'; incident: IncidentRecord }
+    )[],
+  ): Promise<void> {
+    const expiresAt = Math.floor(this.#clock.now() / 1000) + this.#retentionSeconds;
+    const results = await Promise.allSettled(
+      records.map((record) =>
+        record.type === 'transition'
+          ? this.#putTransition(record.transition, expiresAt)
+          : this.#putIncident(record.incident, expiresAt),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async listTransitions(
+    site: string,
+    range: { fromSeq?: number; toSeq?: number; limit?: number } = {},
+  ): Promise<Transition[]> {
+    assertSite(site);
+    const from = Math.max(0, Math.ceil(finite(range.fromSeq ?? 0, 'fromSeq')));
+    const to = Math.min(MAX_SEQ, Math.floor(finite(range.toSeq ?? MAX_SEQ, 'toSeq')));
+    const limit = range.limit === undefined ? Infinity : Math.floor(finite(range.limit, 'limit'));
+    const transitions: Transition[] = [];
+    if (from > to || limit < 1) return transitions;
+    let start: Item | undefined;
+    do {
+      const out = await this.#query({
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+        ExpressionAttributeValues: {
+          ':pk': keys.site(site),
+          ':from': keys.transitionSk(from),
+          ':to': keys.transitionSk(to),
+        },
+        ConsistentRead: true,
+        ...(limit === Infinity ? {} : { Limit: limit - transitions.length }),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      });
+      for (const item of out.Items ?? []) transitions.push(withoutKeys(item) as unknown as Transition);
+      start = out.LastEvaluatedKey;
+    } while (start && transitions.length < limit);
+    return transitions;
+  }
+
+  async getIncident(id: string): Promise<IncidentRecord | null> {
+    const parsed = parseIncidentId(id);
+    if (!parsed) return null;
+    const out = await this.#call('GetItem', () =>
+      this.#client.send(
+        new GetCommand({
+          TableName: this.#table,
+          Key: { [TABLE.partitionKey]: keys.site(parsed.site), [TABLE.sortKey]: keys.incidentSk(parsed.openedSeq) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? (withoutKeys(out.Item) as unknown as IncidentRecord) : null;
+  }
+
+  async listIncidents(query: {
+    site?: string;
+    status?: IncidentRecord['status'];
+    since?: number;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<IncidentRecord>> {
+    const limit = Math.min(
+      MAX_INCIDENT_LIMIT,
+      Math.max(1, Math.floor(finite(query.limit ?? DEFAULT_INCIDENT_LIMIT, 'limit'))),
+    );
+    const since = query.since === undefined ? undefined : finite(query.since, 'since');
+    const sinceSk = since === undefined || query.site !== undefined ? undefined : new Date(since).toISOString();
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const filters: string[] = [];
+    if (query.status !== undefined) {
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+      filters.push('#status = :status');
+    }
+    let base: Omit<QueryCommandInput, 'TableName'>;
+    let keyNames: readonly string[];
+    if (query.site !== undefined) {
+      assertSite(query.site);
+      names['#pk'] = TABLE.partitionKey;
+      names['#sk'] = TABLE.sortKey;
+      values[':pk'] = keys.site(query.site);
+      values[':prefix'] = keys.incidentPrefix;
+      if (since !== undefined) {
+        names['#openedAt'] = 'openedAt';
+        values[':since'] = since;
+        filters.push('#openedAt >= :since');
+      }
+      base = { KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)', ConsistentRead: true };
+      keyNames = [TABLE.partitionKey, TABLE.sortKey];
+    } else {
+      names['#gpk'] = TABLE.gsi1.partitionKey;
+      values[':gpk'] = INCIDENT_INDEX_PK;
+      let condition = '#gpk = :gpk';
+      if (sinceSk !== undefined) {
+        names['#gsk'] = TABLE.gsi1.sortKey;
+        values[':since'] = sinceSk;
+        condition += ' AND #gsk >= :since';
+      }
+      base = { IndexName: TABLE.gsi1.name, KeyConditionExpression: condition };
+      keyNames = [TABLE.partitionKey, TABLE.sortKey, TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey];
+    }
+    let start: Item | undefined =
+      query.cursor === undefined ? undefined : decodeCursor(query.cursor, keyNames, query.site, sinceSk);
+
+    // Limit counts items read, not items kept by the filter: read on until one more than a page is kept, or the end.
+    const found: Item[] = [];
+    do {
+      const wanted = limit + 1 - found.length;
+      const out = await this.#query({
+        ...base,
+        ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: filters.length > 0 ? Math.max(wanted, 50) : wanted,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      });
+      found.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && found.length <= limit);
+
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((item) => withoutKeys(item) as unknown as IncidentRecord),
+      ...(found.length > limit && last ? { cursor: encodeCursor(last, keyNames) } : {}),
+    };
+  }
+
+  async #putTransition(transition: Transition, expiresAt: number): Promise<void> {
+    assertSite(transition.site);
+    assertSeq(transition.seq, 'transition seq');
+    const item = {
+      ...(plain(transition) as Item),
+      [TABLE.partitionKey]: keys.site(transition.site),
+      [TABLE.sortKey]: keys.transitionSk(transition.seq),
+      [TABLE.entityAttribute]: 'transition',
+      [TABLE.ttlAttribute]: expiresAt,
+    };
+    await this.#call('PutItem', () => this.#client.send(new PutCommand({ TableName: this.#table, Item: item })));
+  }
+
+  async #putIncident(incident: IncidentRecord, expiresAt: number): Promise<void> {
+    assertSite(incident.site);
+    assertSeq(incident.openedSeq, 'incident openedSeq');
+    if (incident.id !== incidentId(incident.site, incident.openedSeq)) {
+      throw new RangeError(`incident id ${incident.id} is not ${incidentId(incident.site, incident.openedSeq)}`);
+    }
+    const item = {
+      ...(plain(incident) as Item),
+      [TABLE.partitionKey]: keys.site(incident.site),
+      [TABLE.sortKey]: keys.incidentSk(incident.openedSeq),
+      [TABLE.gsi1.partitionKey]: INCIDENT_INDEX_PK,
+      [TABLE.gsi1.sortKey]: keys.incidentIndexSk(incident.openedAt, incident.id),
+      [TABLE.entityAttribute]: 'incident',
+      [TABLE.ttlAttribute]: expiresAt,
+    };
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          // A stale snapshot (redelivered late) must not replace a newer one; failing that condition is success.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #lastSeq <= :lastSeq',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#lastSeq': 'lastSeq' },
+          ExpressionAttributeValues: { ':lastSeq': incident.lastSeq },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw this.#mapped(error, 'PutItem');
+    }
+  }
+
+  #query(input: Omit<QueryCommandInput, 'TableName'>): Promise<QueryCommandOutput> {
+    return this.#call('Query', () => this.#client.send(new QueryCommand({ TableName: this.#table, ...input })));
+  }
+
+  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.#mapped(error, operation);
+    }
+  }
+
+  #mapped(error: unknown, operation: string): FailoverError {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = `DynamoDB ${operation} on table ${this.#table} failed: ${detail}`;
+    return isUnavailable(error)
+      ? new StoreUnavailableError(message, { cause: error })
+      : new StateStoreError(message, { cause: error });
+  }
+}
+
+/** The id of the incident opened by transition `openedSeq` of `site`. */
+export function incidentId(site: string, openedSeq: number): string {
+  return `${site}.${openedSeq}`;
+}
+
+/** The site and opening sequence number in an incident id, or null when it is not one this store makes. */
+export function parseIncidentId(id: string): { site: string; openedSeq: number } | null {
+  const match = /^([^.#]+)\.(0|[1-9]\d*)$/.exec(id);
+  if (!match) return null;
+  const openedSeq = Number(match[2]);
+  return openedSeq <= MAX_SEQ ? { site: match[1]!, openedSeq } : null;
+}
+
+/** Whether retrying later may help: throttling, a 5xx answer, a network failure or a timeout. */
+export function isUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof e.name === 'string' && (RETRY_LATER.has(e.name) || NETWORK_NAMES.has(e.name))) return true;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return e.$fault === 'server' || (typeof status === 'number' && status >= 500);
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+const stateKey = (site: string): Key => ({ [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.stateSk });
+
+/**
+ * The state item: the whole SiteState as deflated JSON in `data` (the decider always reads and writes it whole, and
+ * write units are billed per KB), with `version` beside it for the condition and a few fields for people reading
+ * the table.
+ */
+function encodeState(state: SiteState): Item {
+  const data = deflateRawSync(Buffer.from(JSON.stringify(state)));
+  if (data.length > MAX_STATE_BYTES) {
+    throw new StateStoreError(
+      `state of site ${state.site} is ${data.length} bytes compressed, over ${MAX_STATE_BYTES}`,
+    );
+  }
+  return {
+    version: state.version,
+    mode: state.mode,
+    activeLink: state.activeLink,
+    updatedAt: state.updatedAt,
+    data,
+  };
+}
+
+function decodeState(item: Item): SiteState {
+  const data = item.data;
+  if (!(data instanceof Uint8Array)) throw new StateStoreError(`state item ${String(item[TABLE.sortKey])} has no data`);
+  return JSON.parse(inflateRawSync(data).toString('utf8')) as SiteState;
+}
+
+function withoutKeys(item: Item): Item {
+  const record = { ...item };
+  for (const name of RESERVED_ATTRIBUTES) delete record[name];
+  return record;
+}
+
+/** DynamoDB refuses a map or list nested deeper than this below the item (dynalite accepts it). */
+const MAX_CONTAINER_DEPTH = 31;
+const MAX_NAME_BYTES = 65_535;
+
+/**
+ * A copy without undefined object fields, whatever the injected client's marshalling options. It refuses what
+ * DynamoDB refuses but dynalite accepts (empty or over-long attribute names, too deep nesting), so that the local
+ * runtime fails the way production would.
+ */
+function plain(value: unknown, depth = 0, path = ''): unknown {
+  const isArray = Array.isArray(value);
+  const isMap =
+    !isArray && value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+  if (!isArray && !isMap) return value;
+  if (depth > MAX_CONTAINER_DEPTH) throw new StateStoreError(`${path} is nested deeper than DynamoDB allows`);
+  if (isArray) return (value as unknown[]).map((v, i) => plain(v, depth + 1, `${path}[${i}]`));
+  const copy: Item = {};
+  for (const [name, field] of Object.entries(value as Item)) {
+    if (field === undefined) continue;
+    if (name === '' || Buffer.byteLength(name) > MAX_NAME_BYTES) {
+      throw new StateStoreError(`${path || 'item'} has an attribute name DynamoDB refuses: "${name.slice(0, 40)}"`);
+    }
+    copy[name] = plain(field, depth + 1, path ? `${path}.${name}` : name);
+  }
+  return copy;
+}
+
+function assertSite(site: string): void {
+  if (typeof site !== 'string' || !/^[^.#]+$/.test(site)) throw new RangeError(`not a site id: ${String(site)}`);
+}
+
+function assertSeq(seq: number, what: string): void {
+  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQ) throw new RangeError(`${what} out of range: ${seq}`);
+}
+
+function finite(value: number, what: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new RangeError(`${what} is not a number: ${value}`);
+  return value;
+}
+
+function encodeCursor(item: Item, keyNames: readonly string[]): string {
+  const key: Item = {};
+  for (const name of keyNames) key[name] = item[name];
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, keyNames: readonly string[], site: string | undefined, sinceSk?: string): Key {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw new BadCursorError('malformed cursor', { cause: error });
+  }
+  const valid =
+    typeof key === 'object' &&
+    key !== null &&
+    !Array.isArray(key) &&
+    Object.keys(key).length === keyNames.length &&
+    keyNames.every((name) => typeof (key as Item)[name] === 'string') &&
+    encodeCursor(key as Item, keyNames) === cursor;
+  if (!valid) throw new BadCursorError('malformed cursor');
+  const k = key as Key;
+  const fits =
+    (site === undefined ? k[TABLE.partitionKey]!.startsWith('SITE#') : k[TABLE.partitionKey] === keys.site(site)) &&
+    k[TABLE.sortKey]!.startsWith(keys.incidentPrefix) &&
+    (site !== undefined ||
+      (k[TABLE.gsi1.partitionKey] === INCIDENT_INDEX_PK &&
+        (sinceSk === undefined || k[TABLE.gsi1.sortKey]! >= sinceSk)));
+  if (!fits) throw new BadCursorError('cursor does not belong to this query');
+  return k;
+}

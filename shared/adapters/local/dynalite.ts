@@ -1,0 +1,78 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { DOCUMENT_TRANSLATION } from '../aws/dynamodb-state-store.ts';
+import { createTable } from '../aws/table.ts';
+
+interface DynaliteOptions {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+  path?: string;
+}
+
+// dynalite is CommonJS without type declarations.
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+
+export interface StartDynaliteOptions {
+  /** A directory for the LevelDB files, kept across restarts. @default in memory */
+  readonly path?: string;
+  /** @default 'failover' */
+  readonly tableName?: string;
+  /** @default 0 (an ephemeral port) */
+  readonly port?: number;
+}
+
+/** A running DynamoDB emulator with the failover table created. */
+export interface LocalDynamo {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly tableName: string;
+  /** A document client for `endpoint`, configured like the production one. */
+  readonly client: DynamoDBDocumentClient;
+  /** Destroys the client and stops the emulator (closing its LevelDB store). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts dynalite (an in-process DynamoDB emulator) on 127.0.0.1, in memory unless `path` is given, and creates the
+ * failover table. dynalite has no transactions and never expires TTL items: the adapter needs neither.
+ */
+export async function startDynalite(options: StartDynaliteOptions = {}): Promise<LocalDynamo> {
+  const tableName = options.tableName ?? 'failover';
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path === undefined ? {} : { path: options.path }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const client = DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATION);
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      base.destroy(); // the document client's destroy() does nothing
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    })());
+  try {
+    await createTable(base, tableName);
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { endpoint, tableName, client, close };
+}

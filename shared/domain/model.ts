@@ -1,0 +1,291 @@
+import type { ErrorClass, Outcome } from '../contracts/observation.ts';
+
+/** Where a site's traffic goes. BOTH_DOWN keeps the link traffic last went to (`activeLink`). */
+export type SiteMode = 'PRIMARY_ACTIVE' | 'BACKUP_ACTIVE' | 'BOTH_DOWN';
+
+/** The verdict on a path (a link, or a dependency) after quorum. `unknown` until enough rounds have been seen. */
+export type Verdict = 'up' | 'down' | 'unknown';
+
+/** Consecutive-outcome counters of one (check, link, vantage). */
+export interface Streak {
+  /** Consecutive `down` rounds. */
+  down: number;
+  /** Consecutive rounds that were not `up` (down or degraded). */
+  notUp: number;
+  /** Consecutive `up` rounds. */
+  up: number;
+  /** Round id of the last observation applied: an observation of this round or an earlier one changes nothing. */
+  lastRound: string;
+  /** When that observation was made (epoch ms). */
+  lastAt: number;
+  lastOutcome: Outcome;
+  lastErrorClass: ErrorClass | null;
+  /** Its detail, shortened. */
+  lastDetail: string;
+}
+
+/** What the decider knows of one vantage as a whole. */
+export interface VantageHealth {
+  lastRound: string;
+  lastAt: number;
+  /** Its control checks failed in its last round: it abstains until a healthy round. */
+  impaired: boolean;
+  detail: string;
+}
+
+export interface LinkHealth {
+  verdict: Verdict;
+  /** When the verdict last changed (epoch ms). */
+  since: number;
+  /** Sustained latency or MOS over budget seen by a quorum (while not down). */
+  degraded: boolean;
+}
+
+export interface DependencyHealth {
+  /** Down from every vantage that sees it, the site's own included: a provider outage. */
+  outage: boolean;
+  since: number;
+}
+
+/** An operator's pin: automation is frozen on this link until cleared or until `until`. */
+export interface Override {
+  pin: 'primary' | 'backup';
+  link: string;
+  reason: string;
+  by: string;
+  at: number;
+  until: number | null;
+}
+
+/** The open incident of a site: from the first failure transition to the resolution. */
+export interface OpenIncident {
+  id: string;
+  openedAt: number;
+  /** Sequence number of the transition that opened it. */
+  openedSeq: number;
+  kind: 'failover' | 'both-down' | 'degraded' | 'provider-outage';
+  summary: string;
+  acknowledged: boolean;
+  /** When people were last told (alert or reminder), for reminders. */
+  lastAlertAt: number;
+  /** Whether tools were told it opened (not while frozen), so that they hear of its resolution too. */
+  announced: boolean;
+}
+
+export type TransitionKind =
+  | 'failover'
+  | 'failback'
+  | 'both-down'
+  | 'recovered'
+  | 'degraded'
+  | 'degraded-cleared'
+  | 'provider-outage'
+  | 'provider-restored'
+  | 'damping-hold'
+  | 'override'
+  | 'override-cleared'
+  | 'maintenance-started'
+  | 'maintenance-ended'
+  | 'acknowledged'
+  | 'reminder';
+
+/** One check's counters as a vote saw them. */
+export interface CheckEvidence {
+  check: string;
+  down: number;
+  notUp: number;
+  up: number;
+  lastOutcome: Outcome;
+  lastErrorClass: ErrorClass | null;
+  lastDetail: string;
+  lastAt: number;
+}
+
+/** How one vantage voted on one path, and why. */
+export interface Vote {
+  vantage: string;
+  vote: 'down' | 'degraded' | 'up' | 'undecided' | 'abstain';
+  /** Why a vantage abstained. */
+  reason?: 'stale' | 'impaired' | 'no data';
+  checks: CheckEvidence[];
+}
+
+export interface PathEvidence {
+  path: string;
+  role: 'primary' | 'backup' | 'dependency';
+  verdict: Verdict;
+  degraded: boolean;
+  votes: Vote[];
+}
+
+/** Why a transition happened: stored with it and shown by the CLI and the API. */
+export interface Explanation {
+  /** One or two sentences a person can act on. */
+  summary: string;
+  quorum: number;
+  failureThreshold: number;
+  recoveryThreshold: number;
+  paths: PathEvidence[];
+  damping?: { penalty: number; suppressLimit: number; reuseLimit: number; reuseInSeconds: number | null };
+  holdDown?: { primaryUpSince: number | null; holdDownSeconds: number };
+}
+
+/** A decision worth remembering: a change of mode, or an event people hear about. */
+export interface Transition {
+  site: string;
+  seq: number;
+  at: number;
+  kind: TransitionKind;
+  from: SiteMode;
+  to: SiteMode;
+  fromLink: string;
+  toLink: string;
+  /** Recorded, but people are not told (maintenance window or operator override). */
+  suppressed: boolean;
+  incidentId: string | null;
+  explanation: Explanation;
+}
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/** The event names of outbound webhooks. */
+export type WebhookEvent =
+  | 'incident.opened'
+  | 'failover.started'
+  | 'failover.completed'
+  | 'failback'
+  | 'both-down'
+  | 'degraded'
+  | 'resolved'
+  | 'maintenance.started'
+  | 'maintenance.ended'
+  | 'agent.command_failed';
+
+interface ActionBase {
+  /** Deterministic: `<site>:<seq>:<n>`; the idempotency key of the effect. */
+  id: string;
+  site: string;
+  /** Sequence number of the transition that asked for it. */
+  seq: number;
+  at: number;
+}
+
+/** Point a DNS record at the values of `link` (an UPSERT of the desired state). */
+export interface DnsAction extends ActionBase {
+  kind: 'dns';
+  zone: string;
+  hostedZoneId: string;
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME';
+  ttl: number;
+  strategy: 'record-swap' | 'health-check-gated';
+  link: string;
+  values: string[];
+}
+
+/** Ask the site's agent to move traffic to `link`. */
+export interface AgentCommandAction extends ActionBase {
+  kind: 'agent-command';
+  command: 'switch-wan' | 'restore-wan';
+  link: string;
+  expiresAt: number;
+}
+
+/** Tell people. Suppressed alerts are recorded only. */
+export interface AlertAction extends ActionBase {
+  kind: 'alert';
+  severity: Severity;
+  event: TransitionKind;
+  /** One per site and transition: a resent alert is the same alert. */
+  dedupKey: string;
+  incidentId: string | null;
+  /** Under 100 characters. */
+  subject: string;
+  /** Under 140 characters, for SMS at 3 a.m. */
+  short: string;
+  /** The whole story, with the explanation. */
+  body: string;
+  suppressed: boolean;
+}
+
+/** Tell subscribed tools (CRMs, ticketing). */
+export interface WebhookAction extends ActionBase {
+  kind: 'webhook';
+  event: WebhookEvent;
+  incidentId: string | null;
+  data: Record<string, unknown>;
+}
+
+/** Store a transition, or an incident's latest snapshot, in the history (idempotent by key). */
+export interface HistoryAction extends ActionBase {
+  kind: 'history';
+  record: HistoryRecord;
+}
+
+export type Action = DnsAction | AgentCommandAction | AlertAction | WebhookAction | HistoryAction;
+
+export interface IncidentRecord {
+  id: string;
+  site: string;
+  kind: OpenIncident['kind'];
+  status: 'open' | 'resolved';
+  openedAt: number;
+  resolvedAt: number | null;
+  openedSeq: number;
+  /** Sequence number of the last transition of its timeline. */
+  lastSeq: number;
+  summary: string;
+  acknowledged: boolean;
+}
+
+export type HistoryRecord =
+  { type: 'transition'; transition: Transition } | { type: 'incident'; incident: IncidentRecord };
+
+/** Everything the decider keeps about one site: one item, changed by one conditional write. */
+export interface SiteState {
+  v: 1;
+  site: string;
+  /** Incremented by every write; the condition of the next one. */
+  version: number;
+  mode: SiteMode;
+  activeLink: string;
+  modeSince: number;
+  /** Keyed `<check>|<link or ->|<vantage>`. */
+  streaks: Record<string, Streak>;
+  vantages: Record<string, VantageHealth>;
+  links: Record<string, LinkHealth>;
+  dependencies: Record<string, DependencyHealth>;
+  /** Since when the primary has been up without a break (for the hold-down), or null. */
+  primaryUpSince: number | null;
+  /**
+   * RFC 2439-style penalty as of `at`; `suppressed` holds automatic failback until it decays below reuse;
+   * `announced` once people were told of the hold since the last failover.
+   */
+  damping: { penalty: number; at: number; suppressed: boolean; announced: boolean };
+  override: Override | null;
+  /** The maintenance window in force, and whether the site was healthy when it began. */
+  maintenance: { id: string; startedAt: number; endsAt: number; healthyAtStart: boolean } | null;
+  incident: OpenIncident | null;
+  /** Sequence number of the last transition. */
+  seq: number;
+  /** Effects still to apply, in order. */
+  outbox: Action[];
+  updatedAt: number;
+}
+
+/** A person's or a tool's word, through the API or an inbound webhook. */
+export type OperatorCommand =
+  | { type: 'override'; pin: 'primary' | 'backup'; reason: string; by: string; until?: number }
+  | { type: 'clear-override'; reason: string; by: string }
+  | { type: 'failover'; reason: string; by: string }
+  | { type: 'failback'; reason: string; by: string }
+  | { type: 'acknowledge'; by: string };
+
+/** A maintenance window as the decider sees it (from sites.yaml or the API). */
+export interface MaintenanceWindow {
+  id: string;
+  startMs: number;
+  endMs: number;
+  reason: string;
+  ticket?: string | undefined;
+}

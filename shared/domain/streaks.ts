@@ -1,0 +1,90 @@
+import type { ObservationBatch } from '../contracts/observation.ts';
+import type { SiteConfig } from '../config/model.ts';
+import type { SiteState, Streak } from './model.ts';
+
+const MAX_STREAK = 10_000;
+const DETAIL_CHARS = 160;
+
+/** The key of one (check, link, vantage) in `SiteState.streaks`. */
+export function streakKey(check: string, link: string | null, vantage: string): string {
+  return `${check}|${link ?? '-'}|${vantage}`;
+}
+
+/** `region:<name>` for a probe region, `site:<site>/<link>` for a site's agent. */
+export function regionVantage(region: string): string {
+  return `region:${region}`;
+}
+
+/** Whether a batch's vantage may vote for this site: a configured region, or this site's agent on one of its links. */
+function knownVantage(vantage: string, site: SiteConfig, regions: readonly string[]): boolean {
+  if (vantage.startsWith('region:')) return regions.includes(vantage.slice('region:'.length));
+  const prefix = `site:${site.id}/`;
+  return vantage.startsWith(prefix) && site.links.some((l) => l.id === vantage.slice(prefix.length));
+}
+
+/**
+ * Folds one batch into the site's counters. Idempotent: an observation whose round is not newer than the last one
+ * applied to its (check, link, vantage) changes nothing, so redelivered or split batches are harmless. A batch whose
+ * vantage failed its own control checks marks the vantage impaired and leaves the counters alone: that round, the
+ * vantage abstains. Returns whether anything changed.
+ */
+export function applyBatch(
+  state: SiteState,
+  batch: ObservationBatch,
+  site: SiteConfig,
+  regions: readonly string[],
+): boolean {
+  if (batch.site !== site.id || !knownVantage(batch.vantage, site, regions)) return false;
+  let changed = false;
+  const vantage = state.vantages[batch.vantage];
+  const newerRound = !vantage || batch.roundId > vantage.lastRound;
+  const impaired = batch.control !== null && !batch.control.ok;
+  if (newerRound) {
+    state.vantages[batch.vantage] = {
+      lastRound: batch.roundId,
+      lastAt: Date.parse(batch.startedAt),
+      impaired,
+      detail: impaired ? (batch.control?.detail ?? '') : '',
+    };
+    changed = true;
+  }
+  if (impaired) return changed;
+
+  const known = new Set(site.checks.map((c) => `${c.id}|${c.link ?? '-'}`));
+  for (const o of batch.observations) {
+    if (o.vantage !== batch.vantage) continue;
+    // A region observes a check on its configured link; an agent observes dependencies through its own link.
+    const agentLink = batch.vantage.startsWith('site:') ? batch.vantage.slice(batch.vantage.indexOf('/') + 1) : null;
+    const configured = agentLink !== null && o.dependency !== null ? `${o.check}|-` : `${o.check}|${o.link ?? '-'}`;
+    if (!known.has(configured)) continue;
+    const key = streakKey(o.check, agentLink ?? o.link, batch.vantage);
+    const before = state.streaks[key];
+    if (before && o.roundId <= before.lastRound) continue;
+    state.streaks[key] = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);
+    changed = true;
+  }
+  return changed;
+}
+
+function next(
+  before: Streak | undefined,
+  outcome: Streak['lastOutcome'],
+  round: string,
+  at: number,
+  errorClass: Streak['lastErrorClass'],
+  detail: string,
+): Streak {
+  const inc = (n: number | undefined) => Math.min((n ?? 0) + 1, MAX_STREAK);
+  return {
+    down: outcome === 'down' ? inc(before?.down) : 0,
+    notUp: outcome === 'up' ? 0 : inc(before?.notUp),
+    up: outcome === 'up' ? inc(before?.up) : 0,
+    lastRound: round,
+    lastAt: at,
+    lastOutcome: outcome,
+    lastErrorClass: errorClass,
+    // Only failures need their story told; an up result's detail would only make every write bigger.
+    lastDetail:
+      outcome === 'up' ? '' : detail.length > DETAIL_CHARS ? `${detail.slice(0, DETAIL_CHARS - 3)}...` : detail,
+  };
+}

@@ -1,0 +1,52 @@
+import type { IncidentRecord, SiteState, Transition } from '../domain/model.ts';
+import { FailoverError } from '../errors.ts';
+
+/** The site's state changed since it was read: read it again and decide again. */
+export class VersionConflictError extends FailoverError {
+  constructor(site: string, expected: number | null, options?: { cause?: unknown }) {
+    super('VERSION_CONFLICT', `state of site ${site} is no longer at version ${expected ?? 'none'}`, options);
+    this.name = 'VersionConflictError';
+  }
+}
+
+/** The state store failed in a way that retrying later may fix (throttling, network, 5xx). */
+export class StoreUnavailableError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; pass it back for the next page. Absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** Where the decider keeps each site's state and history. */
+export interface StateStore {
+  /** The site's state, or null before its first decision. */
+  load(site: string): Promise<SiteState | null>;
+  /**
+   * Writes `state` (whose `version` must be `expectedVersion + 1`, or 1 for a new site) only if the stored version
+   * is still `expectedVersion` (`null`: no state yet). Throws VersionConflictError otherwise, changing nothing.
+   */
+  save(state: SiteState, expectedVersion: number | null): Promise<void>;
+  /** Writes transitions (keyed by site and sequence) and incident snapshots (keyed by id); idempotent. */
+  putHistory(
+    records: readonly (
+      { type: 'transition'; transition: Transition } | { type: 'incident'; incident: IncidentRecord }
+    )[],
+  ): Promise<void>;
+  /** A site's transitions, oldest first, with sequence numbers in [fromSeq, toSeq]. */
+  listTransitions(site: string, range?: { fromSeq?: number; toSeq?: number; limit?: number }): Promise<Transition[]>;
+  getIncident(id: string): Promise<IncidentRecord | null>;
+  /** Incidents, newest first, optionally of one site, one status, opened at or after `since`. */
+  listIncidents(query: {
+    site?: string;
+    status?: IncidentRecord['status'];
+    since?: number;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<IncidentRecord>>;
+}

@@ -1,0 +1,183 @@
+import type { PlannedCheck } from '../config/model.ts';
+import type { ErrorClass, Observation, ObservationBatch, ProbeFields } from '../contracts/observation.ts';
+import type { OutcomeEntry, Scenario } from './scenario.ts';
+import type { Timeline } from './timeline.ts';
+
+/** One region's round: its index among the probe regions, when it started (epoch ms) and the checks it ran. */
+export interface RegionRound {
+  readonly region: string;
+  readonly regionIndex: number;
+  readonly atMs: number;
+  readonly roundId: string;
+  readonly checks: readonly PlannedCheck[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The batch a region sends for one round, as the timeline has it at that instant; null when the region is silent.
+ * An impaired region fails its control checks, and every other check too (its own network is the broken one).
+ */
+export function regionBatch(scenario: Scenario, timeline: Timeline, round: RegionRound): ObservationBatch | null {
+  const t = round.atMs - scenario.startMs;
+  const status = timeline.regionStatus(round.region, t);
+  if (status.silent) return null;
+  const vantage = `region:${round.region}`;
+  const controls = scenario.config.controlChecks.length;
+  const control =
+    controls === 0
+      ? null
+      : status.impaired
+        ? {
+            ok: false,
+            passed: 0,
+            total: controls,
+            detail: `0/${controls} control checks passed: the region itself is impaired`,
+          }
+        : { ok: true, passed: controls, total: controls, detail: `${controls}/${controls} control checks passed` };
+  const observations = round.checks
+    .filter((c) => c.site !== null)
+    .map((check) => {
+      const entry = status.impaired ? IMPAIRED : timeline.condition(check, { region: round.region }, t);
+      return observe(scenario, check, entry, {
+        vantage,
+        link: check.link,
+        roundId: round.roundId,
+        atMs: round.atMs,
+        baseMs: 18 + 9 * round.regionIndex + spread(check.id),
+      });
+    });
+  return {
+    v: 1,
+    site: scenario.site.id,
+    vantage,
+    roundId: round.roundId,
+    startedAt: round.roundId,
+    control,
+    observations,
+  };
+}
+
+/**
+ * The batch of the site's agent on `link` for the round at `atMs`: its inside-out view of the site's dependencies.
+ * Null when the site has no agent or no dependencies.
+ */
+export function agentBatch(
+  scenario: Scenario,
+  timeline: Timeline,
+  link: string,
+  atMs: number,
+): ObservationBatch | null {
+  const { site } = scenario;
+  const checks = site.checks.filter((c) => c.dependency !== null);
+  if (!site.agent || checks.length === 0) return null;
+  const vantage = `site:${site.id}/${link}`;
+  const roundId = iso(atMs);
+  const observations = checks.map((check) =>
+    observe(scenario, check, timeline.condition(check, { agentLink: link }, atMs - scenario.startMs), {
+      vantage,
+      link,
+      roundId,
+      atMs,
+      baseMs: 6 + spread(check.id),
+    }),
+  );
+  return { v: 1, site: site.id, vantage, roundId, startedAt: roundId, control: null, observations };
+}
+
+const IMPAIRED: Pick<OutcomeEntry, 'outcome' | 'errorClass' | 'latencyMs' | 'mos' | 'lossPct' | 'detail'> = {
+  outcome: 'down',
+  errorClass: 'timeout',
+  latencyMs: undefined,
+  mos: undefined,
+  lossPct: undefined,
+  detail: undefined,
+};
+
+const DOWN_DETAIL: Record<ErrorClass, (check: PlannedCheck) => string> = {
+  dns: () => 'DNS lookup failed: ENOTFOUND',
+  connect: () => 'connect ECONNREFUSED',
+  timeout: (c) => `no answer within ${c.timeoutMs} ms`,
+  tls: () => 'TLS handshake failed: certificate has expired',
+  status: () => 'HTTP 503 Service Unavailable',
+  assertion: () => 'body assertion failed',
+  protocol: () => 'unexpected answer',
+};
+
+const UP_DETAIL: Record<PlannedCheck['probe']['kind'], string> = {
+  http: 'HTTP 200 OK',
+  tcp: 'connected',
+  tls: 'TLS handshake ok',
+  dns: 'NOERROR',
+  sip: 'SIP 200 OK',
+  voip: 'MOS 4.3, 0% loss',
+};
+
+/** One observation with plausible numbers for its outcome: baseline latency when up, over budget when degraded. */
+function observe(
+  scenario: Scenario,
+  check: PlannedCheck,
+  entry: Pick<OutcomeEntry, 'outcome' | 'errorClass' | 'latencyMs' | 'mos' | 'lossPct' | 'detail'> | undefined,
+  at: { vantage: string; link: string | null; roundId: string; atMs: number; baseMs: number },
+): Observation {
+  const outcome = entry?.outcome ?? 'up';
+  const spec = check.probe;
+  const budget = (spec as unknown as Record<string, { latencyBudgetMs?: number } | undefined>)[spec.kind]
+    ?.latencyBudgetMs;
+  const fields: ProbeFields = {};
+  let latencyMs: number | null = at.baseMs;
+  let errorClass: ErrorClass | null = null;
+  let detail = UP_DETAIL[spec.kind];
+  if (spec.kind === 'voip') Object.assign(fields, { mos: 4.3, lossPct: 0 });
+  if (spec.kind === 'http') fields.status = 200;
+
+  if (outcome === 'degraded') {
+    if (
+      spec.kind === 'voip' &&
+      (entry?.mos !== undefined || entry?.lossPct !== undefined || entry?.latencyMs === undefined)
+    ) {
+      const mos = entry?.mos ?? Math.max(1, spec.voip.minMos - 0.6);
+      const lossPct = entry?.lossPct ?? 4;
+      Object.assign(fields, { mos, lossPct });
+      latencyMs = entry?.latencyMs ?? at.baseMs;
+      detail = `MOS ${mos} below ${spec.voip.minMos} (${lossPct}% loss)`;
+    } else {
+      latencyMs = entry?.latencyMs ?? (budget ?? 1000) * 2;
+      detail = `${latencyMs} ms, over the ${budget ?? 1000} ms budget`;
+    }
+  } else if (outcome === 'down') {
+    errorClass = entry?.errorClass ?? 'connect';
+    latencyMs = null;
+    detail = DOWN_DETAIL[errorClass](check);
+    if (spec.kind === 'http') fields.status = errorClass === 'status' ? 503 : null;
+  }
+  if (entry?.detail !== undefined) detail = entry.detail;
+
+  // A failed first try is confirmed by a second one confirmRetryMs later, as a real round does.
+  const first = { at: iso(at.atMs), outcome, latencyMs, errorClass, detail };
+  const attempts = outcome === 'down' ? [first, { ...first, at: iso(at.atMs + check.confirmRetryMs) }] : [first];
+  return {
+    v: 1,
+    site: scenario.site.id,
+    check: check.id,
+    link: at.link,
+    dependency: check.dependency,
+    kind: spec.kind,
+    vantage: at.vantage,
+    roundId: at.roundId,
+    at: attempts.at(-1)!.at,
+    outcome,
+    latencyMs,
+    errorClass,
+    detail,
+    fields,
+    attempts,
+  };
+}
+
+/** A small, stable spread of baseline latencies between checks (0-9 ms). */
+function spread(id: string): number {
+  let h = 0;
+  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) % 997;
+  return h % 10;
+}

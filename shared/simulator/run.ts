@@ -1,0 +1,253 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
+import { createTable } from '../adapters/aws/table.ts';
+import { startDynalite } from '../adapters/local/dynalite.ts';
+import type { ObservationBatch } from '../contracts/observation.ts';
+import type { Action, OperatorCommand, SiteState, Transition } from '../domain/model.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { StateStore } from '../ports/state-store.ts';
+import { planRounds } from '../probes/schedule.ts';
+import { completeActions } from '../usecases/complete-actions.ts';
+import { decideSite } from '../usecases/decide-site.ts';
+import { agentBatch, regionBatch } from './observations.ts';
+import type { Scenario } from './scenario.ts';
+import { checkExpectations, judgeFailovers, summarize, type ExpectationResult, type Summary } from './summary.ts';
+import { Timeline } from './timeline.ts';
+
+/** A transition as the simulation saw it: who caused it, and, for a failover, whether the ground truth justified it. */
+export interface SimTransition {
+  readonly transition: Transition;
+  /** Milliseconds from the start of the scenario. */
+  readonly offsetMs: number;
+  /** `operator`: the direct result of a command in the timeline; `automatic`: the engine's own decision. */
+  readonly trigger: 'automatic' | 'operator';
+  /** Failovers only: made when no quorum of healthy regions saw the primary failing (see docs/scenarios.md). */
+  readonly falseFailover?: boolean;
+  /** Failovers only: seconds from the start of the fault episode it answered; null for a false or manual one. */
+  readonly detectionSeconds?: number | null;
+}
+
+/** An effect the instant dispatcher applied (every action but history, which decideSite writes itself). */
+export interface SimEffect {
+  readonly offsetMs: number;
+  readonly action: Exclude<Action, { kind: 'history' }>;
+}
+
+/** A command the engine refused. */
+export interface SimRejection {
+  readonly offsetMs: number;
+  readonly command: OperatorCommand;
+  readonly reason: string;
+}
+
+/** Everything a run produced. */
+export interface SimulationResult {
+  readonly scenario: Scenario;
+  readonly transitions: readonly SimTransition[];
+  readonly effects: readonly SimEffect[];
+  readonly rejected: readonly SimRejection[];
+  readonly finalState: SiteState | null;
+  readonly summary: Summary;
+  readonly expectations: readonly ExpectationResult[];
+  /** Every expectation met. */
+  readonly passed: boolean;
+}
+
+/** A DynamoDB endpoint to run on: one started with startDynalite (or compatible). */
+export interface SimulationDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBDocumentClient;
+}
+
+export interface SimulateOptions {
+  /**
+   * Run against this endpoint, in a table of its own created for the run (so that runs never share state). Default:
+   * an in-process dynalite started for the run and stopped after it.
+   */
+  readonly dynamo?: SimulationDynamo;
+}
+
+/** The Clock port on virtual time: the simulation sets it before each decision. */
+export class VirtualClock implements Clock {
+  #now: number;
+
+  constructor(start: number) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  set(ms: number): void {
+    this.#now = ms;
+  }
+}
+
+/** The store with its writes counted: what the run cost in DynamoDB requests. A measurement, not a stand-in. */
+export class CountingStateStore implements StateStore {
+  reads = 0;
+  stateWrites = 0;
+  historyWrites = 0;
+
+  constructor(private readonly inner: StateStore) {}
+
+  load(site: string): Promise<SiteState | null> {
+    this.reads++;
+    return this.inner.load(site);
+  }
+
+  save(state: SiteState, expectedVersion: number | null): Promise<void> {
+    this.stateWrites++;
+    return this.inner.save(state, expectedVersion);
+  }
+
+  putHistory(records: Parameters<StateStore['putHistory']>[0]): Promise<void> {
+    this.historyWrites += records.length;
+    return this.inner.putHistory(records);
+  }
+
+  listTransitions(...args: Parameters<StateStore['listTransitions']>): ReturnType<StateStore['listTransitions']> {
+    return this.inner.listTransitions(...args);
+  }
+
+  getIncident(id: string): ReturnType<StateStore['getIncident']> {
+    return this.inner.getIncident(id);
+  }
+
+  listIncidents(query: Parameters<StateStore['listIncidents']>[0]): ReturnType<StateStore['listIncidents']> {
+    return this.inner.listIncidents(query);
+  }
+}
+
+type Step =
+  | { readonly atMs: number; readonly order: number; readonly batch: ObservationBatch }
+  | { readonly atMs: number; readonly order: number; readonly command: OperatorCommand };
+
+let tables = 0;
+
+/**
+ * Replays a scenario on a virtual clock through the real engine (decideSite) and the real DynamoDB adapter: every
+ * region's round becomes one batch decided at its round time, commands are decided at theirs, and after each decision
+ * an instant dispatcher records the new effects and completes them, so the outbox never grows.
+ */
+export async function simulate(scenario: Scenario, options: SimulateOptions = {}): Promise<SimulationResult> {
+  const own = options.dynamo ? undefined : await startDynalite({ tableName: 'simulation' });
+  const dynamo = options.dynamo ?? own!;
+  const tableName = own ? own.tableName : `simulation-${process.pid}-${++tables}`;
+  try {
+    if (!own) await createFreshTable(dynamo.endpoint, tableName);
+    return await run(scenario, dynamo.client, tableName);
+  } finally {
+    await own?.close();
+  }
+}
+
+async function createFreshTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await createTable(client, tableName);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function run(scenario: Scenario, client: DynamoDBDocumentClient, tableName: string): Promise<SimulationResult> {
+  const { site, config, startMs, durationMs } = scenario;
+  const clock = new VirtualClock(startMs);
+  const store = new CountingStateStore(new DynamoDbStateStore({ tableName, client, clock }));
+  const timeline = new Timeline(scenario);
+  const windows = timeline.maintenanceWindows();
+  const deps = { config, store, clock, maintenance: async () => windows };
+
+  const transitions: SimTransition[] = [];
+  const effects: SimEffect[] = [];
+  const rejected: SimRejection[] = [];
+  let finalState: SiteState | null = null;
+  let decisions = 0;
+  let batches = 0;
+
+  for (const step of steps(scenario, timeline)) {
+    clock.set(step.atMs);
+    const offsetMs = step.atMs - startMs;
+    const out = await decideSite(
+      deps,
+      'batch' in step ? { site: site.id, batches: [step.batch] } : { site: site.id, commands: [step.command] },
+    );
+    decisions++;
+    if ('batch' in step) batches++;
+    finalState = out.state;
+    for (const t of out.transitions) {
+      const operator = 'command' in step && commandKinds[step.command.type].includes(t.kind);
+      transitions.push({ transition: t, offsetMs, trigger: operator ? 'operator' : 'automatic' });
+    }
+    for (const r of out.rejected) rejected.push({ offsetMs, command: r.command, reason: r.reason });
+    const applied = out.actions.filter((a): a is SimEffect['action'] => a.kind !== 'history');
+    for (const action of applied) effects.push({ offsetMs, action });
+    if (applied.length > 0) {
+      finalState = await completeActions({ store }, { site: site.id, ids: applied.map((a) => a.id) });
+    }
+  }
+
+  const judged = judgeFailovers(transitions, timeline.faultEpisodes(), site.policy.intervalSeconds * 1000);
+  const summary = summarize({
+    scenario,
+    transitions: judged,
+    effects,
+    rejected,
+    finalState,
+    decisions,
+    batches,
+    store,
+    durationMs,
+  });
+  const expectations = checkExpectations(scenario, judged, summary);
+  return {
+    scenario,
+    transitions: judged,
+    effects,
+    rejected,
+    finalState,
+    summary,
+    expectations,
+    passed: expectations.every((e) => e.met),
+  };
+}
+
+/** Transition kinds an operator command causes directly. */
+const commandKinds: Record<OperatorCommand['type'], readonly string[]> = {
+  override: ['override'],
+  'clear-override': ['override-cleared'],
+  failover: ['failover'],
+  failback: ['failback'],
+  acknowledge: ['acknowledged'],
+};
+
+/** Every decision of the run in time order: region batches (by region), then the agent's, then commands. */
+function steps(scenario: Scenario, timeline: Timeline): Step[] {
+  const { config, site, startMs, durationMs } = scenario;
+  const end = startMs + durationMs;
+  const out: Step[] = [];
+  config.regions.probe.forEach((region, regionIndex) => {
+    for (const round of planRounds(config, region, startMs, end)) {
+      const batch = regionBatch(scenario, timeline, { region, regionIndex, ...round });
+      if (batch) out.push({ atMs: round.atMs, order: regionIndex, batch });
+    }
+  });
+  if (site.agent && site.dependencies.length > 0) {
+    const intervalMs = site.policy.intervalSeconds * 1000;
+    for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
+      site.links.forEach((link, i) => {
+        const batch = agentBatch(scenario, timeline, link.id, at);
+        if (batch) out.push({ atMs: at, order: 1000 + i, batch });
+      });
+    }
+  }
+  for (const c of timeline.commands()) out.push({ atMs: startMs + c.atMs, order: 2000 + c.index, command: c.command });
+  return out.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+}

@@ -1,0 +1,113 @@
+import type { FailoverConfig, SiteConfig } from '../config/model.ts';
+import type { ObservationBatch } from '../contracts/observation.ts';
+import { decide } from '../domain/decide.ts';
+import type {
+  Action,
+  HistoryAction,
+  MaintenanceWindow,
+  OperatorCommand,
+  SiteState,
+  Transition,
+} from '../domain/model.ts';
+import { FailoverError } from '../errors.ts';
+import type { Clock } from '../ports/clock.ts';
+import { VersionConflictError, type StateStore } from '../ports/state-store.ts';
+
+/** Observations or commands for a site the configuration does not know. */
+export class UnknownSiteError extends FailoverError {
+  constructor(site: string) {
+    super('UNKNOWN_SITE', `unknown site "${site}"`);
+    this.name = 'UnknownSiteError';
+  }
+}
+
+/** Too many deciders changed the same site at once; the caller retries later (the batch is not lost). */
+export class ContentionError extends FailoverError {
+  constructor(site: string, attempts: number) {
+    super('CONTENTION', `state of site ${site} kept changing under ${attempts} attempts`);
+    this.name = 'ContentionError';
+  }
+}
+
+export interface DecideSiteDeps {
+  readonly config: FailoverConfig;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  /** Maintenance windows beyond sites.yaml (from the API); default none. */
+  readonly maintenance?: (site: SiteConfig) => Promise<readonly MaintenanceWindow[]>;
+  /** Attempts at the conditional write before giving up; default 20. */
+  readonly maxAttempts?: number;
+}
+
+export interface DecideSiteInput {
+  readonly site: string;
+  readonly batches?: readonly ObservationBatch[];
+  readonly commands?: readonly OperatorCommand[];
+}
+
+export interface DecideSiteOutput {
+  readonly transitions: readonly Transition[];
+  readonly actions: readonly Action[];
+  readonly rejected: readonly { readonly command: OperatorCommand; readonly reason: string }[];
+  /** The state as committed (or as it was, when nothing changed). */
+  readonly state: SiteState;
+  /** Whether this call wrote the state. */
+  readonly written: boolean;
+  readonly attempts: number;
+}
+
+/**
+ * Decides for one site: reads its state, folds in the batches and commands, and commits the result with one
+ * conditional write. Racing deciders re-read and decide again; since applying an observation twice changes nothing,
+ * exactly one of them commits a given transition. History records waiting in the outbox are then written and
+ * dropped from it; a crash in between leaves them there, and the next decision that writes flushes them again
+ * (idempotently).
+ */
+export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): Promise<DecideSiteOutput> {
+  const site = deps.config.sites.find((s) => s.id === input.site);
+  if (!site) throw new UnknownSiteError(input.site);
+  const extraWindows = deps.maintenance ? await deps.maintenance(site) : [];
+  const maxAttempts = deps.maxAttempts ?? 20;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const previous = await deps.store.load(site.id);
+    const out = decide({
+      site,
+      regions: deps.config.regions.probe,
+      state: previous,
+      batches: input.batches ?? [],
+      commands: input.commands ?? [],
+      maintenance: [...site.maintenance, ...extraWindows],
+      now: deps.clock.now(),
+    });
+    let state = out.state;
+    if (out.changed) {
+      state = { ...out.state, version: (previous?.version ?? 0) + 1 };
+      try {
+        await deps.store.save(state, previous?.version ?? null);
+      } catch (error) {
+        if (error instanceof VersionConflictError) continue;
+        throw error;
+      }
+    }
+    // Only a decider that wrote flushes: it holds the latest state, and racing losers add no writes.
+    if (out.changed) state = await flushHistory(deps.store, state);
+    return { ...out, state, written: out.changed, attempts: attempt };
+  }
+  throw new ContentionError(site.id, maxAttempts);
+}
+
+/** Writes the history records waiting in the outbox, then drops them from it; a lost race leaves them for later. */
+async function flushHistory(store: StateStore, state: SiteState): Promise<SiteState> {
+  const pending = state.outbox.filter((a): a is HistoryAction => a.kind === 'history');
+  if (pending.length === 0) return state;
+  await store.putHistory(pending.map((a) => a.record));
+  const done = new Set(pending.map((a) => a.id));
+  const next = { ...state, version: state.version + 1, outbox: state.outbox.filter((a) => !done.has(a.id)) };
+  try {
+    await store.save(next, state.version);
+    return next;
+  } catch (error) {
+    if (error instanceof VersionConflictError) return state;
+    throw error;
+  }
+}

@@ -1,0 +1,36 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { simulate } from '../../shared/simulator/run.ts';
+import { loadScenario } from '../../shared/simulator/scenario.ts';
+
+const DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+
+describe('the scenario corpus (test/scenarios)', () => {
+  it('has at least 15 scenarios, each with expectations', () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(15);
+  });
+
+  // One dynalite for the file; simulate() gives every run a table of its own.
+  it.each(FILES)('%s: every expectation met', { timeout: 60_000 }, async (file) => {
+    const scenario = await loadScenario(join(DIR, file));
+    const result = await simulate(scenario, { dynamo });
+    expect(result.expectations.length).toBeGreaterThan(0);
+    expect(result.expectations.filter((e) => !e.met)).toEqual([]);
+    expect(result.summary.pendingActions).toBe(0);
+    expect(result.summary.decisions).toBeGreaterThan(0);
+  });
+});

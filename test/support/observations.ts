@@ -1,0 +1,47 @@
+import type { ObservationBatch, Observation, Outcome, ProbeKind } from '../../shared/contracts/observation.ts';
+
+/** One check's result in a test batch. */
+export interface TestResult {
+  readonly check: string;
+  readonly link: string | null;
+  readonly outcome: Outcome;
+  readonly dependency?: string;
+  readonly kind?: ProbeKind;
+}
+
+/** A batch as a vantage would send it, with plausible details for each outcome. */
+export function testBatch(options: {
+  readonly site: string;
+  readonly vantage: string;
+  readonly at: number;
+  readonly results: readonly TestResult[];
+  readonly control?: ObservationBatch['control'];
+}): ObservationBatch {
+  const roundId = new Date(options.at).toISOString();
+  const observations = options.results.map((r): Observation => ({
+    v: 1,
+    site: options.site,
+    check: r.check,
+    link: r.link,
+    dependency: r.dependency ?? null,
+    kind: r.kind ?? 'tcp',
+    vantage: options.vantage,
+    roundId,
+    at: roundId,
+    outcome: r.outcome,
+    latencyMs: r.outcome === 'down' ? null : 12.5,
+    errorClass: r.outcome === 'down' ? 'connect' : null,
+    detail: r.outcome === 'down' ? 'connection refused' : r.outcome === 'degraded' ? 'over budget' : 'connected',
+    fields: {},
+    attempts: [{ at: roundId, outcome: r.outcome, latencyMs: 12.5, errorClass: null, detail: '' }],
+  }));
+  return {
+    v: 1,
+    site: options.site,
+    vantage: options.vantage,
+    roundId,
+    startedAt: roundId,
+    control: options.control ?? null,
+    observations,
+  };
+}

@@ -1,0 +1,20 @@
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { keys, TABLE } from '../../shared/adapters/aws/table.ts';
+import type { StateStoreHarness } from '../adapters/state-store.contract.ts';
+
+/** The DynamoDB adapter on a table of a DynamoDB-compatible endpoint, with raw reads for the contract's TTL checks. */
+export function dynamoHarness(
+  dynamo: { readonly client: DynamoDBDocumentClient; readonly tableName: string },
+  close: () => Promise<void>,
+): StateStoreHarness {
+  return {
+    store: new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client }),
+    close,
+    rawHistoryItem: async (site, kind, seq) => {
+      const sk = kind === 'transition' ? keys.transitionSk(seq) : keys.incidentSk(seq);
+      const key = { [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: sk };
+      return (await dynamo.client.send(new GetCommand({ TableName: dynamo.tableName, Key: key }))).Item;
+    },
+  };
+}

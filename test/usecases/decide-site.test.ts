@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { FailoverConfig } from '../../shared/config/model.ts';
+import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
+import type { SiteState } from '../../shared/domain/model.ts';
+import type { StateStore } from '../../shared/ports/state-store.ts';
+import { decideSite, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
+import { testBatch } from '../support/observations.ts';
+
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+const TRIALS = 100;
+const DECIDERS = 50;
+
+function config(sites: string[]): FailoverConfig {
+  const text = `version: 1
+regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
+defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0 } }
+sites:
+${sites
+  .map(
+    (id) => `  - id: ${id}
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.10 }
+      - { id: lte, role: backup, address: 198.51.100.20 }
+    checks:
+      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
+    dns:
+      - { zone: example.com, hostedZoneId: Z0123456789ABC, name: ${id}.example.com, type: A, values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
+    agent: { publicKey: xB2O6o8kS5BGX6ZkoTtVxpUn91FghSmQXa9n1Z3kXD0= }`,
+  )
+  .join('\n')}
+`;
+  const { config, diagnostics } = parseConfig(text);
+  expect(diagnostics).toEqual([]);
+  return config!;
+}
+
+function batches(site: string, round: number, fiber: Outcome): ObservationBatch[] {
+  return REGIONS.map((region) =>
+    testBatch({
+      site,
+      vantage: `region:${region}`,
+      at: T0 + round * 60_000,
+      results: [
+        { check: 'web-fiber', link: 'fiber', outcome: fiber },
+        { check: 'web-lte', link: 'lte', outcome: 'up' },
+      ],
+    }),
+  );
+}
+
+let dynamo: LocalDynamo;
+let store: DynamoDbStateStore;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
+});
+afterAll(() => dynamo.close());
+
+describe('decideSite', () => {
+  it('commits the decision with one conditional write and moves its history out of the outbox', async () => {
+    const cfg = config(['commit']);
+    const deps = { config: cfg, store, clock: { now: () => T0 + 5 * 60_000 } };
+    for (let round = 0; round < 2; round++)
+      await decideSite(deps, { site: 'commit', batches: batches('commit', round, 'up') });
+    const out = await decideSite(deps, { site: 'commit', batches: batches('commit', 2, 'down') });
+    expect(out.written).toBe(true);
+    const failover = await decideSite(deps, { site: 'commit', batches: batches('commit', 3, 'down') });
+    expect(failover.transitions.map((t) => t.kind)).toEqual(['failover']);
+    const state = (await store.load('commit'))!;
+    expect(state).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+    expect(state.outbox.map((a) => a.kind).sort()).toEqual(['agent-command', 'alert', 'dns', 'webhook', 'webhook']);
+    const [stored] = await store.listTransitions('commit');
+    expect(stored).toMatchObject({ kind: 'failover', seq: failover.transitions[0]!.seq });
+    const incident = await store.getIncident(failover.transitions[0]!.incidentId!);
+    expect(incident).toMatchObject({ status: 'open', kind: 'failover', site: 'commit' });
+  });
+
+  it('writes nothing when a redelivered batch changes nothing', async () => {
+    const cfg = config(['redeliver']);
+    const deps = { config: cfg, store, clock: { now: () => T0 } };
+    await decideSite(deps, { site: 'redeliver', batches: batches('redeliver', 0, 'up') });
+    const version = (await store.load('redeliver'))!.version;
+    const again = await decideSite(deps, { site: 'redeliver', batches: batches('redeliver', 0, 'up') });
+    expect(again.written).toBe(false);
+    expect((await store.load('redeliver'))!.version).toBe(version);
+  });
+
+  it('writes the history of a decision whose process died before writing it, on the next call', async () => {
+    const cfg = config(['crash']);
+    let now = T0;
+    const deps = { config: cfg, store, clock: { now: () => now } };
+    for (let round = 0; round < 3; round++) {
+      now = T0 + round * 60_000;
+      await decideSite(deps, { site: 'crash', batches: batches('crash', round, round < 2 ? 'up' : 'down') });
+    }
+    // A decider that dies after its conditional write, before writing the history records.
+    const dying: StateStore = {
+      ...bind(store),
+      putHistory: async () => {
+        throw new Error('killed');
+      },
+    };
+    now = T0 + 3 * 60_000;
+    await expect(
+      decideSite({ ...deps, store: dying }, { site: 'crash', batches: batches('crash', 3, 'down') }),
+    ).rejects.toThrow('killed');
+    expect((await store.load('crash'))!.outbox.some((a) => a.kind === 'history')).toBe(true);
+    expect(await store.listTransitions('crash')).toEqual([]);
+    now = T0 + 4 * 60_000;
+    await decideSite(deps, { site: 'crash', batches: batches('crash', 4, 'down') });
+    expect((await store.listTransitions('crash')).map((t) => t.kind)).toEqual(['failover']);
+    expect((await store.load('crash'))!.outbox.some((a) => a.kind === 'history')).toBe(false);
+  });
+
+  it('refuses a site the configuration does not know', async () => {
+    await expect(
+      decideSite({ config: config(['known']), store, clock: { now: () => T0 } }, { site: 'nope', batches: [] }),
+    ).rejects.toThrow(UnknownSiteError);
+  });
+
+  it(`lets exactly one of ${DECIDERS} racing deciders commit a transition, in each of ${TRIALS} trials`, async () => {
+    const sites = Array.from({ length: TRIALS }, (_, i) => `race-${i}`);
+    const cfg = config(sites);
+    const deps = { config: cfg, store, clock: { now: () => T0 + 3 * 60_000 } };
+    await Promise.all(
+      sites.map(async (site) => {
+        for (const [round, fiber] of [
+          [0, 'up'],
+          [1, 'up'],
+          [2, 'down'],
+        ] as const)
+          await decideSite(deps, { site, batches: batches(site, round, fiber) });
+      }),
+    );
+    const race = async (site: string) => {
+      const same = batches(site, 3, 'down');
+      const results = await Promise.all(
+        Array.from({ length: DECIDERS }, () => decideSite({ ...deps, maxAttempts: 200 }, { site, batches: same })),
+      );
+      const committed = results.filter((r) => r.transitions.length > 0 && r.written);
+      expect(committed, site).toHaveLength(1);
+      const state = (await store.load(site)) as SiteState;
+      expect(state.mode).toBe('BACKUP_ACTIVE');
+      const kinds = state.outbox.map((a) => a.kind).sort();
+      expect(kinds, site).toEqual(['agent-command', 'alert', 'dns', 'webhook', 'webhook']);
+      expect(
+        (await store.listTransitions(site)).map((t) => t.kind),
+        site,
+      ).toEqual(['failover']);
+    };
+    // Trials are independent sites: run a few at once to keep the suite quick.
+    for (let i = 0; i < sites.length; i += 5) await Promise.all(sites.slice(i, i + 5).map(race));
+  }, 120_000);
+});
+
+function bind(s: StateStore): StateStore {
+  return {
+    load: s.load.bind(s),
+    save: s.save.bind(s),
+    putHistory: s.putHistory.bind(s),
+    listTransitions: s.listTransitions.bind(s),
+    getIncident: s.getIncident.bind(s),
+    listIncidents: s.listIncidents.bind(s),
+  };
+}
