@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    testTimeout: 20_000,
+    // Generous: several suites start child processes and wait for scheduled rounds on a loaded 2-core machine.
+    testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
     // Most suites wait on sockets and timers, not the CPU: more workers than cores shortens the run.

@@ -12,7 +12,7 @@ import { DOCUMENT_TRANSLATION, DynamoDbStateStore } from '../shared/adapters/aws
 import { startDynalite } from '../shared/adapters/local/dynalite.ts';
 import { parseConfig } from '../shared/config/load.ts';
 import type { ObservationBatch, Outcome } from '../shared/contracts/observation.ts';
-import type { StateStore } from '../shared/ports/state-store.ts';
+import { CountingStateStore } from '../shared/simulator/counting-store.ts';
 import { decideSite } from '../shared/usecases/decide-site.ts';
 
 const SITES = Number(process.env.BENCH_SITES ?? 500);
@@ -80,26 +80,6 @@ function batch(site: string, region: string, round: number): ObservationBatch {
   return { v: 1, site, vantage: `region:${region}`, roundId, startedAt: roundId, control: null, observations };
 }
 
-/** Counts the writes the decider makes: measurement around the real adapter. */
-function counting(store: DynamoDbStateStore): StateStore & { writes: number } {
-  const counter = {
-    writes: 0,
-    load: (site: string) => store.load(site),
-    save: async (...args: Parameters<StateStore['save']>) => {
-      counter.writes++;
-      return store.save(...args);
-    },
-    putHistory: async (records: Parameters<StateStore['putHistory']>[0]) => {
-      counter.writes += records.length;
-      return store.putHistory(records);
-    },
-    listTransitions: store.listTransitions.bind(store),
-    getIncident: store.getIncident.bind(store),
-    listIncidents: store.listIncidents.bind(store),
-  };
-  return counter;
-}
-
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function serveTable(): Promise<void> {
@@ -121,7 +101,8 @@ async function main(): Promise<void> {
   const client = DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATION);
   const { config, diagnostics } = parseConfig(configText());
   if (!config) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  const store = counting(new DynamoDbStateStore({ tableName, client }));
+  const store = new CountingStateStore(new DynamoDbStateStore({ tableName, client }));
+  const writes = () => store.stateWrites + store.historyWrites + store.otherWrites;
   let now = T0;
   const deps = { config, store, clock: { now: () => now } };
 
@@ -136,7 +117,7 @@ async function main(): Promise<void> {
   /** One round of every region; returns each decision's latency. */
   const round = async (n: number, concurrency: number): Promise<number[]> => {
     const latencies: number[] = [];
-    const before = store.writes;
+    const before = writes();
     let transitionsThisRound = 0;
     for (const [r, region] of REGIONS.entries()) {
       now = T0 + n * INTERVAL_MS + (r * INTERVAL_MS) / REGIONS.length;
@@ -154,7 +135,7 @@ async function main(): Promise<void> {
     }
     decisions += latencies.length;
     transitions += transitionsThisRound;
-    if (transitionsThisRound === 0 && n > 0) steadyWrites.push((store.writes - before) / (SITES * REGIONS.length));
+    if (transitionsThisRound === 0 && n > 0) steadyWrites.push((writes() - before) / (SITES * REGIONS.length));
     return latencies;
   };
 
@@ -174,7 +155,7 @@ async function main(): Promise<void> {
   base.destroy();
 
   latencies.sort((a, b) => a - b);
-  const writesPerSiteRound = store.writes / (SITES * (ROUNDS + LATENCY_ROUNDS) * REGIONS.length);
+  const writesPerSiteRound = writes() / (SITES * (ROUNDS + LATENCY_ROUNDS) * REGIONS.length);
   const steady = steadyWrites.length ? Math.max(...steadyWrites) : NaN;
   const p99 = percentile(latencies, 0.99);
   console.log('');
@@ -187,7 +168,7 @@ async function main(): Promise<void> {
     `latency               ${latencies.length} decisions one at a time, arrival->commit p50 ${percentile(latencies, 0.5).toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  max ${latencies.at(-1)!.toFixed(2)} ms  (target p99 < 25 ms: ${p99 < 25 ? 'met' : 'MISSED'})`,
   );
   console.log(
-    `DynamoDB writes       ${store.writes} = ${writesPerSiteRound.toFixed(3)} per site per region round overall; ` +
+    `DynamoDB writes       ${writes()} = ${writesPerSiteRound.toFixed(3)} per site per region round overall; ` +
       `steady state ${steady.toFixed(3)} (target <= 1: ${steady <= 1 ? 'met' : 'MISSED'})`,
   );
   process.exitCode = p99 < 25 && steady <= 1 ? 0 : 1;

@@ -81,14 +81,28 @@ program
 
 program
   .command('local')
-  .description('Run the system on this machine: probe workers for every configured region, on loopback.')
+  .description(
+    'Run the system on this machine: probe workers for every configured region, the decider, the dispatcher and an embedded DNS server, on loopback.',
+  )
   .requiredOption('-c, --config <file>', 'the configuration file')
+  .option('--dns-port <n>', 'port of the embedded DNS server (UDP and TCP; 0 picks a free one)', port, 5353)
+  .option('--data-dir <dir>', 'keep the state on disk here, so that it survives a restart (default: in memory)')
+  .option('--alerts <file>', 'JSONL file of every alert (default: <data-dir or .failover>/alerts.jsonl)')
   .option('--rounds <n>', 'stop after this many rounds per region (default: run until interrupted)', positiveInt)
   .option('--json-logs', 'print JSON lines instead of the live view')
-  .action(async (opts: { config: string; rounds?: number; jsonLogs?: boolean }) => {
-    const { localCommand } = await import('./commands/local.ts');
-    process.exitCode = await localCommand(opts);
-  });
+  .action(
+    async (opts: {
+      config: string;
+      dnsPort: number;
+      dataDir?: string;
+      alerts?: string;
+      rounds?: number;
+      jsonLogs?: boolean;
+    }) => {
+      const { localCommand } = await import('./commands/local.ts');
+      process.exitCode = await localCommand(opts);
+    },
+  );
 
 program
   .command('simulate')

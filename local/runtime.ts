@@ -2,8 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { Clock } from '../shared/ports/clock.ts';
-import { runRound, type RoundResult } from '../shared/probes/round.ts';
+import { runRound, toSiteBatches, type RoundResult } from '../shared/probes/round.ts';
 import { planRounds } from '../shared/probes/schedule.ts';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { startDemoTargets, type DemoTarget } from './demo-targets.ts';
 
 export interface LocalRuntimeOptions {
@@ -13,13 +14,16 @@ export interface LocalRuntimeOptions {
   readonly rounds?: number;
   /** Told about every finished round. */
   readonly onRound: (round: RoundResult) => void;
-  /** Told about a failure in one round; the workers carry on. */
-  readonly onError: (error: unknown, region: string) => void;
+  /** Told about a failure in one round or one site's decision; the rest carries on. */
+  readonly onError: (error: unknown, where: string) => void;
+  /** The decider, the dispatcher and the DNS server; without it, the runtime only probes. */
+  readonly control?: Omit<ControlPlaneOptions, 'config' | 'clock' | 'onError'>;
 }
 
 /** The system on one machine: demo targets and one probe worker per configured region. */
 export interface LocalRuntime {
   readonly targets: readonly DemoTarget[];
+  readonly control: ControlPlane | undefined;
   /** Resolves when every worker has finished (after `rounds`, or after stop()). */
   readonly done: Promise<void>;
   /** Stops the workers (in-flight rounds are aborted) and closes the demo targets. */
@@ -30,6 +34,14 @@ export interface LocalRuntime {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { config, clock } = options;
   const targets = await startDemoTargets(config.local.demoTargets);
+  let control: ControlPlane | undefined;
+  try {
+    if (options.control)
+      control = await startControlPlane({ ...options.control, config, clock, onError: options.onError });
+  } catch (error) {
+    await Promise.all(targets.map((t) => t.close()));
+    throw error;
+  }
   const controller = new AbortController();
   const signal = controller.signal;
   // Every in-flight check of every region listens on this one signal (and lets go when done): not a leak.
@@ -57,7 +69,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         signal,
       })
         .then((round) => {
-          if (!signal.aborted) options.onRound(round);
+          if (signal.aborted) return;
+          options.onRound(round);
+          control?.submit(toSiteBatches(round));
         })
         .catch((error: unknown) => options.onError(error, region));
       inFlight.add(running);
@@ -70,11 +84,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   let stopping: Promise<void> | undefined;
   return {
     targets,
+    control,
     done,
     stop: () =>
       (stopping ??= (async () => {
         controller.abort();
         await done;
+        await control?.close();
         await Promise.all(targets.map((t) => t.close()));
       })()),
   };

@@ -29,3 +29,14 @@ export class ConfigError extends FailoverError {
     this.file = file;
   }
 }
+
+/**
+ * A failure that may pass if the same request is made again later: throttling, a 5xx, a network error, a change
+ * still in progress. Adapters raise it so that callers retry with backoff; anything else is permanent.
+ */
+export class TransientError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TRANSIENT', message, options);
+    this.name = 'TransientError';
+  }
+}

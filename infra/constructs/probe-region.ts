@@ -1,12 +1,11 @@
 import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FailoverFunction } from './failover-function.ts';
 import { OBSERVATIONS_QUEUE_NAME } from './observations-queue.ts';
+import { InvokeExactFunction } from './invoke-exact-function.ts';
 
 /** The Scheduler's input: the context attribute is replaced by the time the invocation was scheduled for. */
 export const PROBE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.scheduledTime };
@@ -102,21 +101,5 @@ export class ProbeRegion extends Construct {
         deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
     });
-  }
-}
-
-/** Like LambdaInvoke, but the Scheduler's role may invoke the function itself only, not its versions and aliases. */
-class InvokeExactFunction extends targets.LambdaInvoke {
-  readonly #target: lambda.IFunction;
-
-  constructor(target: lambda.IFunction, props: targets.ScheduleTargetBaseProps) {
-    super(target, props);
-    this.#target = target;
-  }
-
-  protected override addTargetActionToRole(role: iam.IRole): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.#target.functionArn] }),
-    );
   }
 }

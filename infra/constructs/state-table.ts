@@ -22,7 +22,8 @@ export interface StateTableProps {
 /**
  * The failover table (layout in shared/adapters/aws/table.ts, whose names it uses): string keys `pk`/`sk`, the
  * `gsi1` index projecting everything, TTL on `expiresAt`, on-demand billing, point-in-time recovery, deletion
- * protection, and encryption with an AWS-owned key (no KMS request, cost or key policy on the failover path).
+ * protection, encryption with an AWS-owned key (no KMS request, cost or key policy on the failover path), and a
+ * stream of new images, which starts the dispatcher when a state has pending actions.
  */
 export class StateTable extends Construct {
   /** The table. */
@@ -38,6 +39,7 @@ export class StateTable extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       encryption: dynamodb.TableEncryption.DEFAULT,
       deletionProtection: props.deletionProtection ?? true,
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({

@@ -23,6 +23,7 @@ export function addFailoverStacks(app: App): FailoverStacks {
   const control = new ControlStack(app, 'Failover-Control', {
     env: { region: config.regions.control },
     configYaml: yaml,
+    config,
   });
   const probes = new Map<string, ProbeStack>();
   for (const region of config.regions.probe) {

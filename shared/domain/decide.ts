@@ -1,5 +1,6 @@
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { LinkConfig, SiteConfig } from '../config/model.ts';
+import { clipText, smsText, SUBJECT_MAX_CHARS } from './alert-text.ts';
 import { decayedPenalty, penalize, refresh, secondsUntilReuse } from './damping.ts';
 import { describePath, renderExplanation } from './explain.ts';
 import type {
@@ -103,6 +104,61 @@ export function decide(input: DecideInput): DecideOutput {
   const changed = before === null || JSON.stringify(state) !== before;
   if (changed) state.updatedAt = input.now;
   return { state, transitions: d.transitions, actions: d.actions, rejected: d.rejected, changed };
+}
+
+/** An action the dispatcher gave up on. */
+export interface ActionFailure {
+  readonly action: Action;
+  readonly error: string;
+  readonly attempts: number;
+}
+
+/** A DNS record that does not answer what the state says it should. */
+export interface DnsDrift {
+  readonly record: SiteConfig['dns'][number];
+  /** What it answers now; null when the record is missing. */
+  readonly actual: readonly string[] | null;
+}
+
+/** Output of the functions that record an event outside a decision: the next state and what it asked for. */
+export interface EventOutput {
+  readonly state: SiteState;
+  readonly transitions: readonly Transition[];
+  readonly actions: readonly Action[];
+}
+
+/**
+ * Records actions the dispatcher gave up on: a transition people hear of (critical), so that a failover that did not
+ * take effect is never silent. A failed alert about a failure is not reported again, which would loop.
+ */
+export function recordFailures(input: {
+  readonly site: SiteConfig;
+  readonly regions: readonly string[];
+  readonly state: SiteState;
+  readonly failures: readonly ActionFailure[];
+  readonly now: number;
+}): EventOutput {
+  const state = structuredClone(input.state);
+  const d = new Decision(input.site, input.regions, state, input.now);
+  for (const f of input.failures) {
+    if (f.action.kind === 'alert' && f.action.event === 'action-failed') continue;
+    d.actionFailed(f);
+  }
+  return { state, transitions: d.transitions, actions: d.actions };
+}
+
+/** Records DNS records found answering something else than the state says, and asks for them to be set right. */
+export function recordDrift(input: {
+  readonly site: SiteConfig;
+  readonly regions: readonly string[];
+  readonly state: SiteState;
+  readonly drifts: readonly DnsDrift[];
+  readonly now: number;
+}): EventOutput {
+  const state = structuredClone(input.state);
+  const d = new Decision(input.site, input.regions, state, input.now);
+  for (const drift of input.drifts) d.drift(drift);
+  return { state, transitions: d.transitions, actions: d.actions };
 }
 
 const SEVERITY_OF: Record<OpenIncident['kind'], Severity> = {
@@ -465,6 +521,52 @@ class Decision {
     this.resolveIncident();
   }
 
+  actionFailed(f: ActionFailure): void {
+    const s = this.state;
+    const a = f.action;
+    const what =
+      a.kind === 'dns'
+        ? `DNS change of ${a.name} ${a.type} to ${a.values.join(', ')} (${a.link})`
+        : a.kind === 'agent-command'
+          ? `agent command ${a.command} to ${a.link}`
+          : a.kind === 'alert'
+            ? `alert "${a.subject}"`
+            : a.kind === 'webhook'
+              ? `webhook ${a.event}`
+              : `${a.kind} action`;
+    const summary = `${what} failed after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.error}. It will not be retried; act by hand.`;
+    const t = this.record('action-failed', s.mode, s.activeLink, summary, []);
+    this.alert(t, 'critical', 'ACTION FAILED', `${what} failed: ${f.error}`);
+    if (a.kind === 'agent-command')
+      this.webhook('agent.command_failed', { action: a.id, command: a.command, link: a.link, error: f.error });
+  }
+
+  drift(drift: DnsDrift): void {
+    const s = this.state;
+    const r = drift.record;
+    const expected = r.values[s.activeLink] ?? [];
+    const actual = drift.actual === null ? 'no such record' : drift.actual.join(', ') || 'nothing';
+    const t = this.record(
+      'dns-drift',
+      s.mode,
+      s.activeLink,
+      `${r.name} ${r.type} answers ${actual}, but traffic belongs on ${this.linkName(s.activeLink)} (${expected.join(', ')}): changed by hand or by another tool. Setting it back.`,
+      [],
+    );
+    this.push({
+      kind: 'dns',
+      zone: r.zone,
+      hostedZoneId: r.hostedZoneId,
+      name: r.name,
+      type: r.type,
+      ttl: r.ttl,
+      strategy: r.strategy,
+      link: s.activeLink,
+      values: [...expected],
+    });
+    this.alert(t, 'warning', 'DNS DRIFT', `${r.name} ${r.type} was ${actual}; set back to ${expected.join(', ')}`);
+  }
+
   remind(): void {
     const s = this.state;
     const every = this.site.policy.remindEveryMinutes * 60_000;
@@ -588,8 +690,8 @@ class Decision {
   private alert(t: Transition, severity: Severity, tag: string, what: string): void {
     const name = this.site.name;
     const time = new Date(this.now).toISOString().slice(11, 16);
-    const subject = clip(`[${tag}] ${name}: ${what}`, 99);
-    const short = clip(`${this.site.id} ${tag}: ${what} (${time}Z)`, 139);
+    const subject = clipText(`[${tag}] ${name}: ${what}`, SUBJECT_MAX_CHARS);
+    const short = smsText(`${this.site.id} ${tag}: ${what} (${time}Z)`);
     const effects = this.actions
       .filter((a) => a.seq === t.seq && (a.kind === 'dns' || a.kind === 'agent-command'))
       .map((a) =>
@@ -714,7 +816,3 @@ class Decision {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
-}

@@ -72,22 +72,27 @@ export interface OpenIncident {
   announced: boolean;
 }
 
-export type TransitionKind =
-  | 'failover'
-  | 'failback'
-  | 'both-down'
-  | 'recovered'
-  | 'degraded'
-  | 'degraded-cleared'
-  | 'provider-outage'
-  | 'provider-restored'
-  | 'damping-hold'
-  | 'override'
-  | 'override-cleared'
-  | 'maintenance-started'
-  | 'maintenance-ended'
-  | 'acknowledged'
-  | 'reminder';
+/** Every kind of transition the engine records. */
+export const TRANSITION_KINDS = [
+  'failover',
+  'failback',
+  'both-down',
+  'recovered',
+  'degraded',
+  'degraded-cleared',
+  'provider-outage',
+  'provider-restored',
+  'damping-hold',
+  'override',
+  'override-cleared',
+  'maintenance-started',
+  'maintenance-ended',
+  'acknowledged',
+  'reminder',
+  'action-failed',
+  'dns-drift',
+] as const;
+export type TransitionKind = (typeof TRANSITION_KINDS)[number];
 
 /** One check's counters as a vote saw them. */
 export interface CheckEvidence {

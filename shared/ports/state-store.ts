@@ -38,6 +38,13 @@ export interface StateStore {
       { type: 'transition'; transition: Transition } | { type: 'incident'; incident: IncidentRecord }
     )[],
   ): Promise<void>;
+  /**
+   * Remembers that the effect of an action was applied (an alert sent), for `days` days: a dispatcher that died before
+   * clearing the action from the outbox does not apply it again. Idempotent.
+   */
+  markApplied(site: string, actionId: string, days?: number): Promise<void>;
+  /** Whether markApplied recorded this action. */
+  wasApplied(site: string, actionId: string): Promise<boolean>;
   /** A site's transitions, oldest first, with sequence numbers in [fromSeq, toSeq]. */
   listTransitions(site: string, range?: { fromSeq?: number; toSeq?: number; limit?: number }): Promise<Transition[]>;
   getIncident(id: string): Promise<IncidentRecord | null>;

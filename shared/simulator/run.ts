@@ -6,10 +6,10 @@ import { startDynalite } from '../adapters/local/dynalite.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { Action, OperatorCommand, SiteState, Transition } from '../domain/model.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { StateStore } from '../ports/state-store.ts';
 import { planRounds } from '../probes/schedule.ts';
 import { completeActions } from '../usecases/complete-actions.ts';
 import { decideSite } from '../usecases/decide-site.ts';
+import { CountingStateStore } from './counting-store.ts';
 import { agentBatch, regionBatch } from './observations.ts';
 import type { Scenario } from './scenario.ts';
 import { checkExpectations, judgeFailovers, summarize, type ExpectationResult, type Summary } from './summary.ts';
@@ -82,42 +82,6 @@ export class VirtualClock implements Clock {
 
   set(ms: number): void {
     this.#now = ms;
-  }
-}
-
-/** The store with its writes counted: what the run cost in DynamoDB requests. A measurement, not a stand-in. */
-export class CountingStateStore implements StateStore {
-  reads = 0;
-  stateWrites = 0;
-  historyWrites = 0;
-
-  constructor(private readonly inner: StateStore) {}
-
-  load(site: string): Promise<SiteState | null> {
-    this.reads++;
-    return this.inner.load(site);
-  }
-
-  save(state: SiteState, expectedVersion: number | null): Promise<void> {
-    this.stateWrites++;
-    return this.inner.save(state, expectedVersion);
-  }
-
-  putHistory(records: Parameters<StateStore['putHistory']>[0]): Promise<void> {
-    this.historyWrites += records.length;
-    return this.inner.putHistory(records);
-  }
-
-  listTransitions(...args: Parameters<StateStore['listTransitions']>): ReturnType<StateStore['listTransitions']> {
-    return this.inner.listTransitions(...args);
-  }
-
-  getIncident(id: string): ReturnType<StateStore['getIncident']> {
-    return this.inner.getIncident(id);
-  }
-
-  listIncidents(query: Parameters<StateStore['listIncidents']>[0]): ReturnType<StateStore['listIncidents']> {
-    return this.inner.listIncidents(query);
   }
 }
 

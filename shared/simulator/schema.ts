@@ -1,29 +1,8 @@
 import { z } from 'zod';
 import { Id } from '../config/checks.ts';
 import { ErrorClass, Outcome } from '../contracts/observation.ts';
-import type { SiteMode, TransitionKind } from '../domain/model.ts';
+import { TRANSITION_KINDS, type SiteMode } from '../domain/model.ts';
 import { parseDuration } from './duration.ts';
-
-/** Every transition kind the engine records, for expectations. */
-export const TRANSITION_KINDS = [
-  'failover',
-  'failback',
-  'both-down',
-  'recovered',
-  'degraded',
-  'degraded-cleared',
-  'provider-outage',
-  'provider-restored',
-  'damping-hold',
-  'override',
-  'override-cleared',
-  'maintenance-started',
-  'maintenance-ended',
-  'acknowledged',
-  'reminder',
-] as const satisfies readonly TransitionKind[];
-// A kind added to the model but not here is a compile error.
-const _allKinds: [Exclude<TransitionKind, (typeof TRANSITION_KINDS)[number]>] extends [never] ? true : never = true;
 
 export const SITE_MODES = ['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN'] as const satisfies readonly SiteMode[];
 

@@ -213,6 +213,16 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
     });
 
     describe('state', () => {
+      it('remembers applied actions per site, idempotently', async () => {
+        const site = uniqueSite('applied');
+        expect(await store.wasApplied(site, `${site}:3:1`)).toBe(false);
+        await store.markApplied(site, `${site}:3:1`);
+        await store.markApplied(site, `${site}:3:1`);
+        expect(await store.wasApplied(site, `${site}:3:1`)).toBe(true);
+        expect(await store.wasApplied(site, `${site}:3:2`)).toBe(false);
+        expect(await store.wasApplied(uniqueSite('other'), `${site}:3:1`)).toBe(false);
+      });
+
       it('loads null for a site never saved', async () => {
         expect(await store.load(uniqueSite('unknown'))).toBeNull();
       });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import { runCli, startCli, STACK_FRAME } from '../support/cli.ts';
 import { writeDemoConfig, type DemoConfig } from '../support/demo-config.ts';
@@ -29,7 +29,10 @@ afterAll(async () => {
 describe.concurrent('failover local', () => {
   it('--rounds 1: the demo targets, then one line per region with every check up; exit 0', async ({ expect }) => {
     const { file, ports } = await demo();
-    const r = await runCli(['local', '--config', file, '--rounds', '1'], { timeoutMs: 40_000 });
+    const r = await runCli(
+      ['local', '--config', file, '--rounds', '1', '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      { timeoutMs: 40_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     for (const [id, port] of Object.entries(ports))
@@ -47,7 +50,21 @@ describe.concurrent('failover local', () => {
 
   it('--json-logs: JSON lines of runtime events, observations and rounds', async ({ expect }) => {
     const { file } = await demo();
-    const r = await runCli(['local', '-c', file, '--rounds', '1', '--json-logs'], { timeoutMs: 40_000 });
+    const r = await runCli(
+      [
+        'local',
+        '-c',
+        file,
+        '--rounds',
+        '1',
+        '--json-logs',
+        '--dns-port',
+        '0',
+        '--alerts',
+        join(dirname(file), 'alerts.jsonl'),
+      ],
+      { timeoutMs: 40_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout
       .trimEnd()
@@ -101,7 +118,10 @@ local:
     - { id: web, kind: http, port: ${port} }
 `,
     );
-    const r = await runCli(['local', '-c', file, '--rounds', '1'], { timeoutMs: 40_000 });
+    const r = await runCli(
+      ['local', '-c', file, '--rounds', '1', '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      { timeoutMs: 40_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/us-east-1 +many {2}c0 UP /);
@@ -113,7 +133,17 @@ local:
     let blocker: Server | undefined;
     try {
       blocker = await listenTcp(ports.primary);
-      const r = await runCli(['local', '--config', file, '--rounds', '1']);
+      const r = await runCli([
+        'local',
+        '--config',
+        file,
+        '--rounds',
+        '1',
+        '--dns-port',
+        '0',
+        '--alerts',
+        join(dirname(file), 'alerts.jsonl'),
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/demo target "primary" \(http\) cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
       expect(r.stderr).not.toMatch(STACK_FRAME);
@@ -125,7 +155,10 @@ local:
 
   it('SIGINT during a run: stops cleanly, exit 0', async ({ expect }) => {
     const { file } = await demo();
-    const cli = startCli(['local', '--config', file], { timeoutMs: 40_000 });
+    const cli = startCli(
+      ['local', '--config', file, '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      { timeoutMs: 40_000 },
+    );
     await cli.waitFor(/^\d\d:\d\d:\d\d .* demo {2}portal-fiber /m, { timeoutMs: 30_000 });
     cli.child.kill('SIGINT');
     const r = await cli.exited;

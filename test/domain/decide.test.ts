@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig, SiteConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
-import { decide, type DecideInput } from '../../shared/domain/decide.ts';
+import { decide, recordDrift, recordFailures, type DecideInput } from '../../shared/domain/decide.ts';
 import type { Action, OperatorCommand, SiteState, Transition } from '../../shared/domain/model.ts';
 import { testBatch } from '../support/observations.ts';
 
@@ -406,5 +406,55 @@ describe('decide: dependencies', () => {
     expect(sim.actions.filter((a) => a.kind === 'alert')).toHaveLength(1);
     run('up', 2);
     expect(sim.kinds()).toEqual(['provider-outage', 'provider-restored']);
+  });
+});
+
+describe('recordFailures and recordDrift', () => {
+  it('turns an action given up into a critical alert, and a failed agent command into a webhook too', () => {
+    const sim = healthySim();
+    sim.all(2, 'down');
+    const dns = sim.actions.find((a) => a.kind === 'dns')!;
+    const command = sim.actions.find((a) => a.kind === 'agent-command')!;
+    const out = recordFailures({
+      site: sim.site,
+      regions: REGIONS,
+      state: sim.state!,
+      now: sim.now,
+      failures: [
+        { action: dns, error: 'AccessDenied: not authorized', attempts: 1 },
+        { action: command, error: 'agent offline', attempts: 5 },
+      ],
+    });
+    expect(out.transitions.map((t) => t.kind)).toEqual(['action-failed', 'action-failed']);
+    expect(out.transitions[0]!.explanation.summary).toMatch(
+      /^DNS change of portal\.example\.com A to 198\.51\.100\.20 \(lte\) failed after 1 attempt: AccessDenied/,
+    );
+    const alerts = out.actions.filter((a) => a.kind === 'alert');
+    expect(alerts.map((a) => (a.kind === 'alert' ? a.severity : ''))).toEqual(['critical', 'critical']);
+    expect(out.actions.some((a) => a.kind === 'webhook' && a.event === 'agent.command_failed')).toBe(true);
+    // A failed alert about a failure is not reported again.
+    const again = recordFailures({
+      site: sim.site,
+      regions: REGIONS,
+      state: out.state,
+      now: sim.now,
+      failures: [{ action: alerts[0]!, error: 'SNS down', attempts: 5 }],
+    });
+    expect(again.transitions).toEqual([]);
+  });
+
+  it('records DNS drift and asks for the record to be set back to the active link', () => {
+    const sim = healthySim();
+    const out = recordDrift({
+      site: sim.site,
+      regions: REGIONS,
+      state: sim.state!,
+      now: sim.now,
+      drifts: [{ record: sim.site.dns[0]!, actual: ['192.0.2.99'] }],
+    });
+    expect(out.transitions[0]).toMatchObject({ kind: 'dns-drift', to: 'PRIMARY_ACTIVE' });
+    expect(out.transitions[0]!.explanation.summary).toContain('answers 192.0.2.99');
+    expect(out.actions.find((a) => a.kind === 'dns')).toMatchObject({ link: 'fiber', values: ['203.0.113.10'] });
+    expect(out.actions.find((a) => a.kind === 'alert')).toMatchObject({ severity: 'warning', event: 'dns-drift' });
   });
 });

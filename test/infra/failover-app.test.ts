@@ -2,13 +2,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Token, type CfnResource } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRIMARY_ACTIVE_ALARM, primaryActiveMetric } from '../../shared/adapters/aws/metric-dns-router.ts';
 import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
+import { AlertTopics, alertContactsOf, MAX_FILTER_VALUES } from '../../infra/constructs/alert-topics.ts';
+import { DISPATCH_FILTER, DISPATCHER_TIMEOUT } from '../../infra/constructs/dispatcher.ts';
 import { addFailoverStacks, type FailoverStacks } from '../../infra/stacks/failover-app.ts';
 import type { ControlStack } from '../../infra/stacks/control-stack.ts';
 import type { ProbeStack } from '../../infra/stacks/probe-stack.ts';
@@ -246,7 +249,8 @@ describe('the failover CDK app', () => {
     const { control } = example.stacks;
     const template = Template.fromStack(control);
     const dlq = logicalId(control.observations.deadLetterQueue.node.defaultChild as CfnResource);
-    template.resourceCountIs('AWS::SQS::Queue', 2);
+    // Beside these two FIFO queues: the dispatcher's and the reconcile schedule's standard dead-letter queues.
+    expect(Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }))).toHaveLength(2);
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'failover-observations.fifo',
       FifoQueue: true,
@@ -289,7 +293,11 @@ describe('the failover CDK app', () => {
       const acknowledged = nag!.suppressedViolations ?? [];
       for (const s of acknowledged) expect(s.reason.length).toBeGreaterThan(30);
       expect(new Set(acknowledged.map((s) => s.ruleName))).toEqual(
-        new Set(['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-SQS3']),
+        new Set([
+          'AwsSolutions-IAM5[Resource::*]',
+          'AwsSolutions-SQS3',
+          'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        ]),
       );
     }
   });
@@ -343,7 +351,8 @@ describe('the control stack: state table and decider', () => {
   it('runs the decide function with the house defaults, the table name and the configuration inlined', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup } = parts(stacks.control);
-    template.resourceCountIs('AWS::Lambda::Function', 1);
+    // The decide, dispatch and reconcile functions.
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
@@ -372,7 +381,8 @@ describe('the control stack: state table and decider', () => {
   it('consumes the FIFO observations queue ten messages at a time with partial batch responses', () => {
     for (const { stacks } of [example, custom]) {
       const { template, fn, queue } = parts(stacks.control);
-      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      // The decider's on the queue and the dispatcher's on the table's stream.
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
         FunctionName: { Ref: fn },
@@ -430,5 +440,379 @@ describe('the control stack: state table and decider', () => {
       'xray:PutTraceSegments',
       'xray:PutTelemetryRecords',
     ]);
+  });
+});
+
+/** The rendered ARN of a Route 53 hosted zone. */
+const zoneArn = (id: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${id}`]],
+});
+const EXAMPLE_SWAP_ZONES = ['Z0123456789EXAMPLE', 'Z0987654321EXAMPLE'];
+const PUT_PRIMARY_ACTIVE = {
+  Effect: 'Allow',
+  Action: 'cloudwatch:PutMetricData',
+  Resource: '*',
+  Condition: { StringEquals: { 'cloudwatch:namespace': 'Failover' } },
+};
+
+/** Actions with a wildcard and resources with one, across the statements. */
+function wildcards(statements: Record<string, unknown>[]) {
+  return {
+    actions: statements.flatMap((st) => [st.Action].flat() as string[]).filter((a) => a.includes('*')),
+    resourceActions: statements
+      .filter((st) => JSON.stringify(st.Resource).includes('*'))
+      .flatMap((st) => [st.Action].flat() as string[]),
+  };
+}
+
+describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () => {
+  const parts = (control: ControlStack) => ({
+    template: Template.fromStack(control),
+    table: logicalId(control.state.table.node.defaultChild as CfnResource),
+    fn: logicalId(control.dispatcher.function.node.defaultChild as CfnResource),
+    role: logicalId(control.dispatcher.function.executionRole.node.defaultChild as CfnResource),
+    logGroup: logicalId(control.dispatcher.function.functionLogGroup.node.defaultChild as CfnResource),
+    dlq: logicalId(control.dispatcher.deadLetterQueue.node.defaultChild as CfnResource),
+    critical: logicalId(control.alerts.critical.node.defaultChild as CfnResource),
+    warning: logicalId(control.alerts.warning.node.defaultChild as CfnResource),
+    key: logicalId(control.alerts.key.node.defaultChild as CfnResource),
+    reconciler: logicalId(control.reconciler.function.node.defaultChild as CfnResource),
+    reconcilerRole: logicalId(control.reconciler.function.executionRole.node.defaultChild as CfnResource),
+    reconcilerLogGroup: logicalId(control.reconciler.function.functionLogGroup.node.defaultChild as CfnResource),
+  });
+
+  it('streams new images of the table and starts the dispatcher on states with pending actions only', () => {
+    for (const { stacks } of [example, custom]) {
+      const { template, table, fn, dlq } = parts(stacks.control);
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [table, 'StreamArn'] },
+        FunctionName: { Ref: fn },
+        StartingPosition: 'LATEST',
+        BatchSize: 10,
+        MaximumRetryAttempts: 5,
+        BisectBatchOnFunctionError: true,
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+        FilterCriteria: { Filters: [{ Pattern: JSON.stringify(DISPATCH_FILTER) }] },
+        MaximumBatchingWindowInSeconds: Match.absent(),
+      });
+    }
+    expect(DISPATCH_FILTER).toEqual({
+      dynamodb: { NewImage: { entity: { S: ['state'] }, pending: { N: [{ 'anything-but': ['0'] }] } } },
+    });
+    expect(TABLE.entityAttribute).toBe('entity');
+  });
+
+  it('runs the dispatcher with the house defaults, the table, the topic ARNs and the configuration inlined', () => {
+    const { stacks, assembly } = example;
+    const { template, table, fn, logGroup, critical, warning, dlq } = parts(stacks.control);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Runtime: newestNodeRuntime(),
+      TracingConfig: { Mode: 'Active' },
+      Timeout: DISPATCHER_TIMEOUT.toSeconds(),
+      MemorySize: 256,
+      LoggingConfig: { LogGroup: { Ref: logGroup } },
+      Environment: {
+        Variables: {
+          STATE_TABLE_NAME: { Ref: table },
+          CRITICAL_TOPIC_ARN: { Ref: critical },
+          WARNING_TOPIC_ARN: { Ref: warning },
+          POWERTOOLS_SERVICE_NAME: 'failover-dispatch',
+          NODE_OPTIONS: '--enable-source-maps',
+          FAILOVER_CONFIG_YAML: Match.absent(),
+        },
+      },
+    });
+    const code = template.findResources('AWS::Lambda::Function')[fn]!.Properties.Code as { S3Key: string };
+    const bundle = readFileSync(
+      join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
+      'utf8',
+    );
+    expect(bundle).toContain('Headquarters, Chicago');
+    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_YAML');
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+      FifoQueue: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlq }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets the dispatcher change only the record-swap zones, publish to the two topics, read its stream', () => {
+    for (const { stacks } of [example, custom]) {
+      const { template, table, role, logGroup, critical, warning, key, dlq } = parts(stacks.control);
+      const gated = stacks === example.stacks;
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+        }),
+        ManagedPolicyArns: Match.absent(),
+      });
+      const statements = statementsOf(template, role);
+      const stream = { 'Fn::GetAtt': [table, 'StreamArn'] };
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+        },
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: critical } },
+        { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } },
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: warning } },
+        ...(gated
+          ? [{ Effect: 'Allow', Action: 'route53:ChangeResourceRecordSets', Resource: EXAMPLE_SWAP_ZONES.map(zoneArn) }]
+          : []),
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: { 'Fn::GetAtt': [dlq, 'Arn'] },
+        },
+        { Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: stream },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+          Resource: stream,
+        },
+        ...(gated ? [PUT_PRIMARY_ACTIVE] : []),
+      ]);
+      const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
+      expect(actions).not.toContain('route53:GetChange');
+      expect(wildcards(statements)).toEqual({
+        actions: ['kms:GenerateDataKey*'],
+        resourceActions: [
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          ...(gated ? ['cloudwatch:PutMetricData'] : []),
+        ],
+      });
+    }
+  });
+
+  it('reconciles every 5 minutes: no window, no retry, a DLQ; it may list the record-swap zones only', () => {
+    for (const { stacks } of [example, custom]) {
+      const { template, table, reconciler, reconcilerRole, reconcilerLogGroup } = parts(stacks.control);
+      const gated = stacks === example.stacks;
+      const dlq = logicalId(stacks.control.reconciler.scheduleDeadLetterQueue.node.defaultChild as CfnResource);
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: 'rate(5 minutes)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: { 'Fn::GetAtt': [reconciler, 'Arn'] },
+          Input: SCHEDULE_INPUT,
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+        },
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: reconciler },
+        MaximumRetryAttempts: 0,
+      });
+      const fnProps = template.findResources('AWS::Lambda::Function')[reconciler]!.Properties as Record<
+        string,
+        unknown
+      >;
+      // Sweeps never overlap.
+      expect(fnProps.Timeout).toBeLessThan(300);
+      expect(fnProps).toMatchObject({
+        Environment: { Variables: { STATE_TABLE_NAME: { Ref: table }, POWERTOOLS_SERVICE_NAME: 'failover-reconcile' } },
+      });
+      const statements = statementsOf(template, reconcilerRole);
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [reconcilerLogGroup, 'Arn'] },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+        },
+        ...(gated
+          ? [
+              { Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: EXAMPLE_SWAP_ZONES.map(zoneArn) },
+              PUT_PRIMARY_ACTIVE,
+            ]
+          : []),
+      ]);
+      expect(wildcards(statements).actions).toEqual([]);
+    }
+  });
+
+  it('keeps alerts in two KMS-encrypted standard topics with TLS enforced and no display name', () => {
+    for (const { stacks } of [example, custom]) {
+      const { template, key, critical, warning } = parts(stacks.control);
+      template.resourceCountIs('AWS::SNS::Topic', 2);
+      for (const topic of [critical, warning]) {
+        expect(template.findResources('AWS::SNS::Topic')[topic]!.Properties).toEqual({
+          KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+        });
+        template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+          Topics: [{ Ref: topic }],
+          PolicyDocument: {
+            Statement: [
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 'sns:Publish',
+                Principal: '*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ],
+          },
+        });
+      }
+      template.resourceCountIs('AWS::KMS::Key', 1);
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      template.hasOutput('CriticalTopicArn', { Value: { Ref: critical } });
+      template.hasOutput('WarningTopicArn', { Value: { Ref: warning } });
+    }
+  });
+
+  it("subscribes contacts' email to the topics of their severities and SMS to the critical topic, per site", () => {
+    const { template, critical, warning } = parts(example.stacks.control);
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((r) => r.Properties);
+    expect(subscriptions).toHaveLength(4);
+    expect(subscriptions).toEqual(
+      expect.arrayContaining([
+        { TopicArn: { Ref: critical }, Protocol: 'email', Endpoint: 'noc@example.com' },
+        { TopicArn: { Ref: warning }, Protocol: 'email', Endpoint: 'noc@example.com' },
+        { TopicArn: { Ref: critical }, Protocol: 'sms', Endpoint: '+15555550100' },
+        // it-lead wants critical only, and store-12 names noc as its only contact.
+        {
+          TopicArn: { Ref: critical },
+          Protocol: 'email',
+          Endpoint: 'it-lead@example.com',
+          FilterPolicy: { site: ['callcenter', 'hq'] },
+        },
+      ]),
+    );
+    Template.fromStack(custom.stacks.control).resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('makes an alarm, a health check and PRIMARY/SECONDARY records for each health-check-gated record only', () => {
+    const { stacks, config } = example;
+    const template = Template.fromStack(stacks.control);
+    const hq = config.sites.find((s) => s.id === 'hq')!;
+    const record = hq.dns.find((r) => r.strategy === 'health-check-gated')!;
+    const metric = primaryActiveMetric('hq', record);
+    const [made] = stacks.control.dnsFailover.records;
+    expect(stacks.control.dnsFailover.records).toHaveLength(1);
+    const alarm = logicalId(made!.alarm.node.defaultChild as CfnResource);
+    const healthCheck = logicalId(made!.healthCheck.node.defaultChild as CfnResource);
+
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: metric.namespace,
+      MetricName: metric.metricName,
+      Dimensions: Match.arrayEquals([
+        { Name: 'Record', Value: 'vpn.example.com/A' },
+        { Name: 'Site', Value: 'hq' },
+      ]),
+      Statistic: PRIMARY_ACTIVE_ALARM.statistic,
+      Period: PRIMARY_ACTIVE_ALARM.periodSeconds,
+      EvaluationPeriods: PRIMARY_ACTIVE_ALARM.evaluationPeriods,
+      Threshold: PRIMARY_ACTIVE_ALARM.threshold,
+      ComparisonOperator: PRIMARY_ACTIVE_ALARM.comparisonOperator,
+      TreatMissingData: PRIMARY_ACTIVE_ALARM.treatMissingData,
+      AlarmActions: Match.absent(),
+    });
+    template.resourceCountIs('AWS::Route53::HealthCheck', 1);
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: {
+        Type: 'CLOUDWATCH_METRIC',
+        // The metric is published in the control region, where the dispatcher runs.
+        AlarmIdentifier: { Name: { Ref: alarm }, Region: config.regions.control },
+        InsufficientDataHealthStatus: 'LastKnownStatus',
+      },
+    });
+    // Record-swap records (portal, pos12, sbc) exist in the zones already: nothing is made for them.
+    template.resourceCountIs('AWS::Route53::RecordSet', 2);
+    const common = { HostedZoneId: 'Z0123456789EXAMPLE', Name: 'vpn.example.com.', Type: 'A', TTL: '60' };
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      ...common,
+      Failover: 'PRIMARY',
+      SetIdentifier: 'hq-primary',
+      HealthCheckId: { Ref: healthCheck },
+      ResourceRecords: record.values.fiber,
+    });
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      ...common,
+      Failover: 'SECONDARY',
+      SetIdentifier: 'hq-secondary',
+      HealthCheckId: Match.absent(),
+      ResourceRecords: record.values.lte,
+    });
+
+    const none = Template.fromStack(custom.stacks.control);
+    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::Route53::HealthCheck', 'AWS::Route53::RecordSet'])
+      none.resourceCountIs(type, 0);
+  });
+});
+
+describe('AlertTopics', () => {
+  const topicsOf = (contacts: ConstructorParameters<typeof AlertTopics>[2]['contacts']) => {
+    const stack = new Stack(new App(), 'Alerts', { env: { region: 'eu-west-1' } });
+    const topics = new AlertTopics(stack, 'Alerts', { contacts });
+    const template = Template.fromStack(stack);
+    const ref = (topic: 'critical' | 'warning') => ({
+      Ref: logicalId(topics.topicOf(topic).node.defaultChild as CfnResource),
+    });
+    const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')).map((r) => r.Properties);
+    return { stack, ref, subscriptions };
+  };
+
+  it('subscribes an address once per topic, merging the sites of contacts that share it', () => {
+    const { ref, subscriptions } = topicsOf([
+      { name: 'ops', email: 'ops@example.com', severities: ['critical', 'warning'] },
+      { name: 'ops-too', email: 'OPS@example.com', severities: ['critical'], sites: ['x'] },
+      { name: 'boss', email: 'boss@example.com', sms: '+15555550101', severities: ['warning'], sites: ['y', 'x'] },
+      { name: 'nobody', email: 'nobody@example.com', sms: '+15555550102', severities: ['critical'], sites: [] },
+    ]);
+    expect(subscriptions).toEqual([
+      { TopicArn: ref('critical'), Protocol: 'email', Endpoint: 'ops@example.com' },
+      { TopicArn: ref('warning'), Protocol: 'email', Endpoint: 'ops@example.com' },
+      // No SMS for boss: SMS goes to the critical topic only, and boss wants warnings.
+      { TopicArn: ref('warning'), Protocol: 'email', Endpoint: 'boss@example.com', FilterPolicy: { site: ['x', 'y'] } },
+    ]);
+  });
+
+  it('names the sites a contact serves, and falls back to every site past the filter policy limit', () => {
+    expect(alertContactsOf(example.config)).toEqual([
+      { name: 'noc', email: 'noc@example.com', sms: '+15555550100', severities: ['critical', 'warning'] },
+      {
+        name: 'it-lead',
+        email: 'it-lead@example.com',
+        sms: undefined,
+        severities: ['critical'],
+        sites: ['hq', 'callcenter'],
+      },
+    ]);
+    const sites = Array.from({ length: MAX_FILTER_VALUES + 1 }, (_, i) => `site-${i}`);
+    const { stack, subscriptions } = topicsOf([
+      { name: 'many', email: 'many@example.com', severities: ['critical'], sites },
+    ]);
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]).toMatchObject({ Endpoint: 'many@example.com' });
+    expect(subscriptions[0]).not.toHaveProperty('FilterPolicy');
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('more than an SNS filter policy can list'));
   });
 });

@@ -14,6 +14,7 @@ import type { IncidentRecord, SiteState, Transition } from '../../domain/model.t
 import { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import { StoreUnavailableError, VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
+import { isTransientAwsError } from './sdk-errors.ts';
 import { INCIDENT_INDEX_PK, keys, MAX_SEQ, RESERVED_ATTRIBUTES, TABLE } from './table.ts';
 
 /** The state store failed in a way retrying will not fix (validation, permissions, a missing table). */
@@ -73,26 +74,11 @@ type Collision = Extract<
 >;
 const _noCollision: [Collision] extends [never] ? true : never = true;
 
-const RETRY_LATER = new Set([
+const RETRY_LATER = [
   'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
   // A multi-Region strongly consistent table refused a write that raced one in another Region.
   'ReplicatedWriteConflictException',
-]);
-const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError']);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
+];
 
 /**
  * The StateStore on one DynamoDB table (layout in table.ts and docs/state.md). Every write is a single-item
@@ -145,6 +131,33 @@ export class DynamoDbStateStore implements StateStore {
       if (isConditionFailed(error)) throw new VersionConflictError(state.site, expectedVersion, { cause: error });
       throw this.#mapped(error, 'PutItem');
     }
+  }
+
+  async markApplied(site: string, actionId: string, days = 7): Promise<void> {
+    assertSite(site);
+    const item = {
+      [TABLE.partitionKey]: keys.site(site),
+      [TABLE.sortKey]: keys.appliedSk(actionId),
+      [TABLE.entityAttribute]: 'applied',
+      [TABLE.ttlAttribute]: Math.floor(this.#clock.now() / 1000) + Math.round(days * 86_400),
+    };
+    await this.#call('PutItem', () => this.#client.send(new PutCommand({ TableName: this.#table, Item: item })));
+  }
+
+  async wasApplied(site: string, actionId: string): Promise<boolean> {
+    assertSite(site);
+    const out = await this.#call('GetItem', () =>
+      this.#client.send(
+        new GetCommand({
+          TableName: this.#table,
+          Key: { [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.appliedSk(actionId) },
+          ConsistentRead: true,
+          ProjectionExpression: '#sk',
+          ExpressionAttributeNames: { '#sk': TABLE.sortKey },
+        }),
+      ),
+    );
+    return out.Item !== undefined;
   }
 
   async putHistory(
@@ -365,12 +378,7 @@ export function parseIncidentId(id: string): { site: string; openedSeq: number }
 
 /** Whether retrying later may help: throttling, a 5xx answer, a network failure or a timeout. */
 export function isUnavailable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (typeof e.name === 'string' && (RETRY_LATER.has(e.name) || NETWORK_NAMES.has(e.name))) return true;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return e.$fault === 'server' || (typeof status === 'number' && status >= 500);
+  return isTransientAwsError(error, RETRY_LATER);
 }
 
 function isConditionFailed(error: unknown): boolean {
@@ -393,6 +401,8 @@ function encodeState(state: SiteState): Item {
   }
   return {
     version: state.version,
+    // Actions waiting for the dispatcher: the table's stream triggers it on states where this is above zero.
+    pending: state.outbox.filter((a) => a.kind !== 'history').length,
     mode: state.mode,
     activeLink: state.activeLink,
     updatedAt: state.updatedAt,

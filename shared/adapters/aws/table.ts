@@ -49,6 +49,7 @@ export const keys = {
   transitionPrefix: 'TRANSITION#',
   incidentSk: (openedSeq: number) => `INCIDENT#${pad(openedSeq)}`,
   incidentPrefix: 'INCIDENT#',
+  appliedSk: (actionId: string) => `APPLIED#${actionId}`,
   /** gsi1 sort key of an incident: ISO time first, so string order is time order; the id breaks ties. */
   incidentIndexSk: (openedAt: number, id: string) => `${new Date(openedAt).toISOString()}#${id}`,
 } as const;

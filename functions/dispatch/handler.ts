@@ -1,0 +1,55 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
+import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
+import { SnsNotifier } from '../../shared/adapters/aws/sns-notifier.ts';
+import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import type { DispatchDeps } from '../../shared/usecases/dispatch.ts';
+import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
+import { dispatchRecords, dispatchReporter } from './dispatch-records.ts';
+
+// One try per call (dispatchSite retries with backoff and full jitter) and a bound on each, so that a hung
+// connection costs one attempt, not the function's timeout.
+const ONE_BOUNDED_TRY = {
+  maxAttempts: 1,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+};
+
+// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+const deps: DispatchDeps = {
+  config,
+  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  clock: systemClock,
+  dns: new StrategyDnsRouter({
+    'record-swap': new Route53DnsRouter({
+      client: new Route53Client({ region: 'us-east-1', ...ONE_BOUNDED_TRY }),
+      waitForSync: false,
+    }),
+    'health-check-gated': new MetricDnsRouter({
+      primaryLinks: primaryLinksOf(config.sites),
+      client: new CloudWatchClient(ONE_BOUNDED_TRY),
+    }),
+  }),
+  // Topic ARNs are no secret: plain environment variables set by the stack.
+  notifier: new SnsNotifier({
+    topics: { critical: requiredEnv('CRITICAL_TOPIC_ARN'), warning: requiredEnv('WARNING_TOPIC_ARN') },
+  }),
+  log: dispatchReporter(systemClock),
+};
+
+/**
+ * Applies the pending actions of the sites named by a batch of state-table stream records (the event source only
+ * passes state items with `pending` above zero) and answers with the records to retry: those of sites whose
+ * dispatch failed. One site's failure never fails the invocation.
+ */
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .handler((event) => dispatchRecords(deps, event.Records));

@@ -1,0 +1,58 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
+import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
+import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { reconcileDns, type ReconcileDnsDeps, type ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
+import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
+import { PacedDnsRouter, RECONCILE_READS_PER_SECOND } from './paced-dns-router.ts';
+import { reportReconciliation, type ScheduledReconcileEvent } from './report.ts';
+
+// A sweep is not on the failover path and nothing else retries it: the SDK's own retries (standard mode, which
+// backs off on Throttling and PriorRequestNotComplete), with each request bounded.
+const RETRYING_BOUNDED = {
+  maxAttempts: 5,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+};
+
+// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+const deps: ReconcileDnsDeps = {
+  config,
+  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  clock: systemClock,
+  dns: new StrategyDnsRouter({
+    'record-swap': new PacedDnsRouter(
+      new Route53DnsRouter({ client: new Route53Client({ region: 'us-east-1', ...RETRYING_BOUNDED }) }),
+      { minIntervalMs: 1000 / RECONCILE_READS_PER_SECOND },
+    ),
+    'health-check-gated': new MetricDnsRouter({
+      primaryLinks: primaryLinksOf(config.sites),
+      client: new CloudWatchClient(RETRYING_BOUNDED),
+    }),
+  }),
+};
+
+/**
+ * Every five minutes (EventBridge Scheduler): compares each managed DNS record with its site's state. A record-swap
+ * record answering something else gets a `dns-drift` transition and a repair action through the outbox (the
+ * dispatcher applies it); health-check-gated records have their metric published again.
+ */
+export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .handler(async (event) => {
+    try {
+      const output = await reconcileDns(deps, {});
+      reportReconciliation(output, event);
+      return output;
+    } catch (error) {
+      logger.error('reconciliation failed; the next run tries again', { error });
+      throw error;
+    }
+  });

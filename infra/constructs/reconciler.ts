@@ -1,0 +1,100 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
+import { FailoverFunction } from './failover-function.ts';
+import type { StateTable } from './state-table.ts';
+import { InvokeExactFunction } from './invoke-exact-function.ts';
+
+/** The Scheduler's input: the context attribute is replaced by the time the invocation was scheduled for. */
+export const RECONCILE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.scheduledTime };
+
+/** Props of a {@link Reconciler}. */
+export interface ReconcilerProps {
+  /** The sites.yaml text, inlined into the function bundle. */
+  readonly configYaml: string;
+  /** Where sites' state lives. */
+  readonly table: StateTable;
+  /** Hosted zones of the `record-swap` records: the only zones the function may list. */
+  readonly recordSwapZoneIds: readonly string[];
+  /** Whether any record is `health-check-gated`: the function then publishes the PrimaryActive metric again. */
+  readonly publishesPrimaryActive: boolean;
+  /**
+   * How often every record is compared with its site's state.
+   * @default Duration.minutes(5)
+   */
+  readonly rate?: Duration;
+  /**
+   * Under the rate, so that sweeps never overlap; reads are paced at 2 a second, so this bounds the records a sweep
+   * can read (about 450 with the default).
+   * @default Duration.minutes(4)
+   */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+}
+
+/**
+ * DNS reconciliation: a function run on a schedule (no flexible window, no retry: the next run comes soon) that
+ * reads back every record-swap record (ListResourceRecordSets on the configured zones only), turns drift into a
+ * `dns-drift` transition with a repair action for the dispatcher, and publishes the PrimaryActive metric of every
+ * health-check-gated record again. Invocations the Scheduler cannot deliver go to a dead-letter queue.
+ */
+export class Reconciler extends Construct {
+  /** The reconcile function. */
+  public readonly function: FailoverFunction;
+  /** The schedule that invokes it. */
+  public readonly schedule: scheduler.Schedule;
+  /** Invocations the Scheduler could not deliver to the function. */
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    const rate = props.rate ?? Duration.minutes(5);
+    this.function = new FailoverFunction(this, 'Function', {
+      entry: 'functions/reconcile/handler.ts',
+      description: 'Compares every managed DNS record with its site state and repairs drift through the outbox',
+      serviceName: 'failover-reconcile',
+      configYaml: props.configYaml,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(4),
+      retryAttempts: 0,
+      maxEventAge: rate,
+      environment: { STATE_TABLE_NAME: props.table.table.tableName },
+    });
+    // reconcileDns reads states and commits drift (conditional puts, history puts): gets and puts only.
+    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    if (props.recordSwapZoneIds.length > 0) {
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['route53:ListResourceRecordSets'],
+          resources: hostedZoneArns(this, props.recordSwapZoneIds),
+        }),
+      );
+    }
+    if (props.publishesPrimaryActive) grantPrimaryActiveMetric(this, this.function);
+
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'Reconciles the managed DNS records with the sites state',
+      schedule: scheduler.ScheduleExpression.rate(rate),
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new InvokeExactFunction(this.function, {
+        input: scheduler.ScheduleTargetInput.fromObject(RECONCILE_SCHEDULE_INPUT),
+        retryAttempts: 0,
+        maxEventAge: rate,
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+      }),
+    });
+  }
+}

@@ -1,0 +1,117 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { AlertAction, Severity } from '../../domain/model.ts';
+import { FailoverError, TransientError } from '../../errors.ts';
+import { systemClock, type Clock } from '../../ports/clock.ts';
+import type { Notifier } from '../../ports/notifier.ts';
+
+/** The alert log file cannot be written for a reason a retry will not fix (a directory in the way, permissions). */
+export class AlertLogError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ALERT_LOG_FAILED', message, options);
+    this.name = 'AlertLogError';
+  }
+}
+
+export interface ConsoleNotifierOptions {
+  /** Where readable lines go. @default console.log */
+  readonly out?: (line: string) => void;
+  /** Append every alert as one JSON object per line here (the directory is created if missing). @default none */
+  readonly jsonlPath?: string;
+  /** ANSI colours by severity. @default true when printing to a terminal through console.log and NO_COLOR is unset */
+  readonly color?: boolean;
+  /** Print the whole story under each line, indented. @default false */
+  readonly verbose?: boolean;
+  /** Stamps `sentAt` in the JSONL record. @default the system clock */
+  readonly clock?: Clock;
+}
+
+/** One line of the JSONL file: every field of the alert, and when it was handed to this notifier. */
+export type AlertRecord = AlertAction & { readonly sentAt: string };
+
+const COLORS: Record<Severity, string> = { critical: '\x1b[1;31m', warning: '\x1b[33m', info: '\x1b[36m' };
+const RESET = '\x1b[0m';
+
+/**
+ * The local runtime's Notifier: one readable console line per alert (`18:04:12 CRITICAL hq  [FAILOVER] ...`), the
+ * full story underneath when verbose, and an append-only JSONL file of every alert. Each record is appended with a
+ * single write on a file opened for appending, so several writers (instances or processes) never interleave lines.
+ */
+export class ConsoleNotifier implements Notifier {
+  readonly #out: (line: string) => void;
+  readonly #jsonlPath: string | undefined;
+  readonly #color: boolean;
+  readonly #verbose: boolean;
+  readonly #clock: Clock;
+  #directoryReady: Promise<unknown> | undefined;
+
+  constructor(options: ConsoleNotifierOptions = {}) {
+    this.#out = options.out ?? ((line) => console.log(line));
+    this.#jsonlPath = options.jsonlPath;
+    this.#color =
+      options.color ?? (options.out === undefined && process.stdout.isTTY === true && !process.env.NO_COLOR);
+    this.#verbose = options.verbose ?? false;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async notify(alert: AlertAction): Promise<{ detail: string }> {
+    // Printed first: a person sees the alert even when the file cannot take it (a retry may print it again).
+    this.#out(this.#line(alert));
+    if (this.#verbose) for (const line of alert.body.split('\n')) this.#out(`    ${line}`);
+    if (this.#jsonlPath === undefined) return { detail: 'printed' };
+    const record: AlertRecord = { ...alert, sentAt: new Date(this.#clock.now()).toISOString() };
+    await this.#append(this.#jsonlPath, alert, `${JSON.stringify(record)}\n`);
+    return { detail: `printed and appended to ${this.#jsonlPath}` };
+  }
+
+  #line(alert: AlertAction): string {
+    const time = new Date(alert.at).toTimeString().slice(0, 8);
+    const severity = alert.severity.toUpperCase().padEnd(8);
+    const shown = this.#color ? `${COLORS[alert.severity]}${severity}${RESET}` : severity;
+    const note = alert.suppressed ? ' (suppressed: recorded only)' : '';
+    return `${time} ${shown} ${alert.site.padEnd(4)}  ${alert.subject.replace(/\s+/g, ' ')}${note}`;
+  }
+
+  async #append(path: string, alert: AlertAction, line: string): Promise<void> {
+    const data = Buffer.from(line, 'utf8');
+    try {
+      this.#directoryReady ??= mkdir(dirname(path), { recursive: true });
+      await this.#directoryReady;
+      await appendFile(path, data, { flag: 'a' }).catch(async (error: unknown) => {
+        // The directory was removed since it was made: make it again, once.
+        if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+        await mkdir(dirname(path), { recursive: true });
+        await appendFile(path, data, { flag: 'a' });
+      });
+    } catch (error) {
+      this.#directoryReady = undefined;
+      throw jsonlWriteError(error, path, alert.dedupKey);
+    }
+  }
+}
+
+/** errno codes of a file write that may pass when tried again. */
+const RETRY_LATER = new Set(['EBUSY', 'EAGAIN', 'EWOULDBLOCK', 'EINTR', 'EMFILE', 'ENFILE']);
+const EXPLAINED: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'the path is a directory',
+  ENOTDIR: 'a parent of the path is not a directory',
+  EEXIST: 'a parent of the path is a file',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+};
+
+/**
+ * The notifier error for a failed write of the JSONL file: TransientError for errors that may pass (EBUSY, EAGAIN,
+ * too many open files), AlertLogError with the path and the reason otherwise.
+ */
+export function jsonlWriteError(error: unknown, path: string, dedupKey: string): FailoverError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' ? `${code}: ${EXPLAINED[code] ?? String(error)}` : String(error);
+  const message = `cannot record alert ${dedupKey} in ${path}: ${reason}`;
+  return typeof code === 'string' && RETRY_LATER.has(code)
+    ? new TransientError(message, { cause: error })
+    : new AlertLogError(message, { cause: error });
+}
