@@ -86,6 +86,7 @@ program
   )
   .requiredOption('-c, --config <file>', 'the configuration file')
   .option('--dns-port <n>', 'port of the embedded DNS server (UDP and TCP; 0 picks a free one)', port, 5353)
+  .option('--api-port <n>', 'port of the HTTP API and the agent endpoint (0 picks a free one)', port, 8080)
   .option('--data-dir <dir>', 'keep the state on disk here, so that it survives a restart (default: in memory)')
   .option('--alerts <file>', 'JSONL file of every alert (default: <data-dir or .failover>/alerts.jsonl)')
   .option('--rounds <n>', 'stop after this many rounds per region (default: run until interrupted)', positiveInt)
@@ -94,6 +95,7 @@ program
     async (opts: {
       config: string;
       dnsPort: number;
+      apiPort: number;
       dataDir?: string;
       alerts?: string;
       rounds?: number;
@@ -115,6 +117,77 @@ program
     const { simulateCommand } = await import('./commands/simulate.ts');
     process.exitCode = await simulateCommand(file, opts);
   });
+
+const agent = program
+  .command('agent')
+  .description("The on-site agent: runs the control plane's WAN switch commands and the site's inside-out checks.");
+agent
+  .command('run', { isDefault: true })
+  .description('Run the agent until SIGINT/SIGTERM (the default: `failover agent --config agent.yaml`).')
+  .requiredOption('-c, --config <file>', 'the agent configuration (agent.yaml)')
+  .option('--json-logs', 'print JSON lines instead of readable log lines')
+  .option('--debug', 'also log every observation round and autonomy test')
+  .action(async (opts: { config: string; jsonLogs?: boolean; debug?: boolean }) => {
+    const { agentRunCommand } = await import('./commands/agent.ts');
+    process.exitCode = await agentRunCommand(opts);
+  });
+agent
+  .command('keygen')
+  .description("Print a new Ed25519 key pair: the public key for sites.yaml, the private key for the agent's box.")
+  .option('--out <file>', 'write the private key (PEM) to this file, mode 0600')
+  .option('--force', 'replace the --out file if it exists')
+  .option('--json', 'print one JSON object')
+  .action(async (opts: { out?: string; force?: boolean; json?: boolean }) => {
+    const { agentKeygenCommand } = await import('./commands/agent.ts');
+    process.exitCode = await agentKeygenCommand(opts);
+  });
+
+const apiKey = program
+  .command('api-key')
+  .description('API keys of the HTTP API: create (the key is printed once), list, revoke.');
+const keyTarget = (command: Command) =>
+  command
+    .option('--data-dir <dir>', "the local runtime's data directory (keys in <dir>/api-keys)")
+    .option('--table <name>', 'the deployed state table (keys hashed with the pepper in Secrets Manager)')
+    .option('--region <region>', 'AWS region of --table (default: the SDK default)')
+    .option('--pepper-secret <id>', 'Secrets Manager secret of the pepper (default failover/api-key-pepper)');
+keyTarget(
+  apiKey
+    .command('create')
+    .description('Create a key and print it once (stdout); only its keyed hash is stored.')
+    .requiredOption('--name <name>', 'who holds it; operator commands record it as "by"')
+    .addOption(
+      new Option('--scope <scope>', 'read: GET routes only; write: everything')
+        .choices(['read', 'write'])
+        .makeOptionMandatory(),
+    )
+    .option('--json', 'print one JSON object (with the key)'),
+).action(
+  async (opts: {
+    name: string;
+    scope: 'read' | 'write';
+    json?: boolean;
+    dataDir?: string;
+    table?: string;
+    region?: string;
+    pepperSecret?: string;
+  }) => {
+    const { apiKeyCreateCommand } = await import('./commands/api-key.ts');
+    process.exitCode = await apiKeyCreateCommand(opts);
+  },
+);
+keyTarget(
+  apiKey.command('list').description('List keys (never their secrets).').option('--json', 'print JSON lines'),
+).action(async (opts: { json?: boolean; dataDir?: string; table?: string; region?: string }) => {
+  const { apiKeyListCommand } = await import('./commands/api-key.ts');
+  process.exitCode = await apiKeyListCommand(opts);
+});
+keyTarget(
+  apiKey.command('revoke').description('Revoke a key for good.').argument('<id>', 'the key id (fo_<id>_...)'),
+).action(async (id: string, opts: { dataDir?: string; table?: string; region?: string }) => {
+  const { apiKeyRevokeCommand } = await import('./commands/api-key.ts');
+  process.exitCode = await apiKeyRevokeCommand(id, opts);
+});
 
 try {
   await program.parseAsync(process.argv);

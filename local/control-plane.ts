@@ -1,15 +1,39 @@
+import { join } from 'node:path';
+import { DynamoDbCommandStore } from '../shared/adapters/aws/dynamodb-command-store.ts';
+import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-maintenance-store.ts';
+import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../shared/adapters/aws/dynamodb-state-store.ts';
+import { DynamoDbWebhookStore } from '../shared/adapters/aws/dynamodb-webhook-store.ts';
+import { agentUpgrade, LocalAgentChannel } from '../shared/adapters/local/agent-socket-server.ts';
 import { startDnsServer, type DnsServer } from '../shared/adapters/local/dns-server.ts';
 import { startDynalite, type LocalDynamo } from '../shared/adapters/local/dynalite.ts';
+import { FileAgentKeyring } from '../shared/adapters/local/file-agent-keyring.ts';
+import { localApiKeys } from '../shared/adapters/local/file-api-key-store.ts';
 import { LocalDnsRouter } from '../shared/adapters/local/local-dns-router.ts';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { ObservationBatch } from '../shared/contracts/observation.ts';
 import type { Transition } from '../shared/domain/model.ts';
+import type { AgentKeyring } from '../shared/ports/agent-channel.ts';
 import type { Clock } from '../shared/ports/clock.ts';
+import { apiMaintenanceWindows } from '../shared/ports/maintenance-store.ts';
 import type { Notifier } from '../shared/ports/notifier.ts';
+import type { DeliveryTicket } from '../shared/ports/webhook-store.ts';
+import type { AgentChannelDeps, AgentChannelEvent } from '../shared/usecases/agent/deps.ts';
+import { deliverPending, viaChannel } from '../shared/usecases/agent/deliver-pending.ts';
+import { expireCommands } from '../shared/usecases/agent/expire-commands.ts';
+import { agentCommandHandler } from '../shared/usecases/agent/issue-command.ts';
 import { decideSite } from '../shared/usecases/decide-site.ts';
 import { dispatchSite, type DispatchEvent } from '../shared/usecases/dispatch.ts';
 import { reconcileDns } from '../shared/usecases/reconcile-dns.ts';
+import type { DeliverOutcome } from '../shared/usecases/webhooks/deliver-webhook.ts';
+import { startLocalWebhookDelivery } from '../shared/usecases/webhooks/local-delivery.ts';
+import { webhookHandler } from '../shared/usecases/webhooks/publish-webhook-event.ts';
+import { createSecretResolver } from '../shared/webhooks/secrets.ts';
+import { localSecretBox } from '../shared/webhooks/secret-box.ts';
+import { agentRoutes } from '../functions/agent/http.ts';
+import type { ApiDeps } from '../functions/api/deps.ts';
+import { apiRoutes } from '../functions/api/routes.ts';
+import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
 
 export interface ControlPlaneOptions {
   readonly config: FailoverConfig;
@@ -17,98 +41,222 @@ export interface ControlPlaneOptions {
   readonly notifier: Notifier;
   /** Port of the embedded DNS server (UDP and TCP); 0 picks a free one. */
   readonly dnsPort: number;
+  /** Port of the HTTP API, which also serves the agents' WebSocket and polling endpoints; 0 picks a free one. */
+  readonly apiPort: number;
   /** Keep the state on disk here (dynalite's LevelDB); in memory when absent. */
   readonly dataDir?: string;
+  /**
+   * Where the local secrets live, made on first use with mode 0600: the API keys and their pepper, the command
+   * signing key (its public half in `agent-signing-key.pub`, for agent.yaml), the challenge secret and the webhook
+   * key ring. Kept across runs even when the state is in memory, so that keys and agents keep working.
+   */
+  readonly secretsDir: string;
+  /**
+   * Routes served beside the API's (the demo's fault switches); a function gets the API's dependencies, so that its
+   * handlers can use the API's middleware (keys, validation, problem details).
+   */
+  readonly extraRoutes?: readonly HttpRoute[] | ((api: ApiDeps) => readonly HttpRoute[]);
   /** How often DNS records are compared with the state. @default 60 s */
   readonly reconcileEveryMs?: number;
+  /** How often agent commands past their expiry are expired and queued ones pushed again. @default 60 s */
+  readonly sweepEveryMs?: number;
   readonly onTransition: (transition: Transition) => void;
   readonly onDispatch: (event: DispatchEvent) => void;
+  readonly onAgentEvent?: (event: AgentChannelEvent) => void;
+  readonly onWebhook?: (outcome: DeliverOutcome, ticket: DeliveryTicket) => void;
   readonly onError: (error: unknown, where: string) => void;
 }
 
-/** The control region on one machine: the decider, the dispatcher and the embedded DNS server. */
+/** The control region on one machine. */
 export interface ControlPlane {
   /** The embedded DNS server; undefined when the configuration manages no DNS record. */
   readonly dns: DnsServer | undefined;
+  /** The HTTP API, the agents' WebSocket (`/v1/agent/ws`) and polling endpoints. */
+  readonly api: HttpServer;
   readonly dynamo: LocalDynamo;
   readonly store: DynamoDbStateStore;
+  /** The keyring commands are signed with; agents need its public key. */
+  readonly keys: AgentKeyring;
+  /** The API keys (hashed) and their pepper, in the secrets directory. */
+  readonly apiKeys: ApiDeps['apiKeys'];
+  readonly pepper: ApiDeps['pepper'];
   /** Hands a round's batches to the decider: per site in arrival order, like the FIFO queue's message groups. */
   submit(batches: readonly ObservationBatch[]): void;
   /** Resolves when every submitted batch has been decided and its actions dispatched. */
   idle(): Promise<void>;
+  /** Stops taking requests and agents, finishes the decisions and actions in flight, and closes everything. */
   close(): Promise<void>;
 }
 
 /**
- * Starts dynalite with the state table, the embedded DNS server answering what each site's state says, and the
- * same use cases as the cloud: decideSite per batch, dispatchSite after every decision that left actions, and
- * reconcileDns on a timer.
+ * Starts dynalite with the state table, the embedded DNS server answering what each site's state says, the HTTP API
+ * with the agent endpoints on one port, local webhook delivery, and the same use cases as the cloud: decideSite per
+ * batch (and per API command or agent report), dispatchSite after every decision that left actions, reconcileDns
+ * and the agent command sweep on timers.
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { config, clock } = options;
   const dynamo = await startDynalite(options.dataDir ? { path: options.dataDir } : {});
-  let dns: DnsServer | undefined;
+  const closers: (() => Promise<void>)[] = [() => dynamo.close()];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch((e) => options.onError(e, 'close'));
+  };
   try {
-    const store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client, clock });
+    const { tableName, client } = dynamo;
+    const store = new DynamoDbStateStore({ tableName, client, clock });
+    const maintenanceStore = new DynamoDbMaintenanceStore({ tableName, client });
+    const maintenance = apiMaintenanceWindows(maintenanceStore, clock);
     const zones = [...new Set(config.sites.flatMap((s) => s.dns.map((r) => r.zone)))];
-    if (zones.length > 0)
+    let dns: DnsServer | undefined;
+    if (zones.length > 0) {
       dns = await startDnsServer({ port: options.dnsPort, zones, records: await currentRecords(config, store) });
-    const deps = { config, store, clock, notifier: options.notifier, ...(dns ? { dns: new LocalDnsRouter(dns) } : {}) };
-    const queues = new Map<string, Promise<void>>();
+      const server = dns;
+      closers.push(() => server.close());
+    }
 
-    const dispatch = async (site: string) => {
-      const out = await dispatchSite({ ...deps, log: options.onDispatch }, { site });
-      // Failures given up on leave a critical alert behind: deliver it now rather than at the next decision.
-      if (out.failed.length > 0) await dispatchSite({ ...deps, log: options.onDispatch }, { site });
-    };
+    const secretBox = localSecretBox(join(options.secretsDir, 'webhook-keys'));
+    const webhookStore = new DynamoDbWebhookStore({ tableName, client, clock });
+    const delivery = startLocalWebhookDelivery({
+      store: webhookStore,
+      secretBox,
+      clock,
+      onError: (error, ticket) => options.onError(error, `webhook delivery ${ticket.deliveryId}`),
+      ...(options.onWebhook ? { onOutcome: options.onWebhook } : {}),
+    });
+    closers.push(() => delivery.close());
+
+    const keys = new FileAgentKeyring({ dir: options.secretsDir });
+    const channel = new LocalAgentChannel();
+    closers.push(() => channel.close());
+    const queues = new Map<string, Promise<void>>();
     const run = (site: string, work: () => Promise<void>) => {
       const next = (queues.get(site) ?? Promise.resolve()).then(work).catch((error) => options.onError(error, site));
       queues.set(site, next);
+      return next;
     };
-    // Actions left pending by a previous run (killed mid-failover) are finished first.
-    for (const site of config.sites) run(site.id, () => dispatch(site.id));
+    const agentDeps: AgentChannelDeps & { channel: LocalAgentChannel } = {
+      config,
+      clock,
+      store,
+      commands: new DynamoDbCommandStore({ tableName, client, clock }),
+      keys,
+      replay: new DynamoDbReplayGuard({ tableName, client, clock }),
+      channel,
+      maintenance,
+      // Agents' inside-out observations join the probe regions' in the site's queue.
+      observations: { publish: async (batches) => submit(batches) },
+      dispatch: (site) => void run(site, () => dispatch(site)),
+      ...(options.onAgentEvent ? { log: options.onAgentEvent } : {}),
+      onError: options.onError,
+    };
 
-    const reconcile = setInterval(() => {
-      if (!deps.dns) return;
-      reconcileDns({ ...deps, dns: deps.dns })
-        .then((out) => {
-          for (const d of out.drifted) run(d.site, () => dispatch(d.site));
-          for (const f of out.failed) options.onError(f.error, `reconcile ${f.site}`);
-        })
-        .catch((error) => options.onError(error, 'reconcile'));
-    }, options.reconcileEveryMs ?? 60_000);
-    reconcile.unref();
+    const deps = {
+      config,
+      store,
+      clock,
+      maintenance,
+      notifier: options.notifier,
+      ...(dns ? { dns: new LocalDnsRouter(dns) } : {}),
+      agentCommands: agentCommandHandler(agentDeps),
+      webhooks: webhookHandler({ store: webhookStore, queue: delivery.queue, clock }),
+      log: options.onDispatch,
+    };
+    const dispatch = async (site: string) => {
+      const out = await dispatchSite(deps, { site });
+      // Failures given up on leave a critical alert behind: deliver it now rather than at the next decision.
+      if (out.failed.length > 0) await dispatchSite(deps, { site });
+    };
+    const submit = (batches: readonly ObservationBatch[]) => {
+      for (const batch of batches) {
+        void run(batch.site, async () => {
+          const out = await decideSite(deps, { site: batch.site, batches: [batch] });
+          for (const t of out.transitions) options.onTransition(t);
+          if (out.state.outbox.some((a) => a.kind !== 'history')) await dispatch(batch.site);
+        });
+      }
+    };
+
+    const { store: apiKeys, pepper } = localApiKeys(options.secretsDir);
+    const api: ApiDeps = {
+      config,
+      store,
+      clock,
+      apiKeys,
+      pepper,
+      maintenance: maintenanceStore,
+      webhooks: { store: webhookStore, secretBox, allowPrivateUrls: true },
+      // Inbound sources' secrets come from environment variables locally (a Secrets Manager reference is refused).
+      hooks: { secrets: createSecretResolver(), replay: new DynamoDbReplayGuard({ tableName, client, clock }) },
+      onDecision: (out) => {
+        for (const t of out.transitions) options.onTransition(t);
+        return run(out.state.site, () => dispatch(out.state.site));
+      },
+      log: { error: (message, ...extra) => options.onError(new Error(`${message} ${JSON.stringify(extra)}`), 'api') },
+    };
+    const extra = typeof options.extraRoutes === 'function' ? options.extraRoutes(api) : (options.extraRoutes ?? []);
+    const server = await startHttpServer({
+      port: options.apiPort,
+      routes: [...apiRoutes(api), ...agentRoutes(agentDeps), ...extra],
+      upgrade: agentUpgrade(agentDeps),
+      onError: (error, route) => options.onError(error, `${route.method} ${route.path}`),
+    });
+    // Closed first: no request or agent message starts work while the rest shuts down.
+    closers.push(() => server.close());
+
+    // Actions left pending by a previous run (killed mid-failover) are finished first, then webhooks resumed.
+    for (const site of config.sites) void run(site.id, () => dispatch(site.id));
+    await delivery.resume();
+
+    const timers = [
+      setInterval(() => {
+        if (!deps.dns) return;
+        reconcileDns({ ...deps, dns: deps.dns })
+          .then((out) => {
+            for (const d of out.drifted) void run(d.site, () => dispatch(d.site));
+            for (const f of out.failed) options.onError(f.error, `reconcile ${f.site}`);
+          })
+          .catch((error) => options.onError(error, 'reconcile'));
+      }, options.reconcileEveryMs ?? 60_000),
+      setInterval(() => {
+        expireCommands(agentDeps)
+          .then(async (out) => {
+            for (const f of out.failed) options.onError(f.error, `agent command sweep ${f.site}`);
+            for (const site of config.sites.filter((s) => s.agent))
+              await deliverPending(agentDeps, { site: site.id, send: viaChannel(agentDeps, site.id) });
+          })
+          .catch((error) => options.onError(error, 'agent command sweep'));
+      }, options.sweepEveryMs ?? 60_000),
+    ];
+    for (const timer of timers) timer.unref();
 
     const idle = async () => {
       for (let settled = 0; settled !== queues.size;) {
         settled = queues.size;
         await Promise.all(queues.values());
       }
+      await delivery.idle();
     };
     return {
       dns,
+      api: server,
       dynamo,
       store,
-      submit(batches) {
-        for (const batch of batches) {
-          run(batch.site, async () => {
-            const out = await decideSite(deps, { site: batch.site, batches: [batch] });
-            for (const t of out.transitions) options.onTransition(t);
-            if (out.state.outbox.some((a) => a.kind !== 'history')) await dispatch(batch.site);
-          });
-        }
-      },
+      keys,
+      apiKeys,
+      pepper,
+      submit,
       idle,
       async close() {
-        clearInterval(reconcile);
+        for (const timer of timers) clearInterval(timer);
+        // The server and the agents go first; then the decisions and actions in flight finish.
+        const server = closers.pop()!;
+        await server();
         await idle();
-        await dns?.close();
-        await dynamo.close();
+        await closeAll();
       },
     };
   } catch (error) {
-    await dns?.close();
-    await dynamo.close();
+    await closeAll();
     throw error;
   }
 }

@@ -29,11 +29,17 @@ export class DemoTargetError extends FailoverError {
   }
 }
 
-/** Starts every demo target of the configuration; on any failure closes those already started and throws. */
-export async function startDemoTargets(targets: readonly DemoTargetConfig[]): Promise<DemoTarget[]> {
+/**
+ * Starts every demo target of the configuration; on any failure closes those already started and throws a
+ * DemoTargetError that names the setting to change (in `configFile`, when given).
+ */
+export async function startDemoTargets(
+  targets: readonly DemoTargetConfig[],
+  options: { readonly configFile?: string } = {},
+): Promise<DemoTarget[]> {
   const started: DemoTarget[] = [];
   try {
-    for (const t of targets) started.push(await startTarget(t));
+    for (const [i, t] of targets.entries()) started.push(await startTarget(t, i, options.configFile));
     return started;
   } catch (error) {
     await Promise.all(started.map((t) => t.close()));
@@ -41,15 +47,21 @@ export async function startDemoTargets(targets: readonly DemoTargetConfig[]): Pr
   }
 }
 
-async function startTarget(t: DemoTargetConfig): Promise<DemoTarget> {
+async function startTarget(t: DemoTargetConfig, index: number, configFile?: string): Promise<DemoTarget> {
   const where = `demo target "${t.id}" (${t.kind}) cannot listen on ${t.host}:${t.port}`;
+  const option = `change local.demoTargets[${index}].port in ${configFile ?? 'the configuration'} (and the checks aimed at it)`;
   try {
     if (t.kind === 'http') return await httpTarget(t);
     if (t.kind === 'sip') return sipTarget(t, await startSipResponder({ host: t.host, port: t.port }));
     return echoTarget(t, await startEchoResponder({ host: t.host, port: t.port }));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EADDRINUSE' ? 'the port is in use (is another `failover local` running?)' : String(error);
+    const reason =
+      code === 'EADDRINUSE'
+        ? `the port is in use (is another \`failover local\` running?); stop it or ${option}`
+        : code === 'EACCES'
+          ? `permission denied; ${option}`
+          : String(error);
     throw new DemoTargetError(`${where}: ${reason}`, error);
   }
 }

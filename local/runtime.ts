@@ -1,10 +1,18 @@
 import { setMaxListeners } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { controlPlanePublicKey } from '../shared/adapters/local/file-agent-keyring.ts';
+import type { AgentLogger } from '../shared/agent/log.ts';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { Clock } from '../shared/ports/clock.ts';
 import { runRound, toSiteBatches, type RoundResult } from '../shared/probes/round.ts';
 import { planRounds } from '../shared/probes/schedule.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
+import { demoAgentSites, startDemoAgent, type DemoAgent } from './demo-agent.ts';
+import { demoFaultRoutes, ensureDemoApiKey } from './demo-api.ts';
+import { DemoFaults } from './demo-faults.ts';
 import { startDemoTargets, type DemoTarget } from './demo-targets.ts';
 
 export interface LocalRuntimeOptions {
@@ -18,28 +26,92 @@ export interface LocalRuntimeOptions {
   readonly onError: (error: unknown, where: string) => void;
   /** The decider, the dispatcher and the DNS server; without it, the runtime only probes. */
   readonly control?: Omit<ControlPlaneOptions, 'config' | 'clock' | 'onError'>;
+  /** The configuration's file, for messages that name a setting to change. */
+  readonly configFile?: string;
+  /** Where the demo agents log (see LocalRuntime.agents). @default nowhere */
+  readonly demoAgentLog?: AgentLogger;
 }
 
 /** The system on one machine: demo targets and one probe worker per configured region. */
 export interface LocalRuntime {
   readonly targets: readonly DemoTarget[];
   readonly control: ControlPlane | undefined;
+  /** The demo's fault switches (demo targets, probe regions, voice loss), also served at `/v1/demo/faults`. */
+  readonly faults: DemoFaults;
+  /**
+   * With a control plane and demo targets: the in-process agents of the sites whose agent key is the demo key
+   * (examples/demo-agent.key), and the demo's write API key, in `<secretsDir>/demo-api-key`.
+   */
+  readonly agents: readonly DemoAgent[];
+  readonly demoApiKey: { readonly key: string; readonly file: string } | undefined;
   /** Resolves when every worker has finished (after `rounds`, or after stop()). */
   readonly done: Promise<void>;
-  /** Stops the workers (in-flight rounds are aborted) and closes the demo targets. */
+  /**
+   * Stops the workers (in-flight rounds are aborted), lets the decisions and actions in flight finish, stops the
+   * demo agents (an action in progress finishes and is acked), then closes the control plane and the demo targets.
+   */
   stop(): Promise<void>;
 }
 
-/** Starts demo targets, then a worker per probe region that runs its rounds at their scheduled, staggered times. */
+/**
+ * Starts demo targets, the control plane, and with demo targets the demo's fault routes, API key and agents, then a
+ * worker per probe region that runs its rounds at their scheduled, staggered times.
+ */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { config, clock } = options;
-  const targets = await startDemoTargets(config.local.demoTargets);
+  const targets = await startDemoTargets(
+    config.local.demoTargets,
+    options.configFile ? { configFile: options.configFile } : {},
+  );
+  const faults = new DemoFaults({ config, targets, now: () => clock.now() });
+  const demo = config.local.demoTargets.length > 0;
   let control: ControlPlane | undefined;
-  try {
-    if (options.control)
-      control = await startControlPlane({ ...options.control, config, clock, onError: options.onError });
-  } catch (error) {
+  const agents: DemoAgent[] = [];
+  const scratch: string[] = [];
+  let demoApiKey: LocalRuntime['demoApiKey'];
+  const cleanUp = async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+    await control?.close();
+    await Promise.all(scratch.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
     await Promise.all(targets.map((t) => t.close()));
+  };
+  try {
+    if (options.control) {
+      const given = options.control.extraRoutes;
+      control = await startControlPlane({
+        ...options.control,
+        config,
+        clock,
+        onError: options.onError,
+        ...(demo
+          ? {
+              extraRoutes: (api) => [
+                ...(typeof given === 'function' ? given(api) : (given ?? [])),
+                ...demoFaultRoutes(faults, api),
+              ],
+            }
+          : {}),
+      });
+      if (demo) {
+        const { secretsDir, dataDir } = options.control;
+        const keyDeps = { store: control.apiKeys, pepper: control.pepper, clock };
+        demoApiKey = await ensureDemoApiKey(keyDeps, secretsDir);
+        const controlPlaneKey = await controlPlanePublicKey(control.keys);
+        for (const site of await demoAgentSites(config)) {
+          // Command ids restart with an in-memory state, so the agent's memory of them must not outlive it.
+          const stateDir = dataDir
+            ? join(dataDir, 'demo-agent', site.id)
+            : await mkdtemp(join(tmpdir(), `failover-demo-agent-${site.id}-`));
+          if (!dataDir) scratch.push(stateDir);
+          const log = options.demoAgentLog ?? { log: () => undefined };
+          agents.push(
+            await startDemoAgent({ site, apiUrl: control.api.url, controlPlaneKey, secretsDir, stateDir, log }),
+          );
+        }
+      }
+    }
+  } catch (error) {
+    await cleanUp();
     throw error;
   }
   const controller = new AbortController();
@@ -60,6 +132,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       from = next.atMs + 1;
       const running = runRound({
         vantage: `region:${region}`,
+        probe: faults.probeFor(region),
         roundId: next.roundId,
         checks: next.checks,
         concurrency: config.probing.concurrency,
@@ -85,13 +158,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   return {
     targets,
     control,
+    faults,
+    agents,
+    demoApiKey,
     done,
     stop: () =>
       (stopping ??= (async () => {
         controller.abort();
         await done;
-        await control?.close();
-        await Promise.all(targets.map((t) => t.close()));
+        await control?.idle();
+        await cleanUp();
       })()),
   };
 }

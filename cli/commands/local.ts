@@ -1,78 +1,187 @@
 import { join } from 'node:path';
 import { ConsoleNotifier } from '../../shared/adapters/local/console-notifier.ts';
+import { controlPlanePublicKey } from '../../shared/adapters/local/file-agent-keyring.ts';
+import type { AgentLogger } from '../../shared/agent/log.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { Transition } from '../../shared/domain/model.ts';
+import { FailoverError } from '../../shared/errors.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { RoundResult } from '../../shared/probes/round.ts';
+import type { AgentChannelEvent } from '../../shared/usecases/agent/deps.ts';
 import type { DispatchEvent } from '../../shared/usecases/dispatch.ts';
-import { startLocalRuntime } from '../../local/runtime.ts';
-import { formatMs, paint, paintOutcome } from '../output.ts';
+import type { DeliverOutcome } from '../../shared/usecases/webhooks/deliver-webhook.ts';
+import { LiveView, siteStatus } from '../../local/live-view.ts';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.ts';
+import { CliError } from '../output.ts';
 
 export interface LocalOptions {
   readonly config: string;
   readonly rounds?: number;
   readonly jsonLogs?: boolean;
   readonly dnsPort: number;
+  readonly apiPort: number;
   readonly dataDir?: string;
   readonly alerts?: string;
 }
 
-/** `failover local`: the system on this machine until interrupted (or for `--rounds` rounds per region). */
+/**
+ * `failover local`: the system on this machine until interrupted (or for `--rounds` rounds per region). The first
+ * SIGINT or SIGTERM stops it gracefully (actions in flight finish); a second one exits at once.
+ */
 export async function localCommand(opts: LocalOptions): Promise<number> {
   const config = await loadConfig(opts.config);
-  const order = new Map(config.sites.flatMap((s) => s.checks.map((c, i) => [`${s.id}|${c.id}`, i] as const)));
-  const alertsFile = opts.alerts ?? join(opts.dataDir ?? '.failover', 'alerts.jsonl');
+  // Keys and secrets outlive an in-memory state: API keys and agents keep working across runs.
+  const secretsDir = opts.dataDir ?? '.failover';
+  const alertsFile = opts.alerts ?? join(secretsDir, 'alerts.jsonl');
+  const json = opts.jsonLogs === true;
   const emit = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, ...fields }));
+  const view = json ? undefined : new LiveView({ config, out: process.stdout, err: process.stderr });
+  const print = (line: string) => view!.print(line);
+  const paint = (color: Parameters<LiveView['paint']>[0], text: string) => view!.paint(color, text);
   const notifier = new ConsoleNotifier({
     jsonlPath: alertsFile,
-    ...(opts.jsonLogs ? { out: (line: string) => emit('alert', { line }) } : {}),
+    out: json ? (line: string) => emit('alert', { line }) : print,
+    color: process.stdout.isTTY === true && !process.env.NO_COLOR && !json,
   });
-  const runtime = await startLocalRuntime({
-    config,
-    clock: systemClock,
-    ...(opts.rounds !== undefined ? { rounds: opts.rounds } : {}),
-    onRound: (round) => (opts.jsonLogs ? printJson(round) : printRound(round, order)),
-    onError: (error, where) => console.error(`failover local: ${where}: ${String(error)}`),
-    control: {
-      notifier,
-      dnsPort: opts.dnsPort,
-      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-      onTransition: (t) => (opts.jsonLogs ? emit('transition', { ...t }) : printTransition(t)),
-      onDispatch: (e) => (opts.jsonLogs ? emit('dispatch', dispatchFields(e)) : printDispatch(e)),
+
+  let runtime: LocalRuntime | undefined;
+  const refresh = (site: string) => {
+    const store = runtime?.control?.store;
+    const primary = config.sites.find((s) => s.id === site)?.primary.id;
+    if (!view || !store || !primary) return;
+    store
+      .load(site)
+      .then((state) => view.site(site, siteStatus(state, primary)))
+      .catch(() => undefined);
+  };
+  const onError = (error: unknown, where: string) => {
+    const line = `failover local: ${where}: ${error instanceof Error ? error.message : String(error)}`;
+    if (view) view.print(line, 'err');
+    else console.error(line);
+  };
+  const agentLog: AgentLogger = {
+    log: (level, event, message, fields = {}) => {
+      if (json) return emit('demo-agent', { level, agentEvent: event, message, ...fields });
+      if (level === 'debug') return;
+      const site = typeof fields.site === 'string' ? fields.site : undefined;
+      const color = level === 'error' ? 'red' : level === 'warn' ? 'yellow' : 'dim';
+      print(paint(color, `    demo agent${site ? ` ${site}` : ''}: ${message}`));
     },
-  });
-  const log = (message: string) => (opts.jsonLogs ? emit('runtime', { message }) : console.log(paint('dim', message)));
+  };
+
+  try {
+    runtime = await startLocalRuntime({
+      config,
+      configFile: opts.config,
+      clock: systemClock,
+      ...(opts.rounds !== undefined ? { rounds: opts.rounds } : {}),
+      onRound: (round) => (view ? view.round(round) : printJson(round)),
+      onError,
+      demoAgentLog: agentLog,
+      control: {
+        notifier,
+        dnsPort: opts.dnsPort,
+        apiPort: opts.apiPort,
+        secretsDir,
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        onTransition: (t) => {
+          if (json) return emit('transition', { ...t });
+          printTransition(t, print, paint);
+          refresh(t.site);
+        },
+        onDispatch: (e) => (json ? emit('dispatch', dispatchFields(e)) : printDispatch(e, print, paint)),
+        onAgentEvent: (e) => (json ? emit('agent', { ...e }) : printAgentEvent(e, print, paint)),
+        onWebhook: (outcome, ticket) =>
+          json ? emit('webhook', { ...ticket, outcome: outcome.type }) : printWebhook(outcome, print, paint),
+      },
+    });
+  } catch (error) {
+    throw portHint(error, opts);
+  }
+  const control = runtime.control!;
+  const log = (message: string) => (json ? emit('runtime', { message }) : print(paint('dim', message)));
   log(`failover local: ${opts.config}: ${config.sites.length} site(s), regions ${config.regions.probe.join(', ')}`);
   for (const t of runtime.targets) log(`  demo target ${t.id} (${t.kind}) on ${t.host}:${t.port}`);
-  const dns = runtime.control?.dns;
+  const dns = control.dns;
   const example = config.sites.flatMap((s) => s.dns)[0]?.name;
   if (dns && example)
     log(`  DNS server on ${dns.host}:${dns.port} (udp and tcp): dig @${dns.host} -p ${dns.port} ${example}`);
   else log('  no DNS records in the configuration: no DNS server');
+  log(`  HTTP API on ${control.api.url}/v1 (keys: failover api-key create --data-dir ${secretsDir} ...)`);
+  const wsUrl = `${control.api.url.replace(/^http/, 'ws')}/v1/agent/ws`;
+  if (config.sites.some((s) => s.agent))
+    log(`  agents: ${wsUrl}, control plane key ${await controlPlanePublicKey(control.keys)}`);
+  for (const a of runtime.agents)
+    log(`  demo agent for site ${a.site} (in process): its switch script appends to ${a.switchLog}`);
+  const demo = runtime.demoApiKey;
+  if (demo) {
+    const port = control.api.port === 8080 ? '' : ` --api-port ${control.api.port}`;
+    const dir = secretsDir === '.failover' ? '' : ` --data-dir ${secretsDir}`;
+    log(`  faults: npx failover demo break|heal primary|backup|region:NAME|voip-loss:PCT${port}${dir}`);
+    log(`  demo API key (write) in ${demo.file}: curl -H "Authorization: Bearer $(cat ${demo.file})" ...`);
+  }
   log(
     `  state ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory (--data-dir to keep it)'}; alerts also in ${alertsFile}`,
   );
   const intervals = [...new Set(config.sites.map((s) => s.policy.intervalSeconds))].join('/');
   log(`  rounds every ${intervals} s, regions staggered within the interval; Ctrl-C to stop`);
+  if (json)
+    emit('ready', {
+      dns: dns ? { host: dns.host, port: dns.port } : null,
+      api: control.api.url,
+      agentUrl: wsUrl,
+      demoApiKeyFile: demo?.file ?? null,
+      agents: runtime.agents.map((a) => ({ site: a.site, switchLog: a.switchLog })),
+      alerts: alertsFile,
+      dataDir: opts.dataDir ?? null,
+    });
+  for (const site of config.sites) refresh(site.id);
 
-  const stop = () => void runtime.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await runtime.done;
-  await runtime.stop();
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  const started = runtime;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log(`failover local: ${signal} again: exiting now, without waiting for the actions in flight`);
+      process.exit(130);
+    }
+    log(`failover local: ${signal}: stopping (actions in flight finish first; ${signal} again to exit at once)`);
+    void started.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await started.done;
+    await started.stop();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    view?.close();
+  }
   log('failover local: stopped');
   return 0;
 }
 
-function printTransition(t: Transition): void {
+/** A port that is taken: the message names the option that changes it. */
+function portHint(error: unknown, opts: LocalOptions): unknown {
+  if (!(error instanceof FailoverError)) return error;
+  const busy = '(is another `failover local` running?); stop it or pass';
+  if (error.code === 'DNS_PORT_IN_USE')
+    return new CliError(`DNS port ${opts.dnsPort} is in use ${busy} --dns-port N (0 picks a free port)`);
+  if (error.code === 'PORT_IN_USE')
+    return new CliError(`API port ${opts.apiPort} is in use ${busy} --api-port N (0 picks a free port)`);
+  return error;
+}
+
+type Print = (line: string) => void;
+type Paint = (color: 'red' | 'green' | 'yellow' | 'dim' | 'bold', text: string) => string;
+
+function printTransition(t: Transition, print: Print, paint: Paint): void {
   const time = new Date(t.at).toISOString().slice(11, 19);
   const move = t.fromLink === t.toLink ? `on ${t.toLink}` : `${t.fromLink} -> ${t.toLink}`;
   const head = `${time} ${t.site} ${t.kind.toUpperCase()} ${move}${t.suppressed ? ' (alerts suppressed)' : ''}`;
   const color = t.kind === 'failover' || t.kind === 'both-down' || t.kind === 'action-failed' ? 'red' : 'yellow';
-  console.log(paint(color, head));
-  console.log(`    ${t.explanation.summary}`);
+  print(paint(color, head));
+  print(`    ${t.explanation.summary}`);
 }
 
 function dispatchFields(e: DispatchEvent): Record<string, unknown> {
@@ -80,7 +189,7 @@ function dispatchFields(e: DispatchEvent): Record<string, unknown> {
   return { ...rest, action: { id: action.id, kind: action.kind, site: action.site } };
 }
 
-function printDispatch(e: DispatchEvent): void {
+function printDispatch(e: DispatchEvent, print: Print, paint: Paint): void {
   const a = e.action;
   const what =
     a.kind === 'dns'
@@ -92,30 +201,30 @@ function printDispatch(e: DispatchEvent): void {
           : a.kind === 'webhook'
             ? `webhook ${a.event}`
             : a.kind;
-  if (e.type === 'applied') console.log(`    ${what}: ${e.detail}`);
-  else if (e.type === 'skipped' && a.kind !== 'webhook') console.log(paint('dim', `    ${what}: skipped, ${e.reason}`));
-  else if (e.type === 'retry')
-    console.log(paint('yellow', `    ${what}: attempt ${e.attempt} failed (${e.error}); retrying`));
-  else if (e.type === 'dead-letter')
-    console.log(paint('red', `    ${what}: gave up after ${e.attempts} attempts: ${e.error}`));
+  if (e.type === 'applied') print(`    ${what}: ${e.detail}`);
+  else if (e.type === 'skipped' && a.kind !== 'webhook') print(paint('dim', `    ${what}: skipped, ${e.reason}`));
+  else if (e.type === 'retry') print(paint('yellow', `    ${what}: attempt ${e.attempt} failed (${e.error}); retrying`));
+  else if (e.type === 'dead-letter') print(paint('red', `    ${what}: gave up after ${e.attempts} attempts: ${e.error}`));
 }
 
-function printRound(round: RoundResult, order: Map<string, number>): void {
-  const time = round.roundId.slice(11, 19);
-  const region = round.vantage.replace(/^region:/, '');
-  const bySite = new Map<string, string[]>();
-  const rank = (site: string, check: string) => order.get(`${site}|${check}`) ?? 0;
-  const observations = [...round.observations].sort(
-    (a, b) => a.site.localeCompare(b.site) || rank(a.site, a.check) - rank(b.site, b.check),
-  );
-  for (const o of observations) {
-    const extra = typeof o.fields.mos === 'number' ? ` MOS ${o.fields.mos.toFixed(2)}` : '';
-    const cell = `${o.check} ${paintOutcome(o.outcome)} ${formatMs(o.latencyMs)}${extra}`;
-    bySite.set(o.site, [...(bySite.get(o.site) ?? []), cell]);
+function printAgentEvent(e: AgentChannelEvent, print: Print, paint: Paint): void {
+  if (e.type === 'heartbeat' || e.type === 'observations') return;
+  if (e.type === 'auth-accepted') return print(paint('dim', `    agent ${e.site} connected`));
+  if (e.type === 'command-acked') {
+    const color = e.status === 'succeeded' ? 'green' : 'red';
+    return print(paint(color, `    agent ${e.site} acked ${e.id}: ${e.detail || e.status}`));
   }
-  const control = round.control && !round.control.ok ? `  ${paint('red', round.control.detail)}` : '';
-  for (const [site, cells] of bySite)
-    console.log(`${time} ${region.padEnd(14)} ${site}  ${cells.join(' · ')}${control}`);
+  const { type, site, ...rest } = e;
+  const detail = Object.values(rest).join(' ');
+  const bad = type === 'auth-refused' || type === 'command-expired' || type === 'message-refused';
+  print(paint(bad ? 'red' : 'dim', `    agent ${site ?? '?'} ${type} ${detail}`));
+}
+
+function printWebhook(outcome: DeliverOutcome, print: Print, paint: Paint): void {
+  if (outcome.type !== 'attempted') return;
+  const { delivery, attempt } = outcome;
+  const status = `${attempt.outcome} ${attempt.status ?? attempt.error ?? ''}`.trim();
+  print(paint('dim', `    webhook ${delivery.event} -> ${delivery.subscriptionId}: ${status} (${delivery.status})`));
 }
 
 function printJson(round: RoundResult): void {

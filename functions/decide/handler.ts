@@ -2,16 +2,22 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
+import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
+import { apiMaintenanceWindows } from '../../shared/ports/maintenance-store.ts';
 import { decideRecords } from './decide-records.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 
 // FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+const tableName = requiredEnv('STATE_TABLE_NAME');
+const client = createDocumentClient();
 const deps = {
   config: bundledConfig(process.env.FAILOVER_CONFIG_YAML),
-  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
+  // Windows made through the API (POST /v1/maintenance), besides those of sites.yaml.
+  maintenance: apiMaintenanceWindows(new DynamoDbMaintenanceStore({ tableName, client }), systemClock),
 };
 
 /**

@@ -4,13 +4,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
 import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
 import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
 import { SnsNotifier } from '../../shared/adapters/aws/sns-notifier.ts';
 import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
+import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
 import type { DispatchDeps } from '../../shared/usecases/dispatch.ts';
+import { webhookHandler } from '../../shared/usecases/webhooks/publish-webhook-event.ts';
+import { SqsDeliveryQueue } from '../../shared/webhooks/sqs-delivery-queue.ts';
+import { AGENT_ENV, cloudAgentDeps } from '../agent/runtime.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import { dispatchRecords, dispatchReporter } from './dispatch-records.ts';
 
@@ -23,9 +28,14 @@ const ONE_BOUNDED_TRY = {
 
 // FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
 const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+const tableName = requiredEnv('STATE_TABLE_NAME');
+const client = createDocumentClient();
+// Set by the stack: the webhook delivery queue always, the agent channel when some site has an agent.
+const webhookQueueUrl = process.env.WEBHOOK_QUEUE_URL;
+const agentChannel = process.env[AGENT_ENV.callbackUrl] ? cloudAgentDeps(config) : undefined;
 const deps: DispatchDeps = {
   config,
-  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
   dns: new StrategyDnsRouter({
     'record-swap': new Route53DnsRouter({
@@ -42,6 +52,16 @@ const deps: DispatchDeps = {
     topics: { critical: requiredEnv('CRITICAL_TOPIC_ARN'), warning: requiredEnv('WARNING_TOPIC_ARN') },
   }),
   log: dispatchReporter(systemClock),
+  ...(agentChannel ? { agentCommands: agentCommandHandler(agentChannel) } : {}),
+  ...(webhookQueueUrl
+    ? {
+        webhooks: webhookHandler({
+          store: new DynamoDbWebhookStore({ tableName, client }),
+          queue: new SqsDeliveryQueue({ queueUrl: webhookQueueUrl }),
+          clock: systemClock,
+        }),
+      }
+    : {}),
 };
 
 /**

@@ -53,8 +53,9 @@ export class Decider extends Construct {
       timeout: props.timeout ?? DECIDER_TIMEOUT,
       environment: { STATE_TABLE_NAME: props.table.table.tableName },
     });
-    // decideSite reads (consistent GetItem) and conditionally puts single items; it never queries, scans or deletes.
-    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // decideSite reads (consistent GetItem) and conditionally puts single items, and queries the site's API
+    // maintenance windows (one partition); it never scans or deletes.
+    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     this.eventSource = new SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
       reportBatchItemFailures: true,

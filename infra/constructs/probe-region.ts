@@ -1,23 +1,40 @@
-import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { visibilityTimeoutFor } from './decider.ts';
 import { FailoverFunction } from './failover-function.ts';
-import { OBSERVATIONS_QUEUE_NAME } from './observations-queue.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
+import { OBSERVATIONS_QUEUE_NAME } from './observations-queue.ts';
 
 /** The Scheduler's input: the context attribute is replaced by the time the invocation was scheduled for. */
 export const PROBE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.scheduledTime };
 
-/** Longest a window of rounds may occupy: the window itself (a minute) before the last round starts. */
-const WINDOW = Duration.minutes(1);
+/**
+ * Fixed physical names in every probe region, so that the control region's dashboard can show them (a
+ * CloudFormation reference cannot cross regions).
+ */
+export const PROBE_NAMES = {
+  function: 'failover-probe',
+  roundQueue: 'failover-rounds',
+  roundDeadLetterQueue: 'failover-rounds-dlq',
+  scheduleDeadLetterQueue: 'failover-probe-schedule-dlq',
+} as const;
+
+/** Prefix of the probe regions' alarm names; the control region forwards alarms with it to the critical topic. */
+export const PROBE_ALARM_PREFIX = 'failover-probe-';
 
 /** Props of a {@link ProbeRegion}. */
 export interface ProbeRegionProps {
   /** The sites.yaml text, inlined into the function bundle. */
   readonly configYaml: string;
-  /** The region of the control stack, which owns the observations queue. */
+  /** The region of the control stack, which owns the observations queue and the critical alert topic. */
   readonly controlRegion: string;
   /** Wall time one round may take (config `probing.roundBudgetMs`, resolved). */
   readonly roundBudgetMs: number;
@@ -32,24 +49,43 @@ export interface ProbeRegionProps {
    */
   readonly memorySize?: number;
   /**
-   * Time after the window and the round budget before the function is stopped.
+   * Time after the round budget before the function is stopped.
    * @default Duration.seconds(30)
    */
   readonly timeoutMargin?: Duration;
+  /**
+   * X-Ray tracing of the probe function. Off by default: the function runs twice a minute per region, Lambda traces
+   * every such invocation, and the traces would cost more than the function's compute; the round log line has the
+   * timings.
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
 }
 
 /**
- * One probe region: a function that runs the region's rounds of each minute and sends their observations to the
- * control region's FIFO queue, invoked every minute by an EventBridge Scheduler schedule that never retries (a late
- * round is worthless) and parks failed invocations in a dead-letter queue.
+ * One probe region, without idle waiting: an EventBridge Scheduler schedule ticks the function every minute (no
+ * retry: a late tick is worthless; undeliverable ticks go to a dead-letter queue); the tick queues one ticket per
+ * round of the next minute on the region's round queue, each delayed (DelaySeconds) until its round is due; the
+ * queue delivers each ticket to the same function, which runs that round and sends its observations to the control
+ * region's FIFO queue. A ticket that fails is never retried (one receive) and lands in the round dead-letter queue.
+ * Alarms on the function's errors and on both dead-letter queues are forwarded to the control region's default
+ * event bus, where the observability construct sends them to the critical alert topic.
  */
 export class ProbeRegion extends Construct {
-  /** The probe function. */
+  /** The probe function: ticks and rounds. */
   public readonly function: FailoverFunction;
-  /** The every-minute schedule that invokes it. */
+  /** The every-minute schedule that ticks it. */
   public readonly schedule: scheduler.Schedule;
-  /** Invocations the Scheduler could not deliver to the function. */
+  /** Ticks the Scheduler could not deliver to the function. */
   public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** One delayed ticket per round, consumed by the function. */
+  public readonly roundQueue: sqs.Queue;
+  /** Tickets whose round failed (received once, never retried). */
+  public readonly roundDeadLetterQueue: sqs.Queue;
+  /** The event source mapping of the function on the round queue. */
+  public readonly eventSource: SqsEventSource;
+  /** Function errors, and messages in either dead-letter queue. */
+  public readonly alarms: readonly cloudwatch.Alarm[];
   /** ARN of the observations queue in the control region. */
   public readonly observationsQueueArn: string;
   /** URL of the observations queue in the control region. */
@@ -64,34 +100,64 @@ export class ProbeRegion extends Construct {
     this.observationsQueueUrl = `https://sqs.${props.controlRegion}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${queueName}`;
 
     const margin = props.timeoutMargin ?? Duration.seconds(30);
-    const timeoutSeconds = WINDOW.toSeconds() + Math.ceil(props.roundBudgetMs / 1000) + margin.toSeconds();
-    this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/probe/handler.ts',
-      description:
-        'Runs the probe rounds of one minute in this region and sends the observations to the control region',
-      serviceName: 'failover-probe',
-      configYaml: props.configYaml,
-      memorySize: props.memorySize ?? 512,
-      timeout: Duration.seconds(Math.min(900, timeoutSeconds)),
-      retryAttempts: 0,
-      maxEventAge: Duration.minutes(1),
-      environment: { OBSERVATIONS_QUEUE_URL: this.observationsQueueUrl },
-    });
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.observationsQueueArn] }),
-    );
-
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+    const timeout = Duration.seconds(Math.min(900, Math.ceil(props.roundBudgetMs / 1000) + margin.toSeconds()));
+    this.roundDeadLetterQueue = new sqs.Queue(this, 'RoundDeadLetterQueue', {
+      queueName: PROBE_NAMES.roundDeadLetterQueue,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
+    this.roundQueue = new sqs.Queue(this, 'RoundQueue', {
+      queueName: PROBE_NAMES.roundQueue,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: visibilityTimeoutFor(timeout),
+      // A ticket waits two minutes at most; an hour outlives any hiccup of the event source.
+      retentionPeriod: Duration.hours(1),
+      // One receive: a round that failed would be late by its retry; it is parked and alarmed on instead.
+      deadLetterQueue: { queue: this.roundDeadLetterQueue, maxReceiveCount: 1 },
     });
+
+    this.function = new FailoverFunction(this, 'Function', {
+      entry: 'functions/probe/handler.ts',
+      functionName: PROBE_NAMES.function,
+      description: 'Queues a delayed ticket per round of the next minute, and runs each round when its ticket arrives',
+      serviceName: 'failover-probe',
+      configYaml: props.configYaml,
+      memorySize: props.memorySize ?? 512,
+      timeout,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+      environment: {
+        OBSERVATIONS_QUEUE_URL: this.observationsQueueUrl,
+        ROUNDS_QUEUE_URL: this.roundQueue.queueUrl,
+      },
+    });
+    // Exactly SendMessage on the two queues (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [this.observationsQueueArn, this.roundQueue.queueArn],
+      }),
+    );
+    this.eventSource = new SqsEventSource(this.roundQueue, { batchSize: 1, reportBatchItemFailures: true });
+    this.function.addEventSource(this.eventSource);
+
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+      queueName: PROBE_NAMES.scheduleDeadLetterQueue,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const dlq of [this.scheduleDeadLetterQueue, this.roundDeadLetterQueue]) {
+      Validations.of(dlq).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-SQS3',
+        reason: 'This queue is itself a dead-letter queue (of the Scheduler target or the round queue).',
+      });
+    }
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: 'Starts the probe rounds of this region every minute',
+      description: 'Queues the probe rounds of the next minute in this region',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
       timeWindow: scheduler.TimeWindow.off(),
       target: new InvokeExactFunction(this.function, {
@@ -101,5 +167,54 @@ export class ProbeRegion extends Construct {
         deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
     });
+
+    this.alarms = this.#alarms();
+    const region = Stack.of(this).region;
+    // Alarm actions cannot cross regions; alarm state changes can, through EventBridge. In the control region
+    // itself they are on its default bus already.
+    if (Token.isUnresolved(region) || region !== props.controlRegion) {
+      const controlBus = events.EventBus.fromEventBusArn(
+        this,
+        'ControlBus',
+        `arn:${Aws.PARTITION}:events:${props.controlRegion}:${Aws.ACCOUNT_ID}:event-bus/default`,
+      );
+      new events.Rule(this, 'ForwardAlarms', {
+        description: 'Forwards the probe alarms of this region to the control region',
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          resources: this.alarms.map((a) => a.alarmArn),
+        },
+        targets: [new eventTargets.EventBus(controlBus)],
+      });
+    }
+  }
+
+  #alarms(): cloudwatch.Alarm[] {
+    const region = Stack.of(this).region;
+    const common = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const period = Duration.minutes(5);
+    const dlqAlarm = (id: string, name: string, queue: sqs.Queue, what: string) =>
+      new cloudwatch.Alarm(this, id, {
+        ...common,
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-${name}`,
+        alarmDescription: `${what} in ${region}: messages in ${queue.node.id}`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+      });
+    return [
+      new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+        ...common,
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-errors`,
+        alarmDescription: `The probe function failed in ${region} (a tick or a round threw, timed out or could not start)`,
+        metric: this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      }),
+      dlqAlarm('RoundDeadLetterAlarm', 'round-dlq', this.roundDeadLetterQueue, 'Probe rounds failed'),
+      dlqAlarm('ScheduleDeadLetterAlarm', 'schedule-dlq', this.scheduleDeadLetterQueue, 'Probe ticks undelivered'),
+    ];
   }
 }

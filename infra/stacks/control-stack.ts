@@ -1,13 +1,16 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FailoverConfig } from '../../shared/config/model.ts';
+import { AgentGateway } from '../constructs/agent-gateway.ts';
 import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
 import { DnsFailover, hasGatedRecords, hostedZoneIdsOf } from '../constructs/dns-failover.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
+import { inboundSecretIdsOf, PublicApi } from '../constructs/public-api.ts';
 import { Reconciler } from '../constructs/reconciler.ts';
 import { StateTable } from '../constructs/state-table.ts';
+import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
 
 /** Props of the {@link ControlStack}; `env.region` is the configuration's control region. */
 export interface ControlStackProps extends StackProps {
@@ -37,6 +40,12 @@ export class ControlStack extends Stack {
   public readonly dnsFailover: DnsFailover;
   /** The scheduled DNS reconciliation. */
   public readonly reconciler: Reconciler;
+  /** The webhook delivery queue, its worker and the key ring sealing subscriptions' secrets. */
+  public readonly webhooks: WebhookDelivery;
+  /** The public HTTP API (sites, incidents, overrides, maintenance, webhooks) and its API key pepper. */
+  public readonly api: PublicApi;
+  /** The agent channel (WebSocket and HTTPS APIs, expiry sweep); only when some site has an agent. */
+  public readonly agentGateway: AgentGateway | undefined;
 
   constructor(scope: Construct, id: string, props: ControlStackProps) {
     const { configYaml, config, ...stackProps } = props;
@@ -76,5 +85,23 @@ export class ControlStack extends Stack {
       recordSwapZoneIds,
       publishesPrimaryActive,
     });
+    this.webhooks = new WebhookDelivery(this, 'Webhooks', { table: this.state });
+    this.api = new PublicApi(this, 'Api', {
+      configYaml,
+      table: this.state,
+      webhooks: this.webhooks,
+      inboundSecrets: inboundSecretIdsOf(config),
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the failover HTTP API' });
+    this.agentGateway = config.sites.some((s) => s.agent)
+      ? new AgentGateway(this, 'AgentGateway', { configYaml, table: this.state })
+      : undefined;
+    // The dispatcher fans webhook actions out to the delivery queue and issues agent commands.
+    this.webhooks.grantPublish(this.dispatcher.function);
+    if (this.agentGateway) {
+      this.agentGateway.grantIssueCommands(this.dispatcher.function);
+      for (const [name, value] of Object.entries(this.agentGateway.commandEnvironment))
+        this.dispatcher.function.addEnvironment(name, value);
+    }
   }
 }

@@ -302,7 +302,40 @@ function crossReferences(data: unknown): { path: Path; message: string }[] {
 
     policyProblems(obj(site.policy), defaultsPolicy, regions.length, at('policy'), add);
   });
+  integrationProblems(
+    obj(root.integrations),
+    sites.map((s) => str(s.id)).filter((id): id is string => id !== undefined),
+    add,
+  );
   return out;
+}
+
+function integrationProblems(integrations: Raw, siteIds: string[], add: (path: Path, message: string) => void): void {
+  const inbound = arr(integrations.inbound).map(obj);
+  duplicates(
+    inbound.map((s) => str(s.source)),
+    (i, v) => add(['integrations', 'inbound', i, 'source'], `duplicate inbound source "${v}"`),
+  );
+  inbound.forEach((source, i) => {
+    const at = (...rest: Path): Path => ['integrations', 'inbound', i, ...rest];
+    const sites = arr(source.sites);
+    sites.forEach((site, j) => {
+      if (typeof site === 'string' && site !== '*' && !siteIds.includes(site))
+        add(at('sites', j), `unknown site "${site}" (sites: ${siteIds.join(', ') || 'none'})`);
+    });
+    if (sites.includes('*') && sites.length > 1) add(at('sites'), '"*" already means every site; list nothing else');
+    const allowed = arr(source.allow).filter((a): a is string => typeof a === 'string');
+    duplicates(
+      arr(source.allow).map((a) => str(a)),
+      (j, v) => add(at('allow', j), `duplicate action "${v}"`),
+    );
+    for (const [value, action] of Object.entries(obj(source.values))) {
+      if (typeof action === 'string' && !allowed.includes(action))
+        add(at('values', value), `maps to "${action}", which allow does not list`);
+    }
+    if (source.signatureHeader !== undefined && source.scheme !== 'stripe')
+      add(at('signatureHeader'), 'only the stripe scheme reads a signature header of your choice');
+  });
 }
 
 function checkIds(checks: unknown[], base: Path, add: (path: Path, message: string) => void): void {
@@ -426,6 +459,7 @@ function resolve(doc: SitesConfigParsed): FailoverConfig {
     })),
     contacts: doc.contacts,
     sites,
+    integrations: { inbound: doc.integrations?.inbound ?? [] },
     local: { demoTargets: doc.local?.demoTargets ?? [] },
   };
 }

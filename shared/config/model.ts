@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ProbeSpec } from './checks.ts';
-import type { Contact, DemoTarget, DnsRecord, Link, Policy, SitesConfig } from './schema.ts';
+import type { Contact, DemoTarget, DnsRecord, InboundSource, Link, Policy, SecretRef, SitesConfig } from './schema.ts';
 
 /** Built-in policy defaults; `defaults.policy` in sites.yaml and then each site's `policy` override them. */
 export const DEFAULT_POLICY = {
@@ -90,7 +90,17 @@ export interface FailoverConfig {
   readonly controlChecks: readonly PlannedCheck[];
   readonly contacts: readonly ContactConfig[];
   readonly sites: readonly SiteConfig[];
+  readonly integrations: IntegrationsConfig;
   readonly local: { readonly demoTargets: readonly z.output<typeof DemoTarget>[] };
+}
+
+export type SecretRefConfig = z.output<typeof SecretRef>;
+export type InboundSourceConfig = z.output<typeof InboundSource>;
+
+/** Tools the system talks with beyond alerts (docs/webhooks.md). */
+export interface IntegrationsConfig {
+  /** Sources allowed to call POST /v1/hooks/{source}. */
+  readonly inbound: readonly InboundSourceConfig[];
 }
 
 /** The quorum count for `regions` probe regions: never less than 2 where 2 or more regions vote. */

@@ -175,6 +175,97 @@ export const LocalSettings = z
   })
   .strict();
 
+/** The actions an inbound webhook can map to (docs/webhooks.md). */
+export const INBOUND_ACTIONS = [
+  'maintenance.open',
+  'maintenance.close',
+  'incident.acknowledge',
+  'failover',
+  'failback',
+] as const;
+export const InboundAction = z.enum(INBOUND_ACTIONS);
+
+/** The signature schemes inbound webhooks are verified with. */
+export const INBOUND_SCHEMES = ['standard-webhooks', 'zendesk', 'stripe'] as const;
+
+/**
+ * Where a secret lives: never in sites.yaml itself. `env` names an environment variable (the local runtime);
+ * `secretsManager` names a Secrets Manager secret (name or ARN), optionally one `field` of its JSON.
+ */
+export const SecretRef = z.union(
+  [
+    z
+      .object({
+        env: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as ZENDESK_HOOK_SECRET')
+          .describe('Environment variable holding the secret.'),
+      })
+      .strict(),
+    z
+      .object({
+        secretsManager: z.string().min(1).describe('Secrets Manager secret name or ARN.'),
+        field: z.string().min(1).optional().describe("Field of the secret's JSON value; default the whole value."),
+      })
+      .strict(),
+  ],
+  { error: 'expected { env: NAME } or { secretsManager: name-or-arn }' },
+);
+
+const JsonPath = z.string().startsWith('$', 'expected a JSONPath starting with "$"');
+
+/** Where each field of an inbound command is in the tool's payload, when the payload is not our own shape. */
+export const InboundFields = z
+  .object({
+    action: JsonPath,
+    site: JsonPath,
+    incident: JsonPath,
+    ticket: JsonPath,
+    window: JsonPath,
+    start: JsonPath,
+    end: JsonPath,
+    reason: JsonPath,
+    by: JsonPath,
+  })
+  .strict()
+  .partial();
+
+export const InboundSource = z
+  .object({
+    source: Id.describe('The {source} of POST /v1/hooks/{source}.'),
+    scheme: z.enum(INBOUND_SCHEMES).describe('How requests are signed.'),
+    secret: SecretRef,
+    allow: z.array(InboundAction).min(1).describe('The actions this source may take.'),
+    sites: z
+      .array(z.union([Id, z.literal('*')]))
+      .min(1)
+      .describe('Sites this source may act on; "*" for all.'),
+    toleranceSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(900)
+      .default(300)
+      .describe('Largest accepted distance between the signed timestamp and now.'),
+    signatureHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'expected a header name')
+      .optional()
+      .describe('stripe scheme: the header carrying t=...,v1=...; default Stripe-Signature.'),
+    fields: InboundFields.optional(),
+    values: z
+      .record(z.string().min(1), InboundAction)
+      .optional()
+      .describe('Maps values of the action field (e.g. "change.started") to actions.'),
+  })
+  .strict();
+
+export const Integrations = z
+  .object({
+    inbound: z.array(InboundSource).default([]).describe('Tools that may call POST /v1/hooks/{source}.'),
+  })
+  .strict();
+
 export const SitesConfig = z
   .object({
     version: z.literal(1),
@@ -193,6 +284,7 @@ export const SitesConfig = z
     contacts: z.array(Contact).default([]),
     presets: z.record(Id, Preset).default({}).describe('Your own SaaS/VoIP bundles, used like the built-in presets.'),
     sites: z.array(Site).min(1),
+    integrations: Integrations.optional(),
     local: LocalSettings.optional(),
   })
   .strict();

@@ -30,7 +30,19 @@ describe.concurrent('failover local', () => {
   it('--rounds 1: the demo targets, then one line per region with every check up; exit 0', async ({ expect }) => {
     const { file, ports } = await demo();
     const r = await runCli(
-      ['local', '--config', file, '--rounds', '1', '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      [
+        'local',
+        '--config',
+        file,
+        '--rounds',
+        '1',
+        '--dns-port',
+        '0',
+        '--api-port',
+        '0',
+        '--alerts',
+        join(dirname(file), 'alerts.jsonl'),
+      ],
       { timeoutMs: 40_000 },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -59,6 +71,8 @@ describe.concurrent('failover local', () => {
         '1',
         '--json-logs',
         '--dns-port',
+        '0',
+        '--api-port',
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
@@ -119,7 +133,19 @@ local:
 `,
     );
     const r = await runCli(
-      ['local', '-c', file, '--rounds', '1', '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      [
+        'local',
+        '-c',
+        file,
+        '--rounds',
+        '1',
+        '--dns-port',
+        '0',
+        '--api-port',
+        '0',
+        '--alerts',
+        join(dirname(file), 'alerts.jsonl'),
+      ],
       { timeoutMs: 40_000 },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -141,6 +167,8 @@ local:
         '1',
         '--dns-port',
         '0',
+        '--api-port',
+        '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
       ]);
@@ -156,7 +184,17 @@ local:
   it('SIGINT during a run: stops cleanly, exit 0', async ({ expect }) => {
     const { file } = await demo();
     const cli = startCli(
-      ['local', '--config', file, '--dns-port', '0', '--alerts', join(dirname(file), 'alerts.jsonl')],
+      [
+        'local',
+        '--config',
+        file,
+        '--dns-port',
+        '0',
+        '--api-port',
+        '0',
+        '--alerts',
+        join(dirname(file), 'alerts.jsonl'),
+      ],
       { timeoutMs: 40_000 },
     );
     await cli.waitFor(/^\d\d:\d\d:\d\d .* demo {2}portal-fiber /m, { timeoutMs: 30_000 });

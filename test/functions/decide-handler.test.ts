@@ -226,7 +226,7 @@ describe('decide handler', () => {
     expect(emf.DecisionLatency).toBeGreaterThanOrEqual(Date.now() - r3 - 60_000);
     expect(emf.DecisionLatency).toBeLessThanOrEqual(Date.now() - r3);
     // What the decide function's IAM policy grants on the table (test/infra checks the policy) suffices.
-    expect([...proxy.operations].sort()).toEqual(['GetItem', 'PutItem']);
+    expect([...proxy.operations].sort()).toEqual(['GetItem', 'PutItem', 'Query']);
   });
 
   it('drops invalid, malformed and unknown-site messages with a log line and a metric, never failing them', async () => {

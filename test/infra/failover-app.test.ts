@@ -11,6 +11,7 @@ import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { AlertTopics, alertContactsOf, MAX_FILTER_VALUES } from '../../infra/constructs/alert-topics.ts';
+import { AGENT_AUTH_QUERY, AGENT_MESSAGE_ROUTES } from '../../infra/constructs/agent-gateway.ts';
 import { DISPATCH_FILTER, DISPATCHER_TIMEOUT } from '../../infra/constructs/dispatcher.ts';
 import { addFailoverStacks, type FailoverStacks } from '../../infra/stacks/failover-app.ts';
 import type { ControlStack } from '../../infra/stacks/control-stack.ts';
@@ -277,7 +278,7 @@ describe('the failover CDK app', () => {
   });
 
   it('passes cdk-nag AwsSolutions with every finding either fixed or acknowledged with a reason', () => {
-    for (const { assembly } of [example, custom]) {
+    for (const { assembly, stacks } of [example, custom]) {
       const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
         pluginReports: {
           pluginName: string;
@@ -297,6 +298,10 @@ describe('the failover CDK app', () => {
           'AwsSolutions-IAM5[Resource::*]',
           'AwsSolutions-SQS3',
           'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          // The public API authorizes in its function; its pepper and the webhook key ring are not rotated.
+          'AwsSolutions-APIG4',
+          'AwsSolutions-SMG4',
+          ...agentGatewayAcknowledgements(stacks.control),
         ]),
       );
     }
@@ -351,8 +356,9 @@ describe('the control stack: state table and decider', () => {
   it('runs the decide function with the house defaults, the table name and the configuration inlined', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup } = parts(stacks.control);
-    // The decide, dispatch and reconcile functions.
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    // The decide, dispatch and reconcile functions, the API and the webhook worker, and the agent gateway's
+    // authorizer, gateway and sweep.
+    template.resourceCountIs('AWS::Lambda::Function', 5 + (stacks.control.agentGateway ? 3 : 0));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
@@ -381,8 +387,8 @@ describe('the control stack: state table and decider', () => {
   it('consumes the FIFO observations queue ten messages at a time with partial batch responses', () => {
     for (const { stacks } of [example, custom]) {
       const { template, fn, queue } = parts(stacks.control);
-      // The decider's on the queue and the dispatcher's on the table's stream.
-      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+      // The decider's on the queue, the dispatcher's on the table's stream, the webhook worker's on its queue.
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
         FunctionName: { Ref: fn },
@@ -418,7 +424,7 @@ describe('the control stack: state table and decider', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         Resource: { 'Fn::GetAtt': [table, 'Arn'] },
       },
       {
@@ -434,7 +440,11 @@ describe('the control stack: state table and decider', () => {
       },
     ]);
     const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
     const wildcards = statements.filter((st) => JSON.stringify(st.Resource).includes('*'));
     expect(wildcards.flatMap((st) => st.Action as string[])).toEqual([
       'xray:PutTraceSegments',
@@ -591,6 +601,20 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
           Resource: stream,
         },
+        // Webhook actions: the subscriptions (one partition) and the delivery queue.
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: {
+            'Fn::GetAtt': [logicalId(stacks.control.webhooks.queue.node.defaultChild as CfnResource), 'Arn'],
+          },
+        },
+        ...agentCommandStatements(stacks.control, table),
         ...(gated ? [PUT_PRIMARY_ACTIVE] : []),
       ]);
       const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
@@ -600,6 +624,8 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         resourceActions: [
           'xray:PutTraceSegments',
           'xray:PutTelemetryRecords',
+          // The connections of the agent WebSocket stage: connection ids are made at connect time.
+          ...(stacks.control.agentGateway ? ['execute-api:ManageConnections'] : []),
           ...(gated ? ['cloudwatch:PutMetricData'] : []),
         ],
       });
@@ -814,5 +840,270 @@ describe('AlertTopics', () => {
     expect(subscriptions[0]).toMatchObject({ Endpoint: 'many@example.com' });
     expect(subscriptions[0]).not.toHaveProperty('FilterPolicy');
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('more than an SNS filter policy can list'));
+  });
+});
+
+/** What issuing agent commands adds to the dispatcher's policy, when the stack has an agent gateway. */
+function agentCommandStatements(control: ControlStack, table: string): unknown[] {
+  const gateway = control.agentGateway;
+  if (!gateway) return [];
+  const api = logicalId(gateway.webSocketApi.node.defaultChild as CfnResource);
+  return [
+    {
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: logicalId(gateway.signingKey.node.defaultChild as CfnResource) },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+    },
+    {
+      Effect: 'Allow',
+      Action: 'execute-api:ManageConnections',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            `:execute-api:${control.region}:`,
+            { Ref: 'AWS::AccountId' },
+            ':',
+            { Ref: api },
+            '/agent/POST/@connections/*',
+          ],
+        ],
+      },
+    },
+  ];
+}
+
+/** The findings the agent gateway acknowledges (with reasons), when the stack has one. */
+function agentGatewayAcknowledgements(control: ControlStack): string[] {
+  const gateway = control.agentGateway;
+  if (!gateway) return [];
+  const api = logicalId(gateway.webSocketApi.node.defaultChild as CfnResource);
+  const connections = (method: string) =>
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${control.region}:<AWS::AccountId>:<${api}>/agent/${method}/@connections/*]`;
+  return ['AwsSolutions-SMG4', 'AwsSolutions-APIG4', 'AwsSolutions-APIG1', connections('POST'), connections('DELETE')];
+}
+
+describe('the control stack: agent gateway', () => {
+  const parts = (control: ControlStack) => {
+    const gateway = control.agentGateway!;
+    const id = (c: { node: { defaultChild?: unknown } }) => logicalId(c.node.defaultChild as CfnResource);
+    return {
+      gateway,
+      template: Template.fromStack(control),
+      table: logicalId(control.state.table.node.defaultChild as CfnResource),
+      wsApi: id(gateway.webSocketApi),
+      httpApi: id(gateway.httpApi),
+      authorizer: id(gateway.authorizerFunction),
+      gatewayFn: id(gateway.gatewayFunction),
+      sweep: id(gateway.sweepFunction),
+      signingKey: id(gateway.signingKey),
+      challengeSecret: id(gateway.challengeSecret),
+      role: (fn: typeof gateway.gatewayFunction) => id(fn.executionRole),
+      logGroup: (fn: typeof gateway.gatewayFunction) => id(fn.functionLogGroup),
+    };
+  };
+  const connectionsArn = (wsApi: string, method: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        `:execute-api:${example.stacks.control.region}:`,
+        { Ref: 'AWS::AccountId' },
+        ':',
+        { Ref: wsApi },
+        `/agent/${method}/@connections/*`,
+      ],
+    ],
+  });
+
+  it('exists only when some site has an agent', () => {
+    expect(example.config.sites.some((s) => s.agent)).toBe(true);
+    expect(example.stacks.control.agentGateway).toBeDefined();
+    expect(custom.config.sites.some((s) => s.agent)).toBe(false);
+    expect(custom.stacks.control.agentGateway).toBeUndefined();
+    const template = Template.fromStack(custom.stacks.control);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 0);
+    template.resourcePropertiesCountIs('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' }, 0);
+  });
+
+  it('has a WebSocket API: $connect behind the query-string authorizer, routes per message type, all to the gateway', () => {
+    const { template, wsApi, authorizer, gatewayFn } = parts(example.stacks.control);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.type',
+    });
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
+      .map((r) => (r as { Properties: Record<string, unknown> }).Properties)
+      .filter((p) => JSON.stringify(p.ApiId) === JSON.stringify({ Ref: wsApi }));
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(
+      ['$connect', '$disconnect', '$default', ...AGENT_MESSAGE_ROUTES].sort(),
+    );
+    for (const r of routes) expect(r.AuthorizationType).toBe(r.RouteKey === '$connect' ? 'CUSTOM' : 'NONE');
+    expect(new Set(routes.map((r) => JSON.stringify(r.Target))).size).toBe(1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      ApiId: { Ref: wsApi },
+      AuthorizerType: 'REQUEST',
+      IdentitySource: AGENT_AUTH_QUERY.map((q) => `route.request.querystring.${q}`),
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [authorizer, 'Arn'] }])],
+      }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      ApiId: { Ref: wsApi },
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [gatewayFn, 'Arn'] }])] }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: wsApi },
+      StageName: 'agent',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: Match.absent(),
+    });
+  });
+
+  it('has an HTTP API for the challenge and the poll, throttled, with access logs', () => {
+    const { template, httpApi } = parts(example.stacks.control);
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
+      .map((r) => (r as { Properties: Record<string, unknown> }).Properties)
+      .filter((p) => JSON.stringify(p.ApiId) === JSON.stringify({ Ref: httpApi }));
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(['GET /v1/agent/challenge', 'POST /v1/agent/poll']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: httpApi },
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context.requestId') },
+    });
+    const format = (
+      Object.values(template.findResources('AWS::ApiGatewayV2::Stage')).find(
+        (r) =>
+          JSON.stringify((r as { Properties: { ApiId: unknown } }).Properties.ApiId) ===
+          JSON.stringify({ Ref: httpApi }),
+      ) as { Properties: { AccessLogSettings: { Format: string } } }
+    ).Properties.AccessLogSettings.Format;
+    expect(format).not.toMatch(/querystring|body|header/i);
+  });
+
+  it('keeps the signing key (retained, set by the operator) and a generated challenge secret', () => {
+    const { template, signingKey, challengeSecret } = parts(example.stacks.control);
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    expect(secrets[signingKey]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(secrets[challengeSecret]).toMatchObject({
+      Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } },
+    });
+  });
+
+  it('gives each function exactly what it uses, and the signing key to none of them', () => {
+    const { gateway, template, table, wsApi, challengeSecret, role, logGroup } = parts(example.stacks.control);
+    const base = (fn: typeof gateway.gatewayFunction) => [
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logGroup(fn), 'Arn'] },
+      },
+    ];
+    const items = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    ];
+    const readChallenge = {
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: challengeSecret },
+    };
+    const tableArn = { 'Fn::GetAtt': [table, 'Arn'] };
+    expect(statementsOf(template, role(gateway.authorizerFunction))).toEqual([
+      ...base(gateway.authorizerFunction),
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn },
+      readChallenge,
+    ]);
+    expect(statementsOf(template, role(gateway.gatewayFunction))).toEqual([
+      ...base(gateway.gatewayFunction),
+      { Effect: 'Allow', Action: items, Resource: tableArn },
+      readChallenge,
+      {
+        Effect: 'Allow',
+        Action: 'execute-api:ManageConnections',
+        Resource: [connectionsArn(wsApi, 'POST'), connectionsArn(wsApi, 'DELETE')],
+      },
+    ]);
+    expect(statementsOf(template, role(gateway.sweepFunction))).toEqual([
+      ...base(gateway.sweepFunction),
+      { Effect: 'Allow', Action: items, Resource: tableArn },
+      { Effect: 'Allow', Action: 'execute-api:ManageConnections', Resource: connectionsArn(wsApi, 'POST') },
+    ]);
+  });
+
+  it('passes the table, the challenge secret and the callback URL in the environment, never the signing key', () => {
+    const { template, table, wsApi, authorizer, gatewayFn, sweep, challengeSecret } = parts(example.stacks.control);
+    const functions = template.findResources('AWS::Lambda::Function');
+    const env = (id: string) =>
+      (functions[id]!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    const callback = {
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: wsApi },
+          `.execute-api.${example.stacks.control.region}.`,
+          { Ref: 'AWS::URLSuffix' },
+          '/agent',
+        ],
+      ],
+    };
+    expect(env(authorizer)).toMatchObject({
+      STATE_TABLE_NAME: { Ref: table },
+      AGENT_CHALLENGE_SECRET_ARN: { Ref: challengeSecret },
+    });
+    expect(env(gatewayFn)).toMatchObject({
+      STATE_TABLE_NAME: { Ref: table },
+      AGENT_CHALLENGE_SECRET_ARN: { Ref: challengeSecret },
+      AGENT_CALLBACK_URL: callback,
+      POWERTOOLS_SERVICE_NAME: 'failover-agent-gateway',
+    });
+    expect(env(sweep)).toMatchObject({ STATE_TABLE_NAME: { Ref: table }, AGENT_CALLBACK_URL: callback });
+    for (const id of [authorizer, gatewayFn, sweep]) expect(env(id)).not.toHaveProperty('AGENT_SIGNING_KEY_SECRET_ARN');
+    expect(env(authorizer)).not.toHaveProperty('AGENT_CALLBACK_URL');
+  });
+
+  it('sweeps every minute: no window, no retry, a DLQ', () => {
+    const { gateway, template, sweep } = parts(example.stacks.control);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [sweep, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: {
+          Arn: { 'Fn::GetAtt': [logicalId(gateway.sweepDeadLetterQueue.node.defaultChild as CfnResource), 'Arn'] },
+        },
+      },
+    });
+    const fn = template.findResources('AWS::Lambda::Function')[sweep]!.Properties as { Timeout: number };
+    expect(fn.Timeout).toBeLessThan(60);
+  });
+
+  it("outputs the agents' URLs and the signing key's secret", () => {
+    const outputs = Template.fromStack(example.stacks.control).findOutputs('*');
+    const descriptions = Object.values(outputs).map((o) => (o as { Description?: string }).Description);
+    expect(descriptions).toEqual(
+      expect.arrayContaining([
+        "Agents' controlPlane.url",
+        "Agents' controlPlane.pollUrl",
+        'Put the control plane signing key here (docs/architecture.md, Agent channel)',
+      ]),
+    );
   });
 });

@@ -37,6 +37,8 @@ describe.skipIf(!hasDig && process.env.FAILOVER_REQUIRE_PEERS !== '1')('the loca
       onError: (e) => errors.push(e),
       control: {
         dnsPort: 0,
+        apiPort: 0,
+        secretsDir: join(inject('scratchDir'), `secrets-${Date.now()}`),
         notifier: new ConsoleNotifier({ jsonlPath: alerts, out: () => undefined }),
         onTransition: (t) => transitions.push(t),
         onDispatch: () => undefined,

@@ -1,0 +1,47 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { deliverPending, viaChannel } from '../../shared/usecases/agent/deliver-pending.ts';
+import { expireCommands } from '../../shared/usecases/agent/expire-commands.ts';
+import { bundledConfig, logger } from '../shared/runtime.ts';
+import { cloudAgentDeps } from './runtime.ts';
+
+// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_YAML));
+
+/** What one sweep did, for the log and the tests. */
+export interface SweepOutput {
+  readonly expired: number;
+  readonly reported: number;
+  readonly delivered: number;
+  readonly failedSites: readonly string[];
+}
+
+/**
+ * Every minute (EventBridge Scheduler): expires the commands past their expiry without an ack (critical alert and
+ * `agent.command_failed` webhook, through the state's outbox and the dispatcher), and hands queued commands to
+ * sites whose agent is connected (a delivery that failed earlier). One site's failure does not stop the others.
+ */
+export const handler = middy<unknown, SweepOutput>()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
+    const out = await expireCommands(deps);
+    const failedSites = new Set(out.failed.map((f) => f.site));
+    for (const f of out.failed) logger.error('agent command sweep failed', { site: f.site, error: f.error as Error });
+    let delivered = 0;
+    for (const site of deps.config.sites.filter((s) => s.agent)) {
+      try {
+        delivered += (await deliverPending(deps, { site: site.id, send: viaChannel(deps, site.id) })).length;
+      } catch (error) {
+        failedSites.add(site.id);
+        logger.error('agent command delivery failed', { site: site.id, error: error as Error });
+      }
+    }
+    const result = {
+      expired: out.expired.length,
+      reported: out.reported.length,
+      delivered,
+      failedSites: [...failedSites],
+    };
+    logger.info('agent command sweep', { ...result });
+    return result;
+  });

@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { HttpProblem, internalProblem, problemResponse } from '../shared/api/problem.ts';
+import { findRoute } from '../shared/api/route-match.ts';
+import { FailoverError } from '../shared/errors.ts';
+
+/** A route of the local HTTP server: what API Gateway's HTTP API (payload format 2.0) would send to a Lambda. */
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** A path template with `{name}` parameters, e.g. `/v1/sites/{id}`. */
+  readonly path: string;
+  readonly handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+/** The API's body limit: larger bodies are refused with 413 before they are read. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+export interface HttpServerOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly routes: readonly HttpRoute[];
+  /** Takes over WebSocket upgrade requests (the agent endpoint); without it they are refused. */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** @default DEFAULT_MAX_BODY_BYTES */
+  readonly maxBodyBytes?: number;
+  /** What the port serves and the option that changes it, for the port-in-use error. @default API, --api-port */
+  readonly portLabel?: string;
+  readonly portOption?: string;
+  /** Told about a handler that threw (its caller got a bare 500). */
+  readonly onError?: (error: unknown, route: HttpRoute) => void;
+}
+
+/** A running local HTTP server. */
+export interface HttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://<host>:<port>` */
+  readonly url: string;
+  /** Stops listening and closes every connection, idle or not. */
+  close(): Promise<void>;
+}
+
+/** The port the server was asked to listen on is taken. */
+export class PortInUseError extends FailoverError {
+  readonly port: number;
+
+  constructor(label: string, port: number, option: string, options?: { cause?: unknown }) {
+    super('PORT_IN_USE', `${label} port ${port} is in use; pass ${option}`, options);
+    this.name = 'PortInUseError';
+    this.port = port;
+  }
+}
+
+// After a refused body, what is still coming is read and thrown away (never kept) up to these bounds, so that the
+// client reads the 413 instead of a connection reset; past them the socket is destroyed.
+const DISCARD_MAX_BYTES = 4 * 1024 * 1024;
+const DISCARD_MAX_MS = 5_000;
+
+/**
+ * Serves `routes` the way API Gateway's HTTP API serves Lambda integrations: each request becomes an
+ * APIGatewayProxyEventV2 (headers lower-cased, path parameters from the template, the body base64-encoded unless
+ * it is text) and the handler's structured result is written back. Unknown paths get a 404 problem, a known path
+ * with another method a 405 with Allow, and a body over `maxBodyBytes` a 413 without being read.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const routes = options.routes;
+
+  const server = createServer((req, res) => {
+    void serve(req, res).catch((error: unknown) => {
+      if (!res.headersSent) write(res, problemResponse(internalProblem(error)));
+      else res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const rawPath = q === -1 ? target : target.slice(0, q);
+    const rawQueryString = q === -1 ? '' : target.slice(q + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const lookup = findRoute(routes, method, rawPath);
+    if (!lookup.found) {
+      const problem =
+        lookup.allowed.length > 0
+          ? new HttpProblem(405, `${method} is not allowed on ${rawPath}`, {
+              headers: { allow: lookup.allowed.join(', ') },
+            })
+          : new HttpProblem(404, `no route ${rawPath}`, { code: 'no-route' });
+      return write(res, problemResponse(problem, { instance: rawPath }));
+    }
+    const { route, params } = lookup.found;
+    const requestId = randomUUID();
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too-large') {
+      refuseBody(req);
+      return write(res, tooLarge(maxBodyBytes, rawPath, requestId));
+    }
+    const event = toEvent(req, { rawPath, rawQueryString, method, route, params, requestId, body });
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      result = await route.handler(event);
+    } catch (error) {
+      options.onError?.(error, route);
+      result = problemResponse(internalProblem(error), { instance: rawPath, requestId });
+    }
+    write(res, result);
+  }
+
+  // Clients that ask before sending (Expect: 100-continue) are refused before a byte of the body moves.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (declaredLength(req) > maxBodyBytes) {
+      write(res, tooLarge(maxBodyBytes, (req.url ?? '/').split('?')[0]!, randomUUID()));
+      refuseBody(req);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+  if (options.upgrade) server.on('upgrade', options.upgrade);
+  else server.on('upgrade', (_req, socket: Duplex) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortInUseError(options.portLabel ?? 'API', options.port, options.portOption ?? '--api-port', {
+              cause: error,
+            })
+          : error,
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
+
+function tooLarge(maxBodyBytes: number, instance: string, requestId: string): APIGatewayProxyStructuredResultV2 {
+  return problemResponse(new HttpProblem(413, `the request body is larger than ${maxBodyBytes} bytes`), {
+    instance,
+    requestId,
+  });
+}
+
+function declaredLength(req: IncomingMessage): number {
+  const value = req.headers['content-length'];
+  return value === undefined ? 0 : Number(value);
+}
+
+/** The whole body, or 'too-large' as soon as it is known to exceed `limit` (from Content-Length, or while reading). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  if (declaredLength(req) > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        chunks.length = 0;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** Reads and drops what is left of a refused body, within bounds (see DISCARD_MAX_BYTES). */
+function refuseBody(req: IncomingMessage): void {
+  let discarded = 0;
+  const socket: Socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), DISCARD_MAX_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_MAX_BYTES) socket.destroy();
+  });
+  req.on('end', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|[\w.+-]+\+(json|xml))\b)/i;
+
+/** Whether API Gateway passes a body of this media type as text (otherwise it is base64-encoded). */
+export function isTextContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && TEXT_TYPES.test(contentType.trim());
+}
+
+function toEvent(
+  req: IncomingMessage,
+  r: {
+    rawPath: string;
+    rawQueryString: string;
+    method: string;
+    route: HttpRoute;
+    params: Record<string, string>;
+    requestId: string;
+    body: Buffer;
+  },
+): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!;
+    if (name === 'cookie') {
+      cookies = [...(cookies ?? []), ...value.split(';').map((c) => c.trim())];
+      continue;
+    }
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const query = new URLSearchParams(r.rawQueryString);
+  const queryStringParameters: Record<string, string> = {};
+  for (const [name, value] of query) {
+    queryStringParameters[name] =
+      queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
+  }
+  const now = new Date();
+  const text = isTextContentType(headers['content-type']);
+  const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  const routeKey = `${r.route.method} ${r.route.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: r.rawPath,
+    rawQueryString: r.rawQueryString,
+    ...(cookies ? { cookies } : {}),
+    headers,
+    ...(Object.keys(queryStringParameters).length > 0 ? { queryStringParameters } : {}),
+    ...(Object.keys(r.params).length > 0 ? { pathParameters: r.params } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      http: {
+        method: r.method,
+        path: r.rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: r.requestId,
+      routeKey,
+      stage: '$default',
+      time: clfTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(r.body.length > 0 ? { body: text ? r.body.toString('utf8') : r.body.toString('base64') } : {}),
+    isBase64Encoded: r.body.length > 0 && !text,
+  };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `12/Mar/2020:19:03:58 +0000`, as API Gateway writes requestContext.time. */
+function clfTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+function write(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  if (result.cookies && result.cookies.length > 0) headers['set-cookie'] = result.cookies;
+  const body =
+    result.body === undefined
+      ? undefined
+      : result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64')
+        : Buffer.from(result.body, 'utf8');
+  if (body) headers['content-length'] = String(body.length);
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(body);
+}
+
+/**
+ * Calls a Lambda handler (a middy one included) outside Lambda, with a minimal Context: 30 s to run, like API
+ * Gateway's integration timeout.
+ */
+export function invokeLocally<E, R>(
+  handler: (event: E, context: Context) => Promise<R> | R,
+  event: E,
+  functionName = 'failover-local',
+): Promise<R> {
+  const deadline = Date.now() + 30_000;
+  const context: Context = {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+  return Promise.resolve(handler(event, context));
+}

@@ -1,0 +1,128 @@
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { SignedCommand, type REFUSALS } from '../contracts/agent.ts';
+import { verifyCommand } from './signing.ts';
+import { JsonFile } from './state.ts';
+
+export type Refusal = (typeof REFUSALS)[number];
+
+/** Tolerated difference between the control plane's clock and ours, on `issuedAt` only. */
+export const CLOCK_SKEW_MS = 30_000;
+// Seen ids outlive their command's expiry by a day, so that a clock set back cannot revive an expired command.
+const KEEP_AFTER_EXPIRY_MS = 86_400_000;
+const MAX_SEEN = 10_000;
+
+const SeenDoc = z.object({
+  v: z.literal(1),
+  entries: z.array(z.object({ id: z.string(), nonce: z.string(), expiresAt: z.number() })),
+});
+type SeenEntry = z.infer<typeof SeenDoc>['entries'][number];
+
+/** Ids and nonces of commands already accepted, kept in the state directory so that a restart forgets none. */
+export class SeenStore {
+  readonly #file: JsonFile<z.infer<typeof SeenDoc>>;
+  readonly #entries = new Map<string, SeenEntry>();
+  readonly #nonces = new Set<string>();
+
+  private constructor(file: JsonFile<z.infer<typeof SeenDoc>>) {
+    this.#file = file;
+  }
+
+  /** Opens (or starts) `seen-commands.json` in `dir`, dropping entries long expired. */
+  static async open(dir: string, now: number, onCorrupt?: (message: string) => void): Promise<SeenStore> {
+    const store = new SeenStore(new JsonFile(dir, 'seen-commands.json', SeenDoc));
+    const doc = await store.#file.read(onCorrupt);
+    for (const entry of doc?.entries ?? []) store.#add(entry);
+    store.#prune(now);
+    return store;
+  }
+
+  /** Whether a command with this id or nonce was accepted before. */
+  has(id: string, nonce: string): boolean {
+    return this.#entries.has(id) || this.#nonces.has(nonce);
+  }
+
+  /** Records a command as seen; resolves once that is on disk. */
+  async record(id: string, nonce: string, expiresAt: number, now: number): Promise<void> {
+    this.#add({ id, nonce, expiresAt });
+    this.#prune(now);
+    await this.#file.write({ v: 1, entries: [...this.#entries.values()] });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #add(entry: SeenEntry): void {
+    this.#entries.set(entry.id, entry);
+    this.#nonces.add(entry.nonce);
+  }
+
+  #prune(now: number): void {
+    const keep = [...this.#entries.values()]
+      .filter((e) => e.expiresAt + KEEP_AFTER_EXPIRY_MS > now)
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+      .slice(-MAX_SEEN);
+    this.#entries.clear();
+    this.#nonces.clear();
+    for (const e of keep) this.#add(e);
+  }
+}
+
+/** Whether a command may run, and if not, why (the reason and a sentence for the ack). */
+export type Verdict =
+  | { readonly ok: true; readonly command: SignedCommand }
+  | { readonly ok: false; readonly reason: Refusal; readonly detail: string; readonly commandId: string | undefined };
+
+export interface GuardOptions {
+  readonly site: string;
+  /** The control plane's command signing key. */
+  readonly publicKey: KeyObject;
+  readonly actions: ReadonlySet<string>;
+  readonly seen: SeenStore;
+  readonly now: number;
+}
+
+/**
+ * Judges a command as received: malformed, bad signature, another site's, expired (or issued too far in the
+ * future), replayed, or an action this agent does not have. Accepted commands are recorded as seen before this
+ * resolves, so that a crash while the action runs cannot let the same command run twice.
+ */
+export async function guardCommand(raw: unknown, options: GuardOptions): Promise<Verdict> {
+  const id = idOf(raw);
+  const refuse = (reason: Refusal, detail: string): Verdict => ({ ok: false, reason, detail, commandId: id });
+  const parsed = SignedCommand.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    return refuse('malformed', `malformed command: ${where}${issue?.message ?? 'invalid'}`);
+  }
+  const command = parsed.data;
+  if (!verifyCommand(command, options.publicKey))
+    return refuse('bad-signature', "the signature does not verify with the control plane's public key");
+  if (command.site !== options.site)
+    return refuse('wrong-site', `the command is for site "${command.site}", this agent is site "${options.site}"`);
+  const expiresAt = Date.parse(command.expiresAt);
+  const issuedAt = Date.parse(command.issuedAt);
+  if (options.now > expiresAt) return refuse('expired', `the command expired at ${command.expiresAt}`);
+  if (issuedAt > options.now + CLOCK_SKEW_MS)
+    return refuse(
+      'expired',
+      `the command is issued at ${command.issuedAt}, more than ${CLOCK_SKEW_MS / 1000} s ahead of this agent's clock (${new Date(options.now).toISOString()}): check both clocks`,
+    );
+  if (options.seen.has(command.id, command.nonce))
+    return refuse('replayed', `command ${command.id} (or its nonce) was already received`);
+  await options.seen.record(command.id, command.nonce, expiresAt, options.now);
+  if (!options.actions.has(command.action))
+    return refuse(
+      'unknown-action',
+      `no action "${command.action}" is configured (configured: ${[...options.actions].join(', ') || 'none'})`,
+    );
+  return { ok: true, command };
+}
+
+/** The id of a command as received, if it has a usable one (an ack needs it). */
+function idOf(raw: unknown): string | undefined {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : undefined;
+}

@@ -1,0 +1,346 @@
+import { z } from 'zod';
+import {
+  CommandResult,
+  DeliveryPage,
+  DeliveryQuery,
+  DisableWebhookRequest,
+  InboundHookResult,
+  RedeliverResult,
+  WebhookSubscriptionCreated,
+  WebhookSubscriptionList,
+  WebhookSubscriptionRequest,
+  WebhookSubscriptionView,
+  IncidentDetail,
+  IncidentPage,
+  IncidentQuery,
+  MaintenanceList,
+  MaintenanceQuery,
+  MaintenanceRequest,
+  MaintenanceResult,
+  OperatorRequest,
+  OverrideRequest,
+  SiteDetail,
+  SiteList,
+} from '../contracts/api.ts';
+
+/** Who may call a route: anyone, a read or write API key, or a sender whose signature the route checks itself. */
+export type RouteAuth = 'public' | 'read' | 'write' | 'signature';
+
+/** A response of a route, as the OpenAPI document describes it. */
+export interface RouteResponse {
+  readonly description: string;
+  /** The JSON body; absent for an empty body (204). */
+  readonly schema?: z.ZodType;
+  /** Response headers worth naming, with their descriptions. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One route of the API: the single source of the local server's routes, the Lambda's route keys, the API Gateway
+ * routes in CDK and the OpenAPI document's paths.
+ */
+export interface ApiRouteSpec {
+  readonly operationId: string;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** API Gateway path template, e.g. `/v1/sites/{id}`. */
+  readonly path: string;
+  readonly tag: 'sites' | 'incidents' | 'maintenance' | 'webhooks' | 'hooks' | 'meta';
+  readonly summary: string;
+  readonly description?: string;
+  readonly auth: RouteAuth;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  /** A JSON body (`application/json`), validated; 415 for another media type, 400 when invalid. */
+  readonly body?: z.ZodType;
+  /** The body is handed over as it came (any media type): the route verifies a signature over the raw bytes. */
+  readonly rawBody?: true;
+  readonly responses: Readonly<Record<number, RouteResponse>>;
+  /** Problem statuses beyond those auth, body and parameters imply (see problemStatuses). */
+  readonly problems?: readonly number[];
+}
+
+const Id = z.object({ id: z.string() });
+const WebhookDeliveryPath = z.object({ id: z.string(), deliveryId: z.string() });
+const Source = z.object({ source: z.string() });
+
+const ok = <S extends z.ZodType>(description: string, schema: S) => ({ description, schema });
+
+/** Every route of `/v1`, in the order the OpenAPI document lists them. */
+export const API_ROUTES = [
+  {
+    operationId: 'getOpenApi',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    tag: 'meta',
+    summary: 'This API as an OpenAPI 3.1 document',
+    description: 'Public: no API key needed.',
+    auth: 'public',
+    responses: { 200: { description: 'The OpenAPI document.' } },
+  },
+  {
+    operationId: 'listSites',
+    method: 'GET',
+    path: '/v1/sites',
+    tag: 'sites',
+    summary: 'Every configured site: mode, active link, override, maintenance, open incident',
+    auth: 'read',
+    responses: { 200: ok('The sites, in configuration order.', SiteList) },
+  },
+  {
+    operationId: 'getSite',
+    method: 'GET',
+    path: '/v1/sites/{id}',
+    tag: 'sites',
+    summary: "A site's state: links, each check's latest result per vantage, vantages, damping, pending actions",
+    auth: 'read',
+    params: Id,
+    responses: { 200: ok('The site.', SiteDetail) },
+    problems: [404],
+  },
+  {
+    operationId: 'overrideSite',
+    method: 'POST',
+    path: '/v1/sites/{id}/override',
+    tag: 'sites',
+    summary: 'Pin the site to its primary or backup link (automation frozen), or clear the pin',
+    description:
+      'A pin to the other side while one is in force is a conflict (409): clear it first. Pinning again to the same ' +
+      'side replaces the reason and expiry.',
+    auth: 'write',
+    params: Id,
+    body: OverrideRequest,
+    responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'failoverSite',
+    method: 'POST',
+    path: '/v1/sites/{id}/failover',
+    tag: 'sites',
+    summary: "Fail over to the best backup link now, on an operator's word",
+    auth: 'write',
+    params: Id,
+    body: OperatorRequest,
+    responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'failbackSite',
+    method: 'POST',
+    path: '/v1/sites/{id}/failback',
+    tag: 'sites',
+    summary: "Fail back to the primary link now, on an operator's word (refused while the primary is down)",
+    auth: 'write',
+    params: Id,
+    body: OperatorRequest,
+    responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'listIncidents',
+    method: 'GET',
+    path: '/v1/incidents',
+    tag: 'incidents',
+    summary: 'Incidents, newest first, one page at a time',
+    auth: 'read',
+    query: IncidentQuery,
+    responses: {
+      200: {
+        ...ok('A page of incidents.', IncidentPage),
+        headers: { link: 'The next page: `<...?cursor=...>; rel="next"` (absent on the last page).' },
+      },
+    },
+  },
+  {
+    operationId: 'getIncident',
+    method: 'GET',
+    path: '/v1/incidents/{id}',
+    tag: 'incidents',
+    summary: 'An incident and its timeline of transitions, with their explanations',
+    auth: 'read',
+    params: Id,
+    responses: { 200: ok('The incident.', IncidentDetail) },
+    problems: [404],
+  },
+  {
+    operationId: 'acknowledgeIncident',
+    method: 'POST',
+    path: '/v1/incidents/{id}/acknowledge',
+    tag: 'incidents',
+    summary: 'Acknowledge the open incident: no more reminders',
+    description: 'No body. Acknowledging an acknowledged incident changes nothing; a resolved one is a conflict (409).',
+    auth: 'write',
+    params: Id,
+    responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'listMaintenance',
+    method: 'GET',
+    path: '/v1/maintenance',
+    tag: 'maintenance',
+    summary: 'Maintenance windows that have not ended, from the API and from sites.yaml',
+    auth: 'read',
+    query: MaintenanceQuery,
+    responses: { 200: ok('The windows, by start time.', MaintenanceList) },
+  },
+  {
+    operationId: 'createMaintenance',
+    method: 'POST',
+    path: '/v1/maintenance',
+    tag: 'maintenance',
+    summary: 'Schedule a maintenance window: alerts suppressed (recorded) and automation frozen while it lasts',
+    description:
+      'A window that has started takes effect at once. A site already down when the window starts does not alert ' +
+      'again when it ends, unless it is still down then.',
+    auth: 'write',
+    body: MaintenanceRequest,
+    responses: {
+      201: {
+        ...ok('The window, and the transitions it caused at once.', MaintenanceResult),
+        headers: { location: 'The window, under /v1/maintenance/{id}.' },
+      },
+    },
+  },
+  {
+    operationId: 'deleteMaintenance',
+    method: 'DELETE',
+    path: '/v1/maintenance/{id}',
+    tag: 'maintenance',
+    summary: 'Cancel a maintenance window (one in force ends at once)',
+    auth: 'write',
+    params: Id,
+    responses: { 200: ok('The cancelled window, and the transitions it caused at once.', MaintenanceResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/v1/webhooks',
+    tag: 'webhooks',
+    summary: 'Subscribe a URL to events; the signing secret is in this answer and never again',
+    auth: 'write',
+    body: WebhookSubscriptionRequest,
+    responses: {
+      201: {
+        ...ok('The subscription with its signing secret.', WebhookSubscriptionCreated),
+        headers: { location: 'The subscription, under /v1/webhooks/{id}.' },
+      },
+    },
+  },
+  {
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/v1/webhooks',
+    tag: 'webhooks',
+    summary: 'Every webhook subscription (without secrets)',
+    auth: 'read',
+    responses: { 200: ok('The subscriptions, oldest first.', WebhookSubscriptionList) },
+  },
+  {
+    operationId: 'getWebhook',
+    method: 'GET',
+    path: '/v1/webhooks/{id}',
+    tag: 'webhooks',
+    summary: 'A webhook subscription (without secrets)',
+    auth: 'read',
+    params: Id,
+    responses: { 200: ok('The subscription.', WebhookSubscriptionView) },
+    problems: [404],
+  },
+  {
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/v1/webhooks/{id}',
+    tag: 'webhooks',
+    summary: 'Delete a webhook subscription',
+    auth: 'write',
+    params: Id,
+    responses: { 204: { description: 'Deleted.' } },
+    problems: [404],
+  },
+  {
+    operationId: 'enableWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/enable',
+    tag: 'webhooks',
+    summary: 'Enable a subscription again (after its receiver answered 410 Gone, once it is back)',
+    description: 'No body. Deliveries cancelled while it was disabled are not sent again; redeliver those that matter.',
+    auth: 'write',
+    params: Id,
+    responses: { 200: ok('The subscription.', WebhookSubscriptionView) },
+    problems: [404],
+  },
+  {
+    operationId: 'disableWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/disable',
+    tag: 'webhooks',
+    summary: 'Stop sending to a subscription without deleting it',
+    auth: 'write',
+    params: Id,
+    body: DisableWebhookRequest,
+    responses: { 200: ok('The subscription.', WebhookSubscriptionView) },
+    problems: [404],
+  },
+  {
+    operationId: 'listWebhookDeliveries',
+    method: 'GET',
+    path: '/v1/webhooks/{id}/deliveries',
+    tag: 'webhooks',
+    summary: "A subscription's delivery log, newest first, with every attempt",
+    auth: 'read',
+    params: Id,
+    query: DeliveryQuery,
+    responses: {
+      200: {
+        ...ok('A page of deliveries.', DeliveryPage),
+        headers: { link: 'The next page: `<...?cursor=...>; rel="next"` (absent on the last page).' },
+      },
+    },
+    problems: [404],
+  },
+  {
+    operationId: 'redeliverWebhook',
+    method: 'POST',
+    path: '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+    tag: 'webhooks',
+    summary: 'Send a delivery again now (same webhook-id, a fresh signature)',
+    auth: 'write',
+    params: WebhookDeliveryPath,
+    responses: { 202: ok('The delivery, with the new attempt when it was made at once.', RedeliverResult) },
+    problems: [404, 409],
+  },
+  {
+    operationId: 'receiveHook',
+    method: 'POST',
+    path: '/v1/hooks/{source}',
+    tag: 'hooks',
+    summary: 'Inbound webhook from a configured integration (its signature, not an API key, authenticates it)',
+    auth: 'signature',
+    params: Source,
+    rawBody: true,
+    responses: { 200: ok('What the hook did.', InboundHookResult) },
+    problems: [401, 403, 404, 409, 422],
+  },
+] as const satisfies readonly ApiRouteSpec[];
+
+export type ApiRoute = (typeof API_ROUTES)[number];
+export type OperationId = ApiRoute['operationId'];
+
+/** The spec of `operationId`. */
+export function routeSpec<Id extends OperationId>(operationId: Id): Extract<ApiRoute, { operationId: Id }> {
+  return API_ROUTES.find((r) => r.operationId === operationId) as Extract<ApiRoute, { operationId: Id }>;
+}
+
+/** Every problem status a route may answer, from its auth, body, parameters and own list; sorted. */
+export function problemStatuses(spec: ApiRouteSpec): number[] {
+  const statuses = new Set<number>([500, ...(spec.problems ?? [])]);
+  if (spec.auth === 'read' || spec.auth === 'write') statuses.add(401);
+  if (spec.auth === 'write') statuses.add(403);
+  if (spec.body || spec.rawBody) statuses.add(413);
+  if (spec.body) [400, 415].forEach((s) => statuses.add(s));
+  if (spec.query) statuses.add(400);
+  if (spec.auth !== 'public') statuses.add(503);
+  return [...statuses].sort((a, b) => a - b);
+}

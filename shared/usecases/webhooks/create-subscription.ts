@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import { Id } from '../../config/checks.ts';
+import type { FailoverConfig } from '../../config/model.ts';
+import type { Clock } from '../../ports/clock.ts';
+import {
+  WEBHOOK_FORMATS,
+  type SubscriptionSecrets,
+  type WebhookStore,
+  type WebhookSubscription,
+} from '../../ports/webhook-store.ts';
+import { WEBHOOK_EVENTS } from '../../webhooks/events.ts';
+import type { SecretBox } from '../../webhooks/secret-box.ts';
+import { generateWebhookSecret } from '../../webhooks/signing.ts';
+import { InvalidSubscriptionError } from './errors.ts';
+import { viewOf, type SubscriptionView } from './subscription-view.ts';
+
+/** Headers a subscription may not set: the signature, the body's framing, the hop. */
+const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|user-agent)$/i;
+
+export const FormatOptionsInput = z
+  .object({
+    source: z.string().min(1).max(255).optional(),
+    projectKey: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]{1,254}$/, 'expected a Jira project key such as OPS')
+      .optional(),
+    issueType: z.string().min(1).max(255).optional(),
+    assignmentGroup: z.string().min(1).max(255).optional(),
+    callerId: z.string().min(1).max(255).optional(),
+    category: z.string().min(1).max(255).optional(),
+    closeCode: z.string().min(1).max(255).optional(),
+    groupId: z.number().int().positive().optional(),
+    tags: z.array(z.string().min(1).max(80)).max(20).optional(),
+  })
+  .strict();
+
+/** The body of a subscription request (the API's `POST /v1/webhooks`). */
+export const CreateSubscriptionInput = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048),
+    format: z.enum(WEBHOOK_FORMATS).default('generic'),
+    /** Empty: every event. */
+    events: z.array(z.enum(WEBHOOK_EVENTS)).default([]),
+    /** Empty: every site. */
+    sites: z.array(Id).default([]),
+    description: z.string().max(500).default(''),
+    options: FormatOptionsInput.default({}),
+    /** Extra request headers, sealed like the secret (e.g. `authorization` for a ticketing API). */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name'), z.string().max(4096)).optional(),
+    /** PagerDuty's Events v2 routing key (integration key); required for the pagerduty format. */
+    routingKey: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+export type CreateSubscriptionInput = z.input<typeof CreateSubscriptionInput>;
+
+export interface CreateSubscriptionDeps {
+  readonly store: WebhookStore;
+  readonly secretBox: SecretBox;
+  readonly clock: Clock;
+  /** When given, `sites` must name sites it knows. */
+  readonly config?: FailoverConfig;
+  /**
+   * Accept http:// URLs and private, loopback or link-local hosts (the local runtime, tests). Off in the cloud: a
+   * subscription must not turn the delivery worker against internal addresses.
+   * @default false
+   */
+  readonly allowPrivateUrls?: boolean;
+}
+
+export interface CreateSubscriptionOutput {
+  readonly subscription: SubscriptionView;
+  /** The `whsec_` signing secret: shown this once, stored only sealed. */
+  readonly secret: string;
+}
+
+/**
+ * Creates a subscription: validates the request (listing every problem), generates its Standard Webhooks secret,
+ * seals the secret with the routing key and extra headers, and stores it. The secret is returned once.
+ */
+export async function createSubscription(
+  deps: CreateSubscriptionDeps,
+  input: CreateSubscriptionInput,
+): Promise<CreateSubscriptionOutput> {
+  const parsed = CreateSubscriptionInput.safeParse(input);
+  if (!parsed.success)
+    throw new InvalidSubscriptionError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
+  const request = parsed.data;
+  const problems = [
+    ...urlProblems(request.url, deps.allowPrivateUrls ?? false),
+    ...(request.format === 'pagerduty' && !request.routingKey ? ['routingKey: required for the pagerduty format'] : []),
+    ...(request.format !== 'pagerduty' && request.routingKey ? ['routingKey: only the pagerduty format uses it'] : []),
+    ...(request.format === 'jira' && !request.options.projectKey ? ['options.projectKey: required for jira'] : []),
+    ...Object.keys(request.headers ?? {})
+      .filter((name) => RESERVED_HEADERS.test(name))
+      .map((name) => `headers.${name}: set by the sender itself`),
+    ...request.sites
+      .filter((site) => deps.config && !deps.config.sites.some((s) => s.id === site))
+      .map((site) => `sites: unknown site "${site}"`),
+  ];
+  if (problems.length > 0) throw new InvalidSubscriptionError(problems);
+
+  const id = `sub_${randomBytes(12).toString('hex')}`;
+  const secret = generateWebhookSecret();
+  const secrets: SubscriptionSecrets = {
+    secret,
+    ...(request.headers ? { headers: lowerCaseKeys(request.headers) } : {}),
+    ...(request.routingKey ? { routingKey: request.routingKey } : {}),
+  };
+  const subscription: WebhookSubscription = {
+    id,
+    url: request.url,
+    format: request.format,
+    events: [...new Set(request.events)],
+    sites: [...new Set(request.sites)],
+    description: request.description,
+    options: request.options,
+    enabled: true,
+    disabledReason: null,
+    disabledAt: null,
+    createdAt: deps.clock.now(),
+    sealed: await deps.secretBox.seal(JSON.stringify(secrets), id),
+  };
+  await deps.store.createSubscription(subscription);
+  return { subscription: viewOf(subscription), secret };
+}
+
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 127],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
+
+/** Why a URL may not receive deliveries in the cloud: not https, or a local or private address. */
+export function urlProblems(url: string, allowPrivate: boolean): string[] {
+  if (allowPrivate) return [];
+  const u = new URL(url);
+  const problems: string[] = [];
+  if (u.protocol !== 'https:') problems.push('url: expected https://');
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const family = isIP(host);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
+  const isPrivate =
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host.endsWith('.internal') ||
+    (mapped !== undefined && PRIVATE.check(mapped, 'ipv4')) ||
+    (family === 4 && PRIVATE.check(host, 'ipv4')) ||
+    (family === 6 && PRIVATE.check(host, 'ipv6'));
+  if (isPrivate) problems.push(`url: ${host} is a local or private address`);
+  return problems;
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}

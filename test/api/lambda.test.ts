@@ -1,0 +1,195 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-store.ts';
+import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
+import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { issueApiKey } from '../../shared/api/api-keys.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { apiRoutes } from '../../functions/api/routes.ts';
+import { startHttpServer } from '../../local/http-server.ts';
+import { apiTestConfig } from '../support/api.ts';
+import { captureLogs, lambdaContext } from '../support/lambda.ts';
+
+const CONFIG_YAML = `version: 1
+regions: { probe: [us-east-1, us-west-2, eu-west-1], control: us-east-1 }
+sites:
+  - id: hq
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.10 }
+      - { id: lte, role: backup, address: 198.51.100.20 }
+    checks:
+      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
+`;
+const PEPPER = 'pepper-held-in-secrets-manager';
+
+let dynamo: LocalDynamo;
+let secrets: Server;
+const secretCalls: string[] = [];
+let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let writeKey: string;
+
+/** An event as API Gateway's HTTP API sends it for `routeKey` (`$default` for unmatched requests). */
+function event(
+  method: string,
+  path: string,
+  routeKey: string,
+  options: { key?: string; body?: string; params?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: {
+      host: 'api.example.com',
+      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(options.params ? { pathParameters: options.params } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.1', userAgent: 'curl/8' },
+      requestId: 'req-1',
+      routeKey,
+      stage: '$default',
+      time: '25/Nov/2026:12:00:00 +0000',
+      timeEpoch: 0,
+    },
+    ...(options.body ? { body: options.body } : {}),
+    isBase64Encoded: false,
+  };
+}
+
+beforeAll(async () => {
+  dynamo = await startDynalite({ tableName: 'api-lambda-test' });
+  // Secrets Manager's JSON protocol, answering GetSecretValue for the pepper secret only.
+  secrets = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      secretCalls.push(`${req.headers['x-amz-target']} ${body}`);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:pepper', SecretString: PEPPER }));
+    });
+  });
+  await new Promise<void>((resolve) => secrets.listen(0, '127.0.0.1', resolve));
+  const keys = new DynamoDbApiKeyStore(dynamo);
+  writeKey = (
+    await issueApiKey(
+      { store: keys, pepper: async () => Buffer.from(PEPPER), clock: systemClock },
+      { name: 'ci-bot', scope: 'write' },
+    )
+  ).key;
+  vi.resetModules();
+  const env = {
+    FAILOVER_CONFIG_YAML: CONFIG_YAML,
+    STATE_TABLE_NAME: dynamo.tableName,
+    API_KEY_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:failover/api-key-pepper-AbCdEf',
+    POWERTOOLS_SERVICE_NAME: 'failover-api',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+  };
+  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+  handler = (await import('../../functions/api/handler.ts')).handler;
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await new Promise((resolve) => secrets?.close(resolve));
+  await dynamo?.close();
+});
+
+describe('the API Lambda', () => {
+  it('routes by route key and reads the pepper from Secrets Manager once', async () => {
+    captureLogs();
+    const ctx = lambdaContext('failover-api');
+    const doc = await handler(event('GET', '/v1/openapi.json', 'GET /v1/openapi.json'), ctx);
+    expect(doc.statusCode).toBe(200);
+    expect(JSON.parse(doc.body!).openapi).toBe('3.1.0');
+
+    const site = await handler(
+      event('GET', '/v1/sites/hq', 'GET /v1/sites/{id}', { key: writeKey, params: { id: 'hq' } }),
+      ctx,
+    );
+    expect(site.statusCode).toBe(200);
+    expect(JSON.parse(site.body!)).toMatchObject({ id: 'hq', mode: 'PRIMARY_ACTIVE' });
+    expect(site.headers?.['x-request-id']).toBe('req-1');
+
+    const over = await handler(
+      event('POST', '/v1/sites/hq/failover', 'POST /v1/sites/{id}/failover', {
+        key: writeKey,
+        params: { id: 'hq' },
+        body: '{"reason":"drill"}',
+      }),
+      ctx,
+    );
+    expect(over.statusCode).toBe(200);
+    expect(JSON.parse(over.body!).transitions[0].explanation.summary).toContain('ci-bot asked for a failover');
+    expect(secretCalls).toHaveLength(1);
+    expect(secretCalls[0]).toMatch(/^secretsmanager\.GetSecretValue .*failover\/api-key-pepper/);
+  });
+
+  it('answers 404 and 405 problems on $default, and routes a $default request that matches a route', async () => {
+    const ctx = lambdaContext('failover-api');
+    const missing = await handler(event('GET', '/v1/nope', '$default'), ctx);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers?.['content-type']).toBe('application/problem+json');
+    const wrong = await handler(event('PUT', '/v1/sites/hq', '$default'), ctx);
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers?.allow).toBe('GET');
+    const routed = await handler(event('GET', '/v1/sites/hq', '$default', { key: writeKey }), ctx);
+    expect(routed.statusCode).toBe(200);
+    expect(JSON.parse(routed.body!).id).toBe('hq');
+  });
+
+  it('enforces the body limit on bodies API Gateway lets through (up to 10 MB)', async () => {
+    const big = event('POST', '/v1/maintenance', 'POST /v1/maintenance', { key: writeKey, body: 'x'.repeat(300_000) });
+    const res = await handler(big, lambdaContext('failover-api'));
+    expect(res.statusCode).toBe(413);
+  });
+});
+
+describe('errors behind the API', () => {
+  it('answer a bare 500 with a request id, and go to the log with their cause', async () => {
+    const logged: unknown[] = [];
+    const dynamoKeys = new DynamoDbApiKeyStore(dynamo);
+    const deps = {
+      config: apiTestConfig(['hq']),
+      // A table that does not exist: the real SDK error, with the table name in its message.
+      store: new DynamoDbStateStore({ tableName: 'no-such-table', client: dynamo.client }),
+      clock: systemClock,
+      apiKeys: dynamoKeys,
+      pepper: async () => Buffer.from(PEPPER),
+      maintenance: new DynamoDbMaintenanceStore(dynamo),
+      log: { error: (...args: unknown[]) => void logged.push(args) },
+    };
+    const server = await startHttpServer({ port: 0, routes: apiRoutes(deps) });
+    try {
+      const res = await fetch(`${server.url}/v1/sites/hq`, { headers: { authorization: `Bearer ${writeKey}` } });
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(text).not.toMatch(/no-such-table|ResourceNotFound|DynamoDB|\.ts/);
+      expect(JSON.parse(text)).toMatchObject({
+        status: 500,
+        code: 'internal-error',
+        detail: 'The request could not be completed; it has been logged.',
+        requestId: res.headers.get('x-request-id'),
+      });
+      expect(JSON.stringify(logged, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v))).toContain(
+        'no-such-table',
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
