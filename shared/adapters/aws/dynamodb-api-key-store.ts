@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyExistsError, type ApiKeyRecord, type ApiKeyStore } from '../../ports/api-key-store.ts';
-import { StoreUnavailableError } from '../../ports/state-store.ts';
-import { createDocumentClient, isUnavailable, StateStoreError } from './dynamodb-state-store.ts';
+import type { FailoverError } from '../../errors.ts';
+import { createDocumentClient, storeCall, storeError } from './dynamodb-state-store.ts';
 import { TABLE } from './table.ts';
 
 /** Keys of API key items (docs/state.md, "API keys and maintenance windows"). */
@@ -113,20 +113,12 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
     );
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.#mapped(error, operation);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return storeCall(operation, this.#table, run, 'an API key');
   }
 
-  #mapped(error: unknown, operation: string): Error {
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const message = `DynamoDB ${operation} of an API key on table ${this.#table} failed: ${detail}`;
-    return isUnavailable(error)
-      ? new StoreUnavailableError(message, { cause: error })
-      : new StateStoreError(message, { cause: error });
+  #mapped(error: unknown, operation: string): FailoverError {
+    return storeError(error, operation, this.#table, 'an API key');
   }
 }
 

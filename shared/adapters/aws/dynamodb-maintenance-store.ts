@@ -1,8 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FailoverError } from '../../errors.ts';
 import type { MaintenanceStore, StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
-import { StoreUnavailableError } from '../../ports/state-store.ts';
-import { createDocumentClient, isUnavailable, StateStoreError } from './dynamodb-state-store.ts';
+import { createDocumentClient, storeCall, storeError } from './dynamodb-state-store.ts';
 import { TABLE } from './table.ts';
 
 /** Keys of maintenance window items (docs/state.md, "API keys and maintenance windows"). */
@@ -130,20 +129,12 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
     );
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.#mapped(error, operation);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return storeCall(operation, this.#table, run, 'a maintenance window');
   }
 
-  #mapped(error: unknown, operation: string): Error {
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const message = `DynamoDB ${operation} of a maintenance window on table ${this.#table} failed: ${detail}`;
-    return isUnavailable(error)
-      ? new StoreUnavailableError(message, { cause: error })
-      : new StateStoreError(message, { cause: error });
+  #mapped(error: unknown, operation: string): FailoverError {
+    return storeError(error, operation, this.#table, 'a maintenance window');
   }
 }
 

@@ -346,20 +346,12 @@ export class DynamoDbStateStore implements StateStore {
     return this.#call('Query', () => this.#client.send(new QueryCommand({ TableName: this.#table, ...input })));
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.#mapped(error, operation);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return storeCall(operation, this.#table, run);
   }
 
   #mapped(error: unknown, operation: string): FailoverError {
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const message = `DynamoDB ${operation} on table ${this.#table} failed: ${detail}`;
-    return isUnavailable(error)
-      ? new StoreUnavailableError(message, { cause: error })
-      : new StateStoreError(message, { cause: error });
+    return storeError(error, operation, this.#table);
   }
 }
 
@@ -379,6 +371,32 @@ export function parseIncidentId(id: string): { site: string; openedSeq: number }
 /** Whether retrying later may help: throttling, a 5xx answer, a network failure or a timeout. */
 export function isUnavailable(error: unknown): boolean {
   return isTransientAwsError(error, RETRY_LATER);
+}
+
+/**
+ * A failed DynamoDB call as the stores' error: StoreUnavailableError when retrying later may help, else
+ * StateStoreError; `subject` names what was read or written (`an API key`) in the message.
+ */
+export function storeError(error: unknown, operation: string, table: string, subject?: string): FailoverError {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const message = `DynamoDB ${operation}${subject ? ` of ${subject}` : ''} on table ${table} failed: ${detail}`;
+  return isUnavailable(error)
+    ? new StoreUnavailableError(message, { cause: error })
+    : new StateStoreError(message, { cause: error });
+}
+
+/** Runs one DynamoDB call; its failure is thrown as {@link storeError}. */
+export async function storeCall<T>(
+  operation: string,
+  table: string,
+  run: () => Promise<T>,
+  subject?: string,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw storeError(error, operation, table, subject);
+  }
 }
 
 function isConditionFailed(error: unknown): boolean {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import { StoreUnavailableError, type Page } from '../../ports/state-store.ts';
+import type { Page } from '../../ports/state-store.ts';
 import {
   DeliveryConflictError,
   MAX_ATTEMPTS_KEPT,
@@ -19,8 +19,13 @@ import {
   type WebhookStore,
   type WebhookSubscription,
 } from '../../ports/webhook-store.ts';
-import { BadCursorError, createDocumentClient, StateStoreError } from './dynamodb-state-store.ts';
-import { isTransientAwsError } from './sdk-errors.ts';
+import {
+  BadCursorError,
+  createDocumentClient,
+  StateStoreError,
+  storeCall,
+  storeError,
+} from './dynamodb-state-store.ts';
 import { RESERVED_ATTRIBUTES, TABLE } from './table.ts';
 
 /** Key values of webhook items (docs/state.md, "Webhook items"). */
@@ -266,20 +271,12 @@ export class DynamoDbWebhookStore implements WebhookStore {
     return this.#call('Query', () => this.#client.send(new QueryCommand({ TableName: this.#table, ...input })));
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.#mapped(error, operation);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return storeCall(operation, this.#table, run);
   }
 
   #mapped(error: unknown, operation: string): FailoverError {
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const message = `DynamoDB ${operation} on table ${this.#table} failed: ${detail}`;
-    return isTransientAwsError(error, ['ProvisionedThroughputExceededException'])
-      ? new StoreUnavailableError(message, { cause: error })
-      : new StateStoreError(message, { cause: error });
+    return storeError(error, operation, this.#table);
   }
 }
 

@@ -1,0 +1,152 @@
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ConsoleNotifier } from '../../shared/adapters/local/console-notifier.ts';
+import { rawPublicKey } from '../../shared/agent/signing.ts';
+import { issueApiKey } from '../../shared/api/api-keys.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { Outcome } from '../../shared/contracts/observation.ts';
+import type { Transition } from '../../shared/domain/model.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import type { AgentChannelEvent } from '../../shared/usecases/agent/deps.ts';
+import { startControlPlane, type ControlPlane } from '../../local/control-plane.ts';
+import { dig, digAvailable } from '../support/dig.ts';
+import { testBatch } from '../support/observations.ts';
+import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
+
+/**
+ * The local control plane as `failover local` starts it: the API, the dispatcher's agent-command and webhook lanes
+ * and local webhook delivery are wired to one another. Observations are handed in directly (the probes have their
+ * own tests); everything after that is the real path.
+ */
+
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+const agentKey = generateKeyPairSync('ed25519').privateKey;
+const CONFIG = `version: 1
+regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
+defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 600, remindEveryMinutes: 0 } }
+sites:
+  - id: hq
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.10 }
+      - { id: lte, role: backup, address: 198.51.100.20 }
+    checks:
+      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
+    dns:
+      - { zone: example.com, hostedZoneId: Z0000000000TEST, name: portal.example.com, type: A, ttl: 5,
+          values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
+    agent: { publicKey: ${rawPublicKey(createPublicKey(agentKey))} }
+`;
+
+let cp: ControlPlane;
+let receiver: Receiver;
+let key: string;
+let alerts: string;
+const transitions: Transition[] = [];
+const agentEvents: AgentChannelEvent[] = [];
+const errors: unknown[] = [];
+
+beforeAll(async () => {
+  const { config, diagnostics } = parseConfig(CONFIG);
+  expect(diagnostics).toEqual([]);
+  const dir = await mkdtemp(join(inject('scratchDir'), 'control-plane-'));
+  alerts = join(dir, 'alerts.jsonl');
+  cp = await startControlPlane({
+    config: config!,
+    clock: systemClock,
+    notifier: new ConsoleNotifier({ jsonlPath: alerts, out: () => undefined }),
+    dnsPort: 0,
+    apiPort: 0,
+    secretsDir: join(dir, 'secrets'),
+    onTransition: (t) => transitions.push(t),
+    onDispatch: () => undefined,
+    onAgentEvent: (e) => agentEvents.push(e),
+    onError: (e, where) => errors.push({ e, where }),
+  });
+  receiver = await startReceiver([200]);
+  key = (
+    await issueApiKey({ store: cp.apiKeys, pepper: cp.pepper, clock: systemClock }, { name: 'ops', scope: 'write' })
+  ).key;
+});
+afterAll(async () => {
+  await cp?.close();
+  await receiver?.close();
+});
+
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${cp.api.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+let round = 0;
+/** One round from every region, then waits for its decisions and actions. */
+async function observe(fiber: Outcome): Promise<void> {
+  const at = Date.now() + round++;
+  cp.submit(
+    REGIONS.map((region) =>
+      testBatch({
+        site: 'hq',
+        vantage: `region:${region}`,
+        at,
+        results: [
+          { check: 'web-fiber', link: 'fiber', outcome: fiber },
+          { check: 'web-lte', link: 'lte', outcome: 'up' },
+        ],
+      }),
+    ),
+  );
+  await cp.idle();
+}
+
+const answer = async () => (await dig(cp.dns!, 'portal.example.com')).answers.map((a) => a.data);
+
+const hasDig = await digAvailable();
+
+describe.skipIf(!hasDig && process.env.FAILOVER_REQUIRE_PEERS !== '1')('the local control plane, wired', () => {
+  it('fails over on observations: DNS moves, the agent command is queued, a signed webhook and an alert go out', async () => {
+    const created = await call('POST', '/v1/webhooks', { url: receiver.url, events: ['failover.started'] });
+    expect(created.status).toBe(201);
+    await observe('up');
+    expect(await answer()).toEqual(['203.0.113.10']);
+
+    await observe('down');
+    await observe('down');
+    expect(transitions.map((t) => t.kind)).toContain('failover');
+    expect(await answer()).toEqual(['198.51.100.20']);
+    // No agent is connected: the command waits for it.
+    expect(agentEvents).toContainEqual(expect.objectContaining({ type: 'command-queued', site: 'hq' }));
+
+    await receiver.waitFor(1);
+    const request = receiver.requests[0]!;
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+    const verified = new Webhook(String(created.body.secret)).verify(request.body, headers) as Record<string, unknown>;
+    expect(verified).toMatchObject({ type: 'failover.started', data: expect.objectContaining({ site: 'hq' }) });
+
+    const lines = (await readFile(alerts, 'utf8')).trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { event: string }).event)).toContain('failover');
+    const site = await call('GET', '/v1/sites/hq');
+    expect(site.body).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+  });
+
+  it("takes an operator's failback through the API before the hold-down is over, and applies it at once", async () => {
+    const refused = await call('POST', '/v1/sites/hq/failback', { reason: 'fiber repaired, checked by the ISP' });
+    expect(refused).toMatchObject({ status: 409, body: { detail: 'primary fiber is down' } });
+    await observe('up');
+    await observe('up');
+    // The primary is up again, but the hold-down (10 minutes) keeps the site on its backup.
+    expect(await answer()).toEqual(['198.51.100.20']);
+    const res = await call('POST', '/v1/sites/hq/failback', { reason: 'fiber repaired, checked by the ISP' });
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    await cp.idle();
+    expect(await answer()).toEqual(['203.0.113.10']);
+    expect(transitions.at(-1)).toMatchObject({ kind: 'failback', toLink: 'fiber' });
+    expect(errors).toEqual([]);
+  });
+});
