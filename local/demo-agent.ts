@@ -27,7 +27,17 @@ export class DemoAgentError extends FailoverError {
 
 /** The demo key pair's public half (base64 of the 32 raw bytes), as sites.yaml names it. */
 export async function demoAgentPublicKey(): Promise<string> {
-  return rawPublicKey(createPublicKey(privateKeyFromPem(await readFile(DEMO_AGENT_KEY_FILE, 'utf8'))));
+  return rawPublicKey(createPublicKey(privateKeyFromPem(await demoAgentKeyPem())));
+}
+
+async function demoAgentKeyPem(): Promise<string> {
+  try {
+    return await readFile(DEMO_AGENT_KEY_FILE, 'utf8');
+  } catch (error) {
+    throw new DemoAgentError(`cannot read the demo agent's key ${DEMO_AGENT_KEY_FILE}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** The sites of a configuration with demo targets whose agent key is the demo key: they get a demo agent. */
@@ -69,7 +79,7 @@ export async function startDemoAgent(options: DemoAgentOptions): Promise<DemoAge
   const handle = await open(keyFile, 'w', 0o600);
   try {
     await handle.chmod(0o600);
-    await handle.writeFile(await readFile(DEMO_AGENT_KEY_FILE, 'utf8'));
+    await handle.writeFile(await demoAgentKeyPem());
   } finally {
     await handle.close();
   }

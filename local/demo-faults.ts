@@ -104,7 +104,10 @@ export class DemoFaults {
     return this.#view(name, fault, since);
   }
 
-  /** Heals `text` (a name; `voip-loss` alone heals any loss) or every fault with `all`; returns what was healed. */
+  /**
+   * Heals `text` (a name; `voip-loss` alone heals any loss) or every fault with `all`; returns what was healed, each
+   * described as it is now.
+   */
   heal(text: string): ActiveFault[] {
     const name = text.trim();
     let names: string[];
@@ -125,7 +128,7 @@ export class DemoFaults {
       if (fault.kind === 'target') this.#target(fault.target).setBroken(false);
       if (fault.kind === 'voip-loss') for (const t of this.#targets.filter((t) => t.kind === 'echo')) t.setLoss(0);
       this.#active.delete(key);
-      healed.push(this.#view(key, fault, since));
+      healed.push({ fault: key, description: this.#describeHealed(fault), since: new Date(since).toISOString() });
     }
     return healed;
   }
@@ -164,6 +167,13 @@ export class DemoFaults {
 
   #view(name: string, fault: DemoFault, since: number): ActiveFault {
     return { fault: name, description: this.#describe(fault), since: new Date(since).toISOString() };
+  }
+
+  #describeHealed(fault: DemoFault): string {
+    if (fault.kind === 'region') return `probe region ${fault.region} reaches everything again`;
+    if (fault.kind === 'voip-loss') return 'the voice echo drops no packets again';
+    const t = this.#target(fault.target);
+    return `demo target ${t.id} (${t.kind} on ${t.host}:${t.port}) answers again`;
   }
 
   #describe(fault: DemoFault): string {

@@ -31,7 +31,15 @@ export type SiteStatus = Pick<SiteState, 'mode' | 'activeLink' | 'version'> & {
 
 /** A site's status as the view shows it, from its stored state (null: not decided yet, on its primary). */
 export function siteStatus(state: SiteState | null, primary: string): SiteStatus {
-  if (!state) return { mode: 'PRIMARY_ACTIVE', activeLink: primary, version: 0, incident: null, override: null, maintenance: false };
+  if (!state)
+    return {
+      mode: 'PRIMARY_ACTIVE',
+      activeLink: primary,
+      version: 0,
+      incident: null,
+      override: null,
+      maintenance: false,
+    };
   return {
     mode: state.mode,
     activeLink: state.activeLink,
@@ -123,15 +131,16 @@ export class LiveView {
         return `${o.check} ${this.#outcome(o.outcome)} ${formatMs(o.latencyMs)}${mos}`;
       });
       const control = impaired ? `  ${this.paint('red', impaired)}` : '';
-      this.#out.write(
-        `${time} ${region.padEnd(14)} ${site}  ${cells.join(' · ')}${control}  | ${this.#state(site)}\n`,
-      );
+      this.#out.write(`${time} ${region.padEnd(14)} ${site}  ${cells.join(' · ')}${control}  | ${this.#state(site)}\n`);
     }
   }
 
-  /** The status lines as they are now, without colours (for tests and logs). */
-  lines(): string[] {
-    return this.#lines().map((l) => stripVTControlCharacters(l));
+  /**
+   * The status lines as they are now, without colours (for tests and logs): one per site, or two for a site whose
+   * line is wider than `width` (its state, then its regions).
+   */
+  lines(width = Infinity): string[] {
+    return this.#lines(width).map((l) => stripVTControlCharacters(l));
   }
 
   /** Stops re-rendering; the last status lines stay on the screen. */
@@ -160,8 +169,8 @@ export class LiveView {
     return `${this.paint(color, s.mode)} on ${s.activeLink}${extra.length ? ` (${extra.join(', ')})` : ''}`;
   }
 
-  #lines(): string[] {
-    return this.#config.sites.map((site) => {
+  #lines(width: number): string[] {
+    return this.#config.sites.flatMap((site) => {
       const regions = this.#regions.get(site.id);
       const times = [...(regions?.values() ?? [])].map((r) => r.time).sort();
       const cells = this.#config.regions.probe.map((region) => {
@@ -172,14 +181,16 @@ export class LiveView {
           const mine = r.observations.filter((o) => o.link === link.id && o.dependency === null);
           if (mine.length === 0) return '';
           const worst = mine.reduce((a, b) => (RANK[b.outcome] > RANK[a.outcome] ? b : a));
-          const mos = mine.find((o) => typeof o.fields.mos === 'number')?.fields.mos;
-          const extra = typeof mos === 'number' ? ` MOS ${mos.toFixed(1)}` : '';
-          return `${link.id} ${this.#outcome(worst.outcome)}${extra}`;
+          return `${link.id} ${this.#outcome(worst.outcome)}`;
         });
-        return `${region} ${links.filter(Boolean).join(' ')}`;
+        // The voice path's MOS, when it is what makes a link less than up.
+        const poor = r.observations.filter((o) => typeof o.fields.mos === 'number' && o.outcome !== 'up');
+        const mos = poor.length > 0 ? ` MOS ${Math.min(...poor.map((o) => o.fields.mos as number)).toFixed(1)}` : '';
+        return `${region} ${links.filter(Boolean).join(' ')}${mos}`;
       });
-      const time = times.at(-1) ?? '--:--:--';
-      return `${this.paint('dim', time)} ${this.paint('bold', site.id)}  ${this.#state(site.id)}  │ ${cells.join(' │ ')}`;
+      const head = `${this.paint('dim', times.at(-1) ?? '--:--:--')} ${this.paint('bold', site.id)}  ${this.#state(site.id)}`;
+      const line = `${head}  │ ${cells.join(' │ ')}`;
+      return stripVTControlCharacters(line).length <= width ? [line] : [head, `    ${cells.join(' │ ')}`];
     });
   }
 
@@ -192,8 +203,8 @@ export class LiveView {
 
   #draw(): void {
     if (!this.#inPlace || this.#closed) return;
-    const width = Math.max(20, (this.#out.columns ?? 120) - 1);
-    const lines = this.#lines().map((l) => truncate(l, width));
+    const width = Math.max(20, (this.#out.columns || 120) - 1);
+    const lines = this.#lines(width).map((l) => truncate(l, width));
     this.#out.write(lines.map((l) => `${l}\n`).join(''));
     this.#drawn = lines.length;
   }
@@ -209,7 +220,8 @@ export function truncate(text: string, width: number): string {
   if (stripVTControlCharacters(text).length <= width) return text;
   let out = '';
   let visible = 0;
-  for (let i = 0; i < text.length && visible < width - 1; ) {
+  for (let i = 0; i < text.length && visible < width - 1;) {
+    // eslint-disable-next-line no-control-regex -- ANSI sequences start with ESC
     const escape = /^\u001b\[[0-9;]*[A-Za-z]/.exec(text.slice(i));
     if (escape) {
       out += escape[0];

@@ -103,7 +103,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ? join(dataDir, 'demo-agent', site.id)
             : await mkdtemp(join(tmpdir(), `failover-demo-agent-${site.id}-`));
           if (!dataDir) scratch.push(stateDir);
-          const log = options.demoAgentLog ?? { log: () => undefined };
+          const to = options.demoAgentLog;
+          const log: AgentLogger = {
+            log: (level, event, message, fields) => to?.log(level, event, message, { site: site.id, ...fields }),
+          };
           agents.push(
             await startDemoAgent({ site, apiUrl: control.api.url, controlPlaneKey, secretsDir, stateDir, log }),
           );

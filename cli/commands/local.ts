@@ -36,7 +36,9 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   const json = opts.jsonLogs === true;
   const emit = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, ...fields }));
   const view = json ? undefined : new LiveView({ config, out: process.stdout, err: process.stderr });
-  const print = (line: string) => view!.print(line);
+  // What the runtime says while it starts (the demo agent's first lines) waits until the header is out.
+  let held: string[] | undefined = [];
+  const print = (line: string) => (held ? held.push(line) : view!.print(line));
   const paint = (color: Parameters<LiveView['paint']>[0], text: string) => view!.paint(color, text);
   const notifier = new ConsoleNotifier({
     jsonlPath: alertsFile,
@@ -65,7 +67,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
       if (level === 'debug') return;
       const site = typeof fields.site === 'string' ? fields.site : undefined;
       const color = level === 'error' ? 'red' : level === 'warn' ? 'yellow' : 'dim';
-      print(paint(color, `    demo agent${site ? ` ${site}` : ''}: ${message}`));
+      print(paint(color, `    demo agent${site ? ` (site ${site})` : ''}: ${message}`));
     },
   };
 
@@ -99,7 +101,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     throw portHint(error, opts);
   }
   const control = runtime.control!;
-  const log = (message: string) => (json ? emit('runtime', { message }) : print(paint('dim', message)));
+  const log = (message: string) => (json ? emit('runtime', { message }) : view!.print(paint('dim', message)));
   log(`failover local: ${opts.config}: ${config.sites.length} site(s), regions ${config.regions.probe.join(', ')}`);
   for (const t of runtime.targets) log(`  demo target ${t.id} (${t.kind}) on ${t.host}:${t.port}`);
   const dns = control.dns;
@@ -125,6 +127,8 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   );
   const intervals = [...new Set(config.sites.map((s) => s.policy.intervalSeconds))].join('/');
   log(`  rounds every ${intervals} s, regions staggered within the interval; Ctrl-C to stop`);
+  for (const line of held ?? []) view?.print(line);
+  held = undefined;
   if (json)
     emit('ready', {
       dns: dns ? { host: dns.host, port: dns.port } : null,
@@ -142,7 +146,11 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
       log(`failover local: ${signal} again: exiting now, without waiting for the actions in flight`);
-      process.exit(130);
+      // Dying of the signal itself: process.exit() would wait for a worker thread stuck in a file write.
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.kill(process.pid, signal);
+      return;
     }
     log(`failover local: ${signal}: stopping (actions in flight finish first; ${signal} again to exit at once)`);
     void started.stop();
@@ -201,14 +209,19 @@ function printDispatch(e: DispatchEvent, print: Print, paint: Paint): void {
           : a.kind === 'webhook'
             ? `webhook ${a.event}`
             : a.kind;
-  if (e.type === 'applied') print(`    ${what}: ${e.detail}`);
+  // Webhook events nobody subscribed to are not worth a line.
+  if (e.type === 'applied' && !(a.kind === 'webhook' && e.detail.endsWith('no subscription wants it')))
+    print(`    ${what}: ${e.detail}`);
   else if (e.type === 'skipped' && a.kind !== 'webhook') print(paint('dim', `    ${what}: skipped, ${e.reason}`));
-  else if (e.type === 'retry') print(paint('yellow', `    ${what}: attempt ${e.attempt} failed (${e.error}); retrying`));
-  else if (e.type === 'dead-letter') print(paint('red', `    ${what}: gave up after ${e.attempts} attempts: ${e.error}`));
+  else if (e.type === 'retry')
+    print(paint('yellow', `    ${what}: attempt ${e.attempt} failed (${e.error}); retrying`));
+  else if (e.type === 'dead-letter')
+    print(paint('red', `    ${what}: gave up after ${e.attempts} attempts: ${e.error}`));
 }
 
 function printAgentEvent(e: AgentChannelEvent, print: Print, paint: Paint): void {
-  if (e.type === 'heartbeat' || e.type === 'observations') return;
+  // The dispatcher's own line says when a command was handed to the agent.
+  if (['heartbeat', 'observations', 'command-queued', 'command-delivered'].includes(e.type)) return;
   if (e.type === 'auth-accepted') return print(paint('dim', `    agent ${e.site} connected`));
   if (e.type === 'command-acked') {
     const color = e.status === 'succeeded' ? 'green' : 'red';

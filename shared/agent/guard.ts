@@ -18,11 +18,11 @@ const SeenDoc = z.object({
 });
 type SeenEntry = z.infer<typeof SeenDoc>['entries'][number];
 
-/** Ids and nonces of commands already accepted, kept in the state directory so that a restart forgets none. */
+/** Commands already accepted (id, nonce, expiry), kept in the state directory so that a restart forgets none. */
 export class SeenStore {
   readonly #file: JsonFile<z.infer<typeof SeenDoc>>;
+  /** By nonce. */
   readonly #entries = new Map<string, SeenEntry>();
-  readonly #nonces = new Set<string>();
 
   private constructor(file: JsonFile<z.infer<typeof SeenDoc>>) {
     this.#file = file;
@@ -37,9 +37,12 @@ export class SeenStore {
     return store;
   }
 
-  /** Whether a command with this id or nonce was accepted before. */
-  has(id: string, nonce: string): boolean {
-    return this.#entries.has(id) || this.#nonces.has(nonce);
+  /**
+   * Whether this command was accepted before: its nonce was seen. Only the control plane can sign a fresh nonce, so
+   * a known id with a new nonce is a new issue (a local runtime restarted without its data re-uses ids), not a replay.
+   */
+  has(nonce: string): boolean {
+    return this.#entries.has(nonce);
   }
 
   /** Records a command as seen; resolves once that is on disk. */
@@ -54,8 +57,7 @@ export class SeenStore {
   }
 
   #add(entry: SeenEntry): void {
-    this.#entries.set(entry.id, entry);
-    this.#nonces.add(entry.nonce);
+    this.#entries.set(entry.nonce, entry);
   }
 
   #prune(now: number): void {
@@ -64,7 +66,6 @@ export class SeenStore {
       .sort((a, b) => a.expiresAt - b.expiresAt)
       .slice(-MAX_SEEN);
     this.#entries.clear();
-    this.#nonces.clear();
     for (const e of keep) this.#add(e);
   }
 }
@@ -110,8 +111,8 @@ export async function guardCommand(raw: unknown, options: GuardOptions): Promise
       'expired',
       `the command is issued at ${command.issuedAt}, more than ${CLOCK_SKEW_MS / 1000} s ahead of this agent's clock (${new Date(options.now).toISOString()}): check both clocks`,
     );
-  if (options.seen.has(command.id, command.nonce))
-    return refuse('replayed', `command ${command.id} (or its nonce) was already received`);
+  if (options.seen.has(command.nonce))
+    return refuse('replayed', `command ${command.id} (its nonce) was already received`);
   await options.seen.record(command.id, command.nonce, expiresAt, options.now);
   if (!options.actions.has(command.action))
     return refuse(

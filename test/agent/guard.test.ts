@@ -72,7 +72,7 @@ describe('command guard', () => {
     expect(await guardCommand('switch now', o)).toMatchObject({ ok: false, reason: 'malformed', commandId: undefined });
   });
 
-  it('refuses a replayed id or nonce, also after the store is reopened', async () => {
+  it('refuses a replayed nonce, also after the store is reopened; a known id with a fresh nonce is a new issue', async () => {
     const dir = await stateDir();
     const b = body();
     const first = await options(dir);
@@ -80,10 +80,14 @@ describe('command guard', () => {
     expect(await guardCommand(signCommand(b, privateKey), first)).toMatchObject({ ok: false, reason: 'replayed' });
     const sameNonce = signCommand(body({ nonce: b.nonce }), privateKey);
     expect(await guardCommand(sameNonce, first)).toMatchObject({ ok: false, reason: 'replayed' });
+    // A control plane that lost its store (a local runtime restarted without --data-dir) re-uses the id.
+    const reissued = signCommand(body({ id: b.id }), privateKey);
+    expect(await guardCommand(reissued, first)).toMatchObject({ ok: true });
 
     const reopened = await options(dir);
     expect(await guardCommand(signCommand(b, privateKey), reopened)).toMatchObject({ ok: false, reason: 'replayed' });
-    expect(reopened.seen.size).toBe(1);
+    expect(reopened.seen.size).toBe(2);
+    expect(await guardCommand(signCommand(b, privateKey), reopened)).toMatchObject({ ok: false, reason: 'replayed' });
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 

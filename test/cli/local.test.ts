@@ -42,6 +42,8 @@ describe.concurrent('failover local', () => {
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
+        '--data-dir',
+        join(dirname(file), 'data'),
       ],
       { timeoutMs: 40_000 },
     );
@@ -76,6 +78,8 @@ describe.concurrent('failover local', () => {
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
+        '--data-dir',
+        join(dirname(file), 'data'),
       ],
       { timeoutMs: 40_000 },
     );
@@ -145,6 +149,8 @@ local:
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
+        '--data-dir',
+        join(dirname(file), 'data'),
       ],
       { timeoutMs: 40_000 },
     );
@@ -171,6 +177,8 @@ local:
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
+        '--data-dir',
+        join(dirname(file), 'data'),
       ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/demo target "primary" \(http\) cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
@@ -194,6 +202,8 @@ local:
         '0',
         '--alerts',
         join(dirname(file), 'alerts.jsonl'),
+        '--data-dir',
+        join(dirname(file), 'data'),
       ],
       { timeoutMs: 40_000 },
     );
