@@ -82,7 +82,7 @@ program
 program
   .command('local')
   .description(
-    'Run the system on this machine: probe workers for every configured region, the decider, the dispatcher and an embedded DNS server, on loopback.',
+    'Run the system on this machine: probe workers for every configured region, the decider, the dispatcher, an embedded DNS server, the HTTP API and the agent endpoint, on loopback; with demo targets, a demo agent and fault switches (`failover demo`).',
   )
   .requiredOption('-c, --config <file>', 'the configuration file')
   .option('--dns-port <n>', 'port of the embedded DNS server (UDP and TCP; 0 picks a free one)', port, 5353)
@@ -188,6 +188,55 @@ keyTarget(
   const { apiKeyRevokeCommand } = await import('./commands/api-key.ts');
   process.exitCode = await apiKeyRevokeCommand(id, opts);
 });
+
+const demo = program
+  .command('demo')
+  .description(
+    'Break and heal the demo of a running `failover local` (npm start) through its API: demo targets, probe regions, voice loss.',
+  );
+const demoTarget = (command: Command) =>
+  command
+    .option('--api-port <n>', "the runtime's --api-port", port, 8080)
+    .option('--data-dir <dir>', "the runtime's --data-dir, holding demo-api-key", '.failover')
+    .option('--json', "print the API's JSON answer");
+type DemoOpts = { apiPort: number; dataDir: string; json?: boolean };
+demoTarget(
+  demo
+    .command('break')
+    .description('Inject a fault: a demo target (primary, backup, ...), region:NAME (cut off), voip-loss:PCT.')
+    .argument('<fault>', 'primary | backup | <demo target id> | region:NAME | voip-loss:PCT'),
+).action(async (fault: string, opts: DemoOpts) => {
+  const { demoBreakCommand } = await import('./commands/demo.ts');
+  process.exitCode = await demoBreakCommand(fault, opts);
+});
+demoTarget(
+  demo
+    .command('heal')
+    .description('Heal a fault injected with `demo break`, or every one with `all`.')
+    .argument('<fault>', 'a fault as given to `demo break` (voip-loss alone heals any loss), or all'),
+).action(async (fault: string, opts: DemoOpts) => {
+  const { demoHealCommand } = await import('./commands/demo.ts');
+  process.exitCode = await demoHealCommand(fault, opts);
+});
+demoTarget(demo.command('status').description('List the faults in force and the ones that can be injected.')).action(
+  async (opts: DemoOpts) => {
+    const { demoStatusCommand } = await import('./commands/demo.ts');
+    process.exitCode = await demoStatusCommand(opts);
+  },
+);
+
+program
+  .command('cost')
+  .description(
+    'Print the monthly AWS cost of a configuration, line by line, with every assumption and unit price, and what the same checks would cost as Route 53 health checks or Synthetics canaries.',
+  )
+  .requiredOption('-c, --config <file>', 'the configuration file')
+  .option('--measure', 'time the real probe rounds of the configuration from this machine instead of assuming')
+  .option('--json', 'print one JSON object')
+  .action(async (opts: { config: string; measure?: boolean; json?: boolean }) => {
+    const { costCommand } = await import('./commands/cost.ts');
+    process.exitCode = await costCommand(opts);
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 import { decideSite, type DecideSiteDeps, type DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
 import { logger, metrics } from '../shared/runtime.ts';
+import { publishProbeMetrics, regionsReporting } from './probe-metrics.ts';
 
 /** How much of an invalid message's body is logged. */
 export const MAX_LOGGED_BODY_BYTES = 1024;
@@ -37,7 +38,8 @@ export function readRecord(record: SQSRecord, knownSites: ReadonlySet<string>): 
  * partial batch response: every message of a site whose decision failed, so that SQS delivers them again.
  */
 export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
-  const knownSites = new Set(deps.config.sites.map((s) => s.id));
+  const siteConfigs = new Map(deps.config.sites.map((s) => [s.id, s]));
+  const knownSites = new Set(siteConfigs.keys());
   const bySite = new Map<string, SiteWork>();
   let invalid = 0;
   for (const record of records) {
@@ -69,7 +71,6 @@ export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSR
   const failed = new Set<string>();
   let decisions = 0;
   let transitions = 0;
-  let writes = 0;
   settled.forEach((result, i) => {
     const [site, work] = sites[i]!;
     const messageIds = work.records.map((r) => r.messageId);
@@ -81,17 +82,20 @@ export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSR
     const { out, decidedAt } = result.value;
     decisions++;
     transitions += out.transitions.length;
-    if (out.written) writes++;
     const oldest = Math.min(...work.batches.map((b) => Date.parse(b.startedAt)));
     metrics.addMetric('DecisionLatency', MetricUnit.Milliseconds, Math.max(0, decidedAt - oldest));
+    // One metric for every region's heartbeat: its Minimum drops below the region count when one goes silent.
+    const siteConfig = siteConfigs.get(site);
+    const reporting = siteConfig && regionsReporting(siteConfig, out.state, deps.config.regions.probe, decidedAt);
+    if (reporting !== undefined) metrics.addMetric('RegionsReporting', MetricUnit.Count, reporting);
     logDecision(site, work, out, decidedAt - oldest);
   });
 
-  metrics.addMetric('Decisions', MetricUnit.Count, decisions);
-  metrics.addMetric('Transitions', MetricUnit.Count, transitions);
-  metrics.addMetric('Writes', MetricUnit.Count, writes);
-  metrics.addMetric('InvalidMessages', MetricUnit.Count, invalid);
-  metrics.addMetric('FailedSites', MetricUnit.Count, sites.length - decisions);
+  // Counters only when not zero: CloudWatch bills a metric for every hour it is published in. DecisionLatency's
+  // SampleCount is the number of decisions; the writes are in the `decided` debug line.
+  const counters = { Transitions: transitions, InvalidMessages: invalid, FailedSites: sites.length - decisions };
+  for (const [name, value] of Object.entries(counters)) if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+  publishProbeMetrics(sites.flatMap(([, work]) => work.batches));
   return { batchItemFailures: failuresInFifoOrder(records, failed) };
 }
 

@@ -26,5 +26,5 @@ const deps = {
  */
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(logMetrics(metrics))
   .handler((event) => decideRecords(deps, event.Records));

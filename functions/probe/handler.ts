@@ -1,11 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { SqsObservationSink } from '../../shared/adapters/aws/sqs-observation-sink.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
-import { probeRegion, type ProbeRegionOutput } from '../../shared/usecases/probe-region.ts';
-import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
-import { probeRegionOf, recordResult, roundReporter, windowStartOf, type ScheduledProbeEvent } from './runtime.ts';
+import { bundledConfig, logger, requiredEnv } from '../shared/runtime.ts';
+import {
+  isQueueEvent,
+  probeRegionOf,
+  publishMetricsIfAny,
+  roundReporter,
+  runTickets,
+  tick,
+  type ProbeEvent,
+  type TickResult,
+} from './runtime.ts';
+import { SqsRoundQueue } from './sqs-round-queue.ts';
 
 // FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
 const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
@@ -14,15 +23,16 @@ const deps = {
   config,
   clock: systemClock,
   sink: new SqsObservationSink({ queueUrl: requiredEnv('OBSERVATIONS_QUEUE_URL') }),
+  queue: new SqsRoundQueue({ queueUrl: requiredEnv('ROUNDS_QUEUE_URL') }),
   log: roundReporter(region),
 };
 
-/** Runs this region's probe rounds of the scheduled minute and hands their observations to the decider's queue. */
-export const handler = middy<ScheduledProbeEvent, ProbeRegionOutput>()
+/**
+ * Two entry points, one function: the every-minute tick queues a delayed ticket per round of the next minute, and
+ * each ticket, delivered by the round queue when its round is due, runs that round and hands its observations to
+ * the decider's queue. No invocation waits for a round.
+ */
+export const handler = middy<ProbeEvent, TickResult | SQSBatchResponse>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .handler(async (event) => {
-    const result = await probeRegion(deps, { region, windowStartMs: windowStartOf(event), windowMs: 60_000 });
-    recordResult(result);
-    return result;
-  });
+  .use(publishMetricsIfAny())
+  .handler((event) => (isQueueEvent(event) ? runTickets(deps, region, event.Records) : tick(deps, region, event)));

@@ -45,7 +45,7 @@ const deps: ReconcileDnsDeps = {
  */
 export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
   .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(logMetrics(metrics))
   .handler(async (event) => {
     try {
       const output = await reconcileDns(deps, {});

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AGENT_ENV } from '../../functions/agent/env.ts';
 import { FailoverFunction } from './failover-function.ts';
@@ -48,6 +49,11 @@ export interface AgentGatewayProps {
   readonly webSocketAccessLogs?: boolean;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * Where the Scheduler puts sweeps it could not deliver (the stack shares one with other given-up invocations).
+   * @default - a dead-letter queue of its own
+   */
+  readonly sweepDeadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -74,7 +80,7 @@ export class AgentGateway extends Construct {
   public readonly challengeSecret: secretsmanager.Secret;
   public readonly sweepSchedule: scheduler.Schedule;
   /** Invocations the Scheduler could not deliver to the sweep. */
-  public readonly sweepDeadLetterQueue: sqs.Queue;
+  public readonly sweepDeadLetterQueue: sqs.IQueue;
 
   readonly #table: StateTable;
 
@@ -117,6 +123,8 @@ export class AgentGateway extends Construct {
       description: 'Handles agent connections and messages (WebSocket) and challenges and polls (HTTP)',
       serviceName: 'failover-agent-gateway',
       timeout: Duration.seconds(29),
+      // Every heartbeat of every agent invokes it: traces would cost more than the function itself.
+      tracing: lambda.Tracing.DISABLED,
       environment: { ...tableEnv, [AGENT_ENV.challengeSecret]: this.challengeSecret.secretArn },
     });
     this.sweepFunction = new FailoverFunction(this, 'Sweep', {
@@ -196,15 +204,7 @@ export class AgentGateway extends Construct {
     for (const fn of [this.gatewayFunction, this.sweepFunction])
       fn.addEnvironment(AGENT_ENV.callbackUrl, this.webSocketStage.callbackUrl);
 
-    this.sweepDeadLetterQueue = new sqs.Queue(this, 'SweepDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.sweepDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
-    });
+    this.sweepDeadLetterQueue = props.sweepDeadLetterQueue ?? this.#ownSweepDeadLetterQueue();
     this.sweepSchedule = new scheduler.Schedule(this, 'SweepSchedule', {
       description: 'Expires agent commands past their expiry and delivers queued ones',
       schedule: scheduler.ScheduleExpression.rate(rate),
@@ -268,6 +268,19 @@ export class AgentGateway extends Construct {
         reason:
           'Connection ids are made by API Gateway at connect time: the resource names this API, this stage and the method used, with only the connection id wildcarded.',
       });
+  }
+
+  #ownSweepDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'SweepDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
+    });
+    return queue;
   }
 
   /** The connections ARN of `method` as cdk-nag writes it in its findings (tokens as `<Name>`). */

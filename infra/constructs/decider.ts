@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -29,6 +30,13 @@ export interface DeciderProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * X-Ray tracing of the decide function. Off by default: it runs for every round of every region, Lambda traces
+   * nearly all such invocations, and the traces would cost more than its compute; DecisionLatency and the
+   * `decided` log line have the timings.
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
 }
 
 /**
@@ -51,6 +59,7 @@ export class Decider extends Construct {
       configYaml: props.configYaml,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? DECIDER_TIMEOUT,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
       environment: { STATE_TABLE_NAME: props.table.table.tableName },
     });
     // decideSite reads (consistent GetItem) and conditionally puts single items, and queries the site's API

@@ -53,6 +53,11 @@ export interface DispatcherProps {
    * @default 5
    */
   readonly retryAttempts?: number;
+  /**
+   * Where Lambda describes the stream batches it gave up on (the stack shares one with other given-up invocations).
+   * @default - a dead-letter queue of its own
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
   /** @default DISPATCHER_TIMEOUT */
   readonly timeout?: Duration;
   /** @default 256 */
@@ -71,7 +76,7 @@ export class Dispatcher extends Construct {
   /** Its event source mapping on the table's stream. */
   public readonly eventSource: DynamoEventSource;
   /** Where Lambda describes stream batches it gave up on (shard, sequence numbers; not the records). */
-  public readonly deadLetterQueue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
@@ -102,16 +107,7 @@ export class Dispatcher extends Construct {
     }
     if (props.publishesPrimaryActive) grantPrimaryActiveMetric(this, this.function);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue (the on-failure destination of the stream), which cdk-nag cannot see.',
-    });
+    this.deadLetterQueue = props.deadLetterQueue ?? this.#ownDeadLetterQueue();
     // Read through a TableV2 reference: its stream grant names the stream ARN for dynamodb:ListStreams too, where
     // Table's grants ListStreams on "*".
     const stream = dynamodb.TableV2.fromTableAttributes(this, 'StateStream', {
@@ -129,5 +125,19 @@ export class Dispatcher extends Construct {
       filters: [lambda.FilterCriteria.filter(DISPATCH_FILTER)],
     });
     this.function.addEventSource(this.eventSource);
+  }
+
+  #ownDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue (the on-failure destination of the stream), which cdk-nag cannot see.',
+    });
+    return queue;
   }
 }

@@ -46,12 +46,19 @@ export interface FailoverFunctionProps extends Omit<
   readonly memorySize?: number;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
+  /**
+   * X-Ray tracing. Lambda traces the first invocation of each second and 5 % of the rest, so a function invoked a
+   * few times a minute has every invocation traced ($5 per million traces): turn it off on the high-volume ones.
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
 }
 
 /**
  * A Lambda function of this project with the house defaults: arm64, the newest Node.js runtime, an ESM bundle with
- * source maps built by the local esbuild (no Docker), X-Ray tracing, a log group with retention created explicitly,
- * and an execution role with no managed policy: it may write to its own log group and nothing else until granted.
+ * source maps built by the local esbuild (no Docker), X-Ray tracing unless turned off, a log group with retention
+ * created explicitly, and an execution role with no managed policy: it may write to its own log group and nothing
+ * else until granted.
  */
 export class FailoverFunction extends NodejsFunction {
   /** The role the function runs as; grant it further permissions through `grant*` or `addToPolicy`. */
@@ -70,6 +77,7 @@ export class FailoverFunction extends NodejsFunction {
       description: `Execution role of ${props.serviceName}`,
     });
     const { configYaml, serviceName, bundling, environment, ...rest } = props;
+    const tracing = props.tracing ?? lambda.Tracing.ACTIVE;
     super(scope, id, {
       memorySize: 256,
       timeout: Duration.seconds(30),
@@ -79,7 +87,7 @@ export class FailoverFunction extends NodejsFunction {
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
       runtime: FAILOVER_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      tracing,
       role,
       logGroup,
       environment: {
@@ -103,7 +111,7 @@ export class FailoverFunction extends NodejsFunction {
       },
     });
     logGroup.grantWrite(role);
-    if ((props.tracing ?? lambda.Tracing.ACTIVE) !== lambda.Tracing.DISABLED) {
+    if (tracing !== lambda.Tracing.DISABLED) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray PutTraceSegments and PutTelemetryRecords (added by active tracing) accept no resource but *.',

@@ -23,8 +23,7 @@ export const PROBE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.
 export const PROBE_NAMES = {
   function: 'failover-probe',
   roundQueue: 'failover-rounds',
-  roundDeadLetterQueue: 'failover-rounds-dlq',
-  scheduleDeadLetterQueue: 'failover-probe-schedule-dlq',
+  deadLetterQueue: 'failover-probe-dlq',
 } as const;
 
 /** Prefix of the probe regions' alarm names; the control region forwards alarms with it to the critical topic. */
@@ -64,27 +63,29 @@ export interface ProbeRegionProps {
 
 /**
  * One probe region, without idle waiting: an EventBridge Scheduler schedule ticks the function every minute (no
- * retry: a late tick is worthless; undeliverable ticks go to a dead-letter queue); the tick queues one ticket per
- * round of the next minute on the region's round queue, each delayed (DelaySeconds) until its round is due; the
- * queue delivers each ticket to the same function, which runs that round and sends its observations to the control
- * region's FIFO queue. A ticket that fails is never retried (one receive) and lands in the round dead-letter queue.
- * Alarms on the function's errors and on both dead-letter queues are forwarded to the control region's default
- * event bus, where the observability construct sends them to the critical alert topic.
+ * retry: a late tick is worthless); the tick queues one ticket per round of the next minute on the region's round
+ * queue, each delayed (DelaySeconds) until its round is due; the queue delivers each ticket to the same function,
+ * which runs that round and sends its observations to the control region's FIFO queue. Nothing is retried, and
+ * every failure lands in the region's one dead-letter queue: a tick the Scheduler could not deliver, a tick that
+ * failed (the function's asynchronous DLQ), a round ticket that failed or was throttled (one receive). So one alarm
+ * on that queue covers the function's errors and the dead-lettered messages; it is forwarded to the control
+ * region's default event bus, where the observability construct sends it to the critical alert topic.
  */
 export class ProbeRegion extends Construct {
   /** The probe function: ticks and rounds. */
   public readonly function: FailoverFunction;
   /** The every-minute schedule that ticks it. */
   public readonly schedule: scheduler.Schedule;
-  /** Ticks the Scheduler could not deliver to the function. */
-  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /**
+   * Every tick or round that did not run: ticks the Scheduler could not deliver, ticks that failed, tickets whose
+   * round failed (received once, never retried).
+   */
+  public readonly deadLetterQueue: sqs.Queue;
   /** One delayed ticket per round, consumed by the function. */
   public readonly roundQueue: sqs.Queue;
-  /** Tickets whose round failed (received once, never retried). */
-  public readonly roundDeadLetterQueue: sqs.Queue;
   /** The event source mapping of the function on the round queue. */
   public readonly eventSource: SqsEventSource;
-  /** Function errors, and messages in either dead-letter queue. */
+  /** The region's one alarm: a message in the dead-letter queue, so a failed tick or round. */
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** ARN of the observations queue in the control region. */
   public readonly observationsQueueArn: string;
@@ -101,11 +102,15 @@ export class ProbeRegion extends Construct {
 
     const margin = props.timeoutMargin ?? Duration.seconds(30);
     const timeout = Duration.seconds(Math.min(900, Math.ceil(props.roundBudgetMs / 1000) + margin.toSeconds()));
-    this.roundDeadLetterQueue = new sqs.Queue(this, 'RoundDeadLetterQueue', {
-      queueName: PROBE_NAMES.roundDeadLetterQueue,
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: PROBE_NAMES.deadLetterQueue,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of the round queue, the Scheduler target and the function).',
     });
     this.roundQueue = new sqs.Queue(this, 'RoundQueue', {
       queueName: PROBE_NAMES.roundQueue,
@@ -115,7 +120,7 @@ export class ProbeRegion extends Construct {
       // A ticket waits two minutes at most; an hour outlives any hiccup of the event source.
       retentionPeriod: Duration.hours(1),
       // One receive: a round that failed would be late by its retry; it is parked and alarmed on instead.
-      deadLetterQueue: { queue: this.roundDeadLetterQueue, maxReceiveCount: 1 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 1 },
     });
 
     this.function = new FailoverFunction(this, 'Function', {
@@ -127,8 +132,10 @@ export class ProbeRegion extends Construct {
       memorySize: props.memorySize ?? 512,
       timeout,
       tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      // A tick that fails, or waits over a minute, is not retried but recorded here (the alarm's one signal).
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
+      deadLetterQueue: this.deadLetterQueue,
       environment: {
         OBSERVATIONS_QUEUE_URL: this.observationsQueueUrl,
         ROUNDS_QUEUE_URL: this.roundQueue.queueUrl,
@@ -144,18 +151,6 @@ export class ProbeRegion extends Construct {
     this.eventSource = new SqsEventSource(this.roundQueue, { batchSize: 1, reportBatchItemFailures: true });
     this.function.addEventSource(this.eventSource);
 
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
-      queueName: PROBE_NAMES.scheduleDeadLetterQueue,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    for (const dlq of [this.scheduleDeadLetterQueue, this.roundDeadLetterQueue]) {
-      Validations.of(dlq).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-SQS3',
-        reason: 'This queue is itself a dead-letter queue (of the Scheduler target or the round queue).',
-      });
-    }
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Queues the probe rounds of the next minute in this region',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
@@ -164,7 +159,7 @@ export class ProbeRegion extends Construct {
         input: scheduler.ScheduleTargetInput.fromObject(PROBE_SCHEDULE_INPUT),
         retryAttempts: 0,
         maxEventAge: Duration.minutes(1),
-        deadLetterQueue: this.scheduleDeadLetterQueue,
+        deadLetterQueue: this.deadLetterQueue,
       }),
     });
 
@@ -192,29 +187,21 @@ export class ProbeRegion extends Construct {
 
   #alarms(): cloudwatch.Alarm[] {
     const region = Stack.of(this).region;
-    const common = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    };
-    const period = Duration.minutes(5);
-    const dlqAlarm = (id: string, name: string, queue: sqs.Queue, what: string) =>
-      new cloudwatch.Alarm(this, id, {
-        ...common,
-        alarmName: `${PROBE_ALARM_PREFIX}${region}-${name}`,
-        alarmDescription: `${what} in ${region}: messages in ${queue.node.id}`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-      });
     return [
-      new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-        ...common,
-        alarmName: `${PROBE_ALARM_PREFIX}${region}-errors`,
-        alarmDescription: `The probe function failed in ${region} (a tick or a round threw, timed out or could not start)`,
-        metric: this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-dlq`,
+        alarmDescription:
+          `The probe function failed in ${region}, or a tick was not delivered: a tick or round in ` +
+          `${PROBE_NAMES.deadLetterQueue} (the function threw, timed out, was throttled or could not start)`,
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      dlqAlarm('RoundDeadLetterAlarm', 'round-dlq', this.roundDeadLetterQueue, 'Probe rounds failed'),
-      dlqAlarm('ScheduleDeadLetterAlarm', 'schedule-dlq', this.scheduleDeadLetterQueue, 'Probe ticks undelivered'),
     ];
   }
 }

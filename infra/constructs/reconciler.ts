@@ -34,6 +34,11 @@ export interface ReconcilerProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
+  /**
+   * Where the Scheduler puts invocations it could not deliver (the stack shares one with other given-up invocations).
+   * @default - a dead-letter queue of its own
+   */
+  readonly scheduleDeadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -48,7 +53,7 @@ export class Reconciler extends Construct {
   /** The schedule that invokes it. */
   public readonly schedule: scheduler.Schedule;
   /** Invocations the Scheduler could not deliver to the function. */
-  public readonly scheduleDeadLetterQueue: sqs.Queue;
+  public readonly scheduleDeadLetterQueue: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
@@ -76,15 +81,7 @@ export class Reconciler extends Construct {
     }
     if (props.publishesPrimaryActive) grantPrimaryActiveMetric(this, this.function);
 
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
-    });
+    this.scheduleDeadLetterQueue = props.scheduleDeadLetterQueue ?? this.#ownDeadLetterQueue();
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Reconciles the managed DNS records with the sites state',
       schedule: scheduler.ScheduleExpression.rate(rate),
@@ -96,5 +93,18 @@ export class Reconciler extends Construct {
         deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
     });
+  }
+
+  #ownDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
+    });
+    return queue;
   }
 }

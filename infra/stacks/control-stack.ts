@@ -6,7 +6,9 @@ import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
 import { DnsFailover, hasGatedRecords, hostedZoneIdsOf } from '../constructs/dns-failover.ts';
+import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
+import { Observability } from '../constructs/observability.ts';
 import { inboundSecretIdsOf, PublicApi } from '../constructs/public-api.ts';
 import { Reconciler } from '../constructs/reconciler.ts';
 import { StateTable } from '../constructs/state-table.ts';
@@ -34,6 +36,8 @@ export class ControlStack extends Stack {
   public readonly decider: Decider;
   /** The critical and warning alert topics and their subscriptions. */
   public readonly alerts: AlertTopics;
+  /** The dead-letter queue shared by the dispatcher's stream and the reconcile and agent sweep schedules. */
+  public readonly failedInvocations: FailedInvocations;
   /** The dispatch function and its event source on the table's stream. */
   public readonly dispatcher: Dispatcher;
   /** Alarms, health checks and failover records of the health-check-gated records. */
@@ -70,12 +74,16 @@ export class ControlStack extends Stack {
     // For operators: where to look for subscriptions waiting to be confirmed (docs/deploy.md).
     new CfnOutput(this, 'CriticalTopicArn', { value: this.alerts.critical.topicArn });
     new CfnOutput(this, 'WarningTopicArn', { value: this.alerts.warning.topicArn });
+    // One alarm watches the invocations given up by the dispatcher's stream and the schedules (docs/architecture.md).
+    this.failedInvocations = new FailedInvocations(this, 'FailedInvocations');
+    const deadLetterQueue = this.failedInvocations.deadLetterQueue;
     this.dispatcher = new Dispatcher(this, 'Dispatcher', {
       configYaml,
       table: this.state,
       topics: this.alerts,
       recordSwapZoneIds,
       publishesPrimaryActive,
+      deadLetterQueue,
     });
     // The alarms must be where the dispatcher publishes the metric: this stack's region.
     this.dnsFailover = new DnsFailover(this, 'DnsFailover', { sites: config.sites });
@@ -84,6 +92,7 @@ export class ControlStack extends Stack {
       table: this.state,
       recordSwapZoneIds,
       publishesPrimaryActive,
+      scheduleDeadLetterQueue: deadLetterQueue,
     });
     this.webhooks = new WebhookDelivery(this, 'Webhooks', { table: this.state });
     this.api = new PublicApi(this, 'Api', {
@@ -94,7 +103,7 @@ export class ControlStack extends Stack {
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the failover HTTP API' });
     this.agentGateway = config.sites.some((s) => s.agent)
-      ? new AgentGateway(this, 'AgentGateway', { configYaml, table: this.state })
+      ? new AgentGateway(this, 'AgentGateway', { configYaml, table: this.state, sweepDeadLetterQueue: deadLetterQueue })
       : undefined;
     // The dispatcher fans webhook actions out to the delivery queue and issues agent commands.
     this.webhooks.grantPublish(this.dispatcher.function);
@@ -103,5 +112,7 @@ export class ControlStack extends Stack {
       for (const [name, value] of Object.entries(this.agentGateway.commandEnvironment))
         this.dispatcher.function.addEnvironment(name, value);
     }
+    // Last, so that it finds every dead-letter queue of the stack.
+    new Observability(this, 'Observability', { control: this, config });
   }
 }

@@ -1,73 +1,155 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FailoverConfig } from '../config/model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ObservationSink } from '../ports/observation-sink.ts';
-import { runRound, toSiteBatches, type RoundResult } from '../probes/round.ts';
-import { planRounds } from '../probes/schedule.ts';
+import { roundIdFor, runRound, toSiteBatches, type RoundResult } from '../probes/round.ts';
+import { planRounds, type PlannedRound } from '../probes/schedule.ts';
 
-export interface ProbeRegionDeps {
-  readonly config: FailoverConfig;
-  readonly sink: ObservationSink;
-  readonly clock: Clock;
-  /** Waits until a round's start; injectable so that tests need not wait. */
-  readonly wait?: (ms: number) => Promise<void>;
-  /** Told about each finished round and each failure to hand observations on. */
-  readonly log?: (event: ProbeRegionEvent) => void;
+/** The longest delay a round queue can hold a ticket for (SQS DelaySeconds is at most 900). */
+export const MAX_TICKET_DELAY_MS = 900_000;
+
+/** One round a region owes: where and when. The checks are read from the plan when the round runs. */
+export interface RoundTicket {
+  readonly region: string;
+  /** The planned start, epoch milliseconds; the round id is derived from it. */
+  readonly atMs: number;
+}
+
+/** A ticket and how long to hold it back before it is delivered. */
+export interface DelayedTicket {
+  readonly ticket: RoundTicket;
+  readonly delayMs: number;
+}
+
+/** Holds each round's ticket until the round is due (an SQS queue with per-message delays in the cloud). */
+export interface RoundQueue {
+  /** Enqueues every ticket, each delivered no sooner than its delay; throws when they cannot all be enqueued. */
+  enqueue(tickets: readonly DelayedTicket[]): Promise<void>;
 }
 
 export type ProbeRegionEvent =
   | { readonly type: 'round'; readonly round: RoundResult }
-  | { readonly type: 'publish-failed'; readonly roundId: string; readonly error: unknown };
+  | { readonly type: 'publish-failed'; readonly roundId: string; readonly error: unknown }
+  | { readonly type: 'stale'; readonly roundId: string; readonly lateMs: number; readonly staleAfterMs: number }
+  | { readonly type: 'unplanned'; readonly roundId: string };
 
-export interface ProbeRegionInput {
-  readonly region: string;
-  /** Start of the window whose rounds this call runs (the schedule's minute). */
-  readonly windowStartMs: number;
-  readonly windowMs: number;
+export interface ScheduleRoundsDeps {
+  readonly config: FailoverConfig;
+  readonly clock: Clock;
+  readonly queue: RoundQueue;
+  /** Told about each round left out because it was already stale when planned. */
+  readonly log?: (event: ProbeRegionEvent) => void;
 }
 
-export interface ProbeRegionOutput {
-  readonly rounds: number;
-  readonly observations: number;
-  readonly published: number;
-  readonly failedRounds: readonly string[];
+export interface ScheduleRoundsInput {
+  readonly region: string;
+  /** The window whose rounds are scheduled: [fromMs, toMs). */
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface ScheduleRoundsOutput {
+  readonly scheduled: readonly DelayedTicket[];
+  /** Round ids already stale when planned (a tick delivered very late). */
+  readonly skipped: readonly string[];
 }
 
 /**
- * Runs the rounds a probe region owes in one window, each at its own offset (several per window for intervals under
- * the window), and hands each round's observations on as soon as it ends. A round whose observations cannot be
- * handed on is reported and left out: the decider sees that vantage as stale, never as a false verdict.
+ * The ticker: plans the region's rounds of a window with the one planner (planRounds) and queues one ticket per
+ * round, held back until the round is due, so that no invocation ever waits for a round. A round already stale is
+ * left out; a round due now or a little late is queued at once.
  */
-export async function probeRegion(deps: ProbeRegionDeps, input: ProbeRegionInput): Promise<ProbeRegionOutput> {
-  const wait = deps.wait ?? ((ms: number) => sleep(ms));
-  const plan = planRounds(deps.config, input.region, input.windowStartMs, input.windowStartMs + input.windowMs);
-  let observations = 0;
-  let published = 0;
-  const failedRounds: string[] = [];
-  await Promise.all(
-    plan.map(async (planned) => {
-      const delay = planned.atMs - deps.clock.now();
-      if (delay > 0) await wait(delay);
-      const round = await runRound({
-        vantage: `region:${input.region}`,
-        roundId: planned.roundId,
-        checks: planned.checks,
-        concurrency: deps.config.probing.concurrency,
-        jitterMs: deps.config.probing.jitterMs,
-        budgetMs: deps.config.probing.roundBudgetMs,
-        clock: deps.clock,
-      });
-      observations += round.observations.length;
-      deps.log?.({ type: 'round', round });
-      const batches = toSiteBatches(round);
-      try {
-        await deps.sink.publish(batches);
-        published += batches.length;
-      } catch (error) {
-        failedRounds.push(planned.roundId);
-        deps.log?.({ type: 'publish-failed', roundId: planned.roundId, error });
-      }
-    }),
-  );
-  return { rounds: plan.length, observations, published, failedRounds };
+export async function scheduleRounds(
+  deps: ScheduleRoundsDeps,
+  input: ScheduleRoundsInput,
+): Promise<ScheduleRoundsOutput> {
+  const now = deps.clock.now();
+  const scheduled: DelayedTicket[] = [];
+  const skipped: string[] = [];
+  for (const round of planRounds(deps.config, input.region, input.fromMs, input.toMs)) {
+    const lateMs = now - round.atMs;
+    const staleAfterMs = staleAfterMsOf(deps.config, round);
+    if (lateMs > staleAfterMs) {
+      skipped.push(round.roundId);
+      deps.log?.({ type: 'stale', roundId: round.roundId, lateMs, staleAfterMs });
+      continue;
+    }
+    const delayMs = Math.max(0, round.atMs - now);
+    if (delayMs > MAX_TICKET_DELAY_MS) {
+      throw new RangeError(`round ${round.roundId} is ${delayMs} ms away; a ticket can wait ${MAX_TICKET_DELAY_MS} ms`);
+    }
+    scheduled.push({ ticket: { region: input.region, atMs: round.atMs }, delayMs });
+  }
+  if (scheduled.length > 0) await deps.queue.enqueue(scheduled);
+  return { scheduled, skipped };
+}
+
+export interface ProbeRoundDeps {
+  readonly config: FailoverConfig;
+  readonly sink: ObservationSink;
+  readonly clock: Clock;
+  /** Told about the round, and about a round dropped or whose observations could not be handed on. */
+  readonly log?: (event: ProbeRegionEvent) => void;
+}
+
+export interface ProbeRoundOutput {
+  readonly roundId: string;
+  /**
+   * `published`: run and handed on; `publish-failed`: run, observations dropped; `stale`: dropped unrun, too late;
+   * `unplanned`: dropped unrun, the current plan has no round at that time (the configuration changed).
+   */
+  readonly status: 'published' | 'publish-failed' | 'stale' | 'unplanned';
+  /** How late the round started (negative: early), in milliseconds. */
+  readonly lateMs: number;
+  readonly observations: number;
+  /** Site batches handed on. */
+  readonly published: number;
+}
+
+/**
+ * Runs one round at its ticket's time and hands its observations on. The checks come from the current plan, so a
+ * ticket queued before a configuration change runs the new checks, or is dropped when the plan has no round then.
+ * A round more than half its shortest site interval late is dropped unrun: the next round of those sites is nearer,
+ * and a late round can never be retried into being on time. A round whose observations cannot be handed on is
+ * reported: the decider sees the vantage as stale, never as a false verdict.
+ */
+export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Promise<ProbeRoundOutput> {
+  const roundId = roundIdFor(ticket.atMs);
+  const lateMs = deps.clock.now() - ticket.atMs;
+  const dropped = (status: 'stale' | 'unplanned') => ({ roundId, status, lateMs, observations: 0, published: 0 });
+  const planned = planRounds(deps.config, ticket.region, ticket.atMs, ticket.atMs + 1)[0];
+  if (!planned) {
+    deps.log?.({ type: 'unplanned', roundId });
+    return dropped('unplanned');
+  }
+  const staleAfterMs = staleAfterMsOf(deps.config, planned);
+  if (lateMs > staleAfterMs) {
+    deps.log?.({ type: 'stale', roundId, lateMs, staleAfterMs });
+    return dropped('stale');
+  }
+  const round = await runRound({
+    vantage: `region:${ticket.region}`,
+    roundId: planned.roundId,
+    checks: planned.checks,
+    concurrency: deps.config.probing.concurrency,
+    jitterMs: deps.config.probing.jitterMs,
+    budgetMs: deps.config.probing.roundBudgetMs,
+    clock: deps.clock,
+  });
+  deps.log?.({ type: 'round', round });
+  const batches = toSiteBatches(round);
+  const observations = round.observations.length;
+  try {
+    await deps.sink.publish(batches);
+    return { roundId, status: 'published', lateMs, observations, published: batches.length };
+  } catch (error) {
+    deps.log?.({ type: 'publish-failed', roundId, error });
+    return { roundId, status: 'publish-failed', lateMs, observations, published: 0 };
+  }
+}
+
+/** How late a round may start: half the shortest interval of the sites due in it. */
+export function staleAfterMsOf(config: FailoverConfig, round: PlannedRound): number {
+  const due = new Set(round.checks.map((c) => c.site));
+  const intervals = config.sites.filter((s) => due.has(s.id)).map((s) => s.policy.intervalSeconds * 1000);
+  return Math.min(...intervals, ...(intervals.length === 0 ? [60_000] : [])) / 2;
 }

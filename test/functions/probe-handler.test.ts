@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
+const ROUNDS_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/failover-rounds';
 const sqs = mockClient(SQSClient);
 let server: Server;
 let port: number;
@@ -73,8 +74,39 @@ function captureLogs(): { text: () => string; records: () => Record<string, unkn
   };
 }
 
-/** The current minute, as the Scheduler would send it: the eu-west-1 round (offset 0) is due at once. */
+/** The current minute, as the Scheduler would send it. */
 const thisMinute = () => new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString().replace('.000Z', 'Z');
+
+/** An SQS event of the round queue carrying these message bodies. */
+function ticketEvent(...bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `h${i}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'AIDAEXAMPLE',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: 'x',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:rounds',
+      awsRegion: 'eu-west-1',
+    })),
+  };
+}
+
+/** The eu-west-1 round of the next minute (offset 0 of a 60 s interval): running it now is early, never stale. */
+const nextRound = () => Math.ceil(Date.now() / 60_000) * 60_000;
+const ticket = (atMs: number, region = 'eu-west-1') => JSON.stringify({ v: 1, region, atMs });
+
+const acceptAll = (input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+  Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
+  Failed: [],
+});
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -99,22 +131,49 @@ describe('probe handler', () => {
   const env = () => ({
     FAILOVER_CONFIG_YAML: configYaml(),
     OBSERVATIONS_QUEUE_URL: QUEUE_URL,
+    ROUNDS_QUEUE_URL: ROUNDS_URL,
     AWS_REGION: 'eu-west-1',
     POWERTOOLS_SERVICE_NAME: 'failover-probe',
   });
 
-  it('runs the due round against the real server and publishes its observation to the queue', async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
-      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
-      Failed: [],
-    }));
+  it('on a tick, queues a ticket per round of the next minute, delayed to its offset, and returns at once', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
     const logs = captureLogs();
     const handler = await importHandler(env());
     const scheduledTime = thisMinute();
+    const windowStart = Date.parse(scheduledTime) + 60_000;
 
+    const before = Date.now();
     const result = await handler({ scheduledTime }, context);
 
-    expect(result).toEqual({ rounds: 1, observations: 2, published: 1, failedRounds: [] });
+    expect(result).toEqual({ scheduled: 1, skipped: [] });
+    const calls = sqs.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]!.args[0].input;
+    expect(input.QueueUrl).toBe(ROUNDS_URL);
+    expect(input.Entries).toHaveLength(1);
+    const [entry] = input.Entries!;
+    expect(JSON.parse(entry!.MessageBody!)).toEqual({ v: 1, region: 'eu-west-1', atMs: windowStart });
+    // Whole seconds, rounded up: the ticket never arrives before its round.
+    expect(entry!.DelaySeconds).toBeGreaterThanOrEqual(Math.floor((windowStart - Date.now()) / 1000));
+    expect(entry!.DelaySeconds).toBeLessThanOrEqual(Math.ceil((windowStart - before) / 1000));
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({ message: 'rounds scheduled', region: 'eu-west-1', scheduledTime }),
+    );
+    // Nothing went wrong: no metric, and no "no metrics" warning either.
+    expect(logs.records().find((r) => '_aws' in r)).toBeUndefined();
+    expect(logs.text()).not.toContain('No application metrics');
+  });
+
+  it("on a ticket, runs its round against the real server and publishes the observations to the decider's queue", async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    const logs = captureLogs();
+    const handler = await importHandler(env());
+    const atMs = nextRound();
+
+    const result = (await handler(ticketEvent(ticket(atMs)), context)) as SQSBatchResponse;
+
+    expect(result).toEqual({ batchItemFailures: [] });
     const calls = sqs.commandCalls(SendMessageBatchCommand);
     expect(calls).toHaveLength(1);
     const entry = calls[0]!.args[0].input.Entries![0]!;
@@ -124,7 +183,7 @@ describe('probe handler', () => {
     expect(batch).toMatchObject({
       site: 'hq',
       vantage: 'region:eu-west-1',
-      roundId: new Date(scheduledTime).toISOString(),
+      roundId: new Date(atMs).toISOString(),
       control: { ok: true, passed: 1, total: 1 },
     });
     expect(batch.observations).toHaveLength(2);
@@ -149,8 +208,7 @@ describe('probe handler', () => {
         function_request_id: context.awsRequestId,
       }),
     );
-    const emf = records.find((r) => '_aws' in r);
-    expect(emf).toMatchObject({ Rounds: 1, Observations: 2, FailedPublishes: 0, service: 'failover-probe' });
+    expect(records.find((r) => '_aws' in r)).toBeUndefined();
   });
 
   it('reports a round whose observations cannot be delivered, and counts it', async () => {
@@ -158,10 +216,10 @@ describe('probe handler', () => {
     const logs = captureLogs();
     const handler = await importHandler(env());
 
-    const result = await handler({ scheduledTime: thisMinute() }, context);
+    const result = await handler(ticketEvent(ticket(nextRound())), context);
 
-    expect(result).toMatchObject({ rounds: 1, observations: 2, published: 0 });
-    expect(result.failedRounds).toHaveLength(1);
+    // The round ran and its loss is reported; retrying it would only make it late.
+    expect(result).toEqual({ batchItemFailures: [] });
     const records = logs.records();
     expect(records).toContainEqual(
       expect.objectContaining({
@@ -169,7 +227,27 @@ describe('probe handler', () => {
         error: expect.objectContaining({ name: 'ObservationsNotDeliveredError' }),
       }),
     );
-    expect(records.find((r) => '_aws' in r)).toMatchObject({ FailedPublishes: 1 });
+    expect(records.find((r) => '_aws' in r)).toMatchObject({ FailedPublishes: 1, service: 'failover-probe' });
+  });
+
+  it('drops stale, unreadable and foreign tickets without running or retrying them', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    const logs = captureLogs();
+    const handler = await importHandler(env());
+    const stale = nextRound() - 120_000;
+
+    const result = await handler(ticketEvent(ticket(stale), 'not json', ticket(nextRound(), 'us-west-2')), context);
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    const records = logs.records();
+    expect(records).toContainEqual(
+      expect.objectContaining({ message: 'stale round dropped', roundId: new Date(stale).toISOString() }),
+    );
+    expect(records.filter((r) => r.message === 'round ticket dropped').map((r) => r.reason)).toEqual(
+      expect.arrayContaining(['unreadable', 'ticket of us-west-2']),
+    );
+    expect(records.find((r) => '_aws' in r)).toMatchObject({ StaleRounds: 1 });
   });
 
   it('fails the cold start with every diagnostic logged when the bundled config is invalid', async () => {

@@ -123,7 +123,7 @@ describe('the failover CDK app', () => {
           RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
           DeadLetterConfig: {
             Arn: {
-              'Fn::GetAtt': [logicalId(stack.probe.scheduleDeadLetterQueue.node.defaultChild as CfnResource), 'Arn'],
+              'Fn::GetAtt': [logicalId(stack.probe.deadLetterQueue.node.defaultChild as CfnResource), 'Arn'],
             },
           },
         },
@@ -135,7 +135,7 @@ describe('the failover CDK app', () => {
     }
   });
 
-  it('runs the probe function on arm64, the newest Node.js runtime, with tracing, source maps and its log group', () => {
+  it('runs the probe function on arm64, the newest Node.js runtime, without X-Ray (cost), with source maps and its log group', () => {
     const { stacks, config } = example;
     const stack = stacks.probes.get('eu-west-1')!;
     const template = Template.fromStack(stack);
@@ -145,8 +145,9 @@ describe('the failover CDK app', () => {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
       Handler: 'index.handler',
-      TracingConfig: { Mode: 'Active' },
-      Timeout: 60 + Math.ceil(config.probing.roundBudgetMs / 1000) + 30,
+      TracingConfig: Match.absent(),
+      // One round per invocation: its budget and a margin.
+      Timeout: Math.ceil(config.probing.roundBudgetMs / 1000) + 30,
       LoggingConfig: {
         LogGroup: { Ref: logicalId(stack.probe.function.functionLogGroup.node.defaultChild as CfnResource) },
       },
@@ -173,7 +174,7 @@ describe('the failover CDK app', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     // The 10 s interval of the custom config gives an 8 s round budget.
     const shop = Template.fromStack(custom.stacks.probes.get('eu-central-1')!);
-    shop.hasResourceProperties('AWS::Lambda::Function', { Timeout: 60 + 8 + 30 });
+    shop.hasResourceProperties('AWS::Lambda::Function', { Timeout: 8 + 30 });
   });
 
   it('bundles the handler as ESM with a source map and the configuration inlined', () => {
@@ -188,7 +189,7 @@ describe('the failover CDK app', () => {
     expect(bundle).toContain('Headquarters, Chicago');
   });
 
-  it('lets the probe function send to the observations queue ARN only, beyond logs and X-Ray', () => {
+  it('lets the probe function send to the observations queue ARN, its round queue and DLQ only, and consume the round queue', () => {
     for (const { stacks, config } of [example, custom]) {
       for (const stack of stacks.probes.values()) {
         const template = Template.fromStack(stack);
@@ -200,8 +201,11 @@ describe('the failover CDK app', () => {
           ManagedPolicyArns: Match.absent(),
         });
         const logGroup = logicalId(stack.probe.function.functionLogGroup.node.defaultChild as CfnResource);
+        const rounds = { 'Fn::GetAtt': [logicalId(stack.probe.roundQueue.node.defaultChild as CfnResource), 'Arn'] };
+        const dlq = logicalId(stack.probe.deadLetterQueue.node.defaultChild as CfnResource);
         expect(statementsOf(template, role)).toEqual([
-          { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+          // Lambda sends the ticks that failed to the region's DLQ as the function's role.
+          { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } },
           {
             Effect: 'Allow',
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -210,18 +214,32 @@ describe('the failover CDK app', () => {
           {
             Effect: 'Allow',
             Action: 'sqs:SendMessage',
-            Resource: {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  `:sqs:${config.regions.control}:`,
-                  { Ref: 'AWS::AccountId' },
-                  ':failover-observations.fifo',
+            Resource: [
+              {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    `:sqs:${config.regions.control}:`,
+                    { Ref: 'AWS::AccountId' },
+                    ':failover-observations.fifo',
+                  ],
                 ],
-              ],
-            },
+              },
+              rounds,
+            ],
+          },
+          {
+            Effect: 'Allow',
+            Action: [
+              'sqs:ReceiveMessage',
+              'sqs:ChangeMessageVisibility',
+              'sqs:GetQueueUrl',
+              'sqs:DeleteMessage',
+              'sqs:GetQueueAttributes',
+            ],
+            Resource: rounds,
           },
         ]);
       }
@@ -239,7 +257,7 @@ describe('the failover CDK app', () => {
       },
     });
     expect(Object.keys(roles)).toHaveLength(1);
-    const dlq = logicalId(stack.probe.scheduleDeadLetterQueue.node.defaultChild as CfnResource);
+    const dlq = logicalId(stack.probe.deadLetterQueue.node.defaultChild as CfnResource);
     expect(statementsOf(template, Object.keys(roles)[0]!)).toEqual([
       { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(fnOf(stack)), 'Arn'] } },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } },
@@ -250,7 +268,7 @@ describe('the failover CDK app', () => {
     const { control } = example.stacks;
     const template = Template.fromStack(control);
     const dlq = logicalId(control.observations.deadLetterQueue.node.defaultChild as CfnResource);
-    // Beside these two FIFO queues: the dispatcher's and the reconcile schedule's standard dead-letter queues.
+    // Beside these two FIFO queues: the webhook queue, its dead-letter queue and the shared one of given-up invocations.
     expect(Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }))).toHaveLength(2);
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'failover-observations.fifo',
@@ -273,6 +291,25 @@ describe('the failover CDK app', () => {
             Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
           ]),
         },
+      });
+    }
+  });
+
+  it('shares one standard DLQ among the invocations given up: dispatcher stream, reconcile and agent sweep schedules', () => {
+    for (const { stacks } of [example, custom]) {
+      const { control } = stacks;
+      const shared = control.failedInvocations.deadLetterQueue;
+      expect(control.dispatcher.deadLetterQueue).toBe(shared);
+      expect(control.reconciler.scheduleDeadLetterQueue).toBe(shared);
+      if (control.agentGateway) expect(control.agentGateway.sweepDeadLetterQueue).toBe(shared);
+      const template = Template.fromStack(control);
+      // The observations queue and its FIFO DLQ, the webhook queue and its DLQ (tickets to redrive), the shared one.
+      template.resourceCountIs('AWS::SQS::Queue', 5);
+      expect(template.findResources('AWS::SQS::Queue')[logicalId(shared.node.defaultChild as CfnResource)]).toEqual({
+        Type: 'AWS::SQS::Queue',
+        Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 },
+        UpdateReplacePolicy: 'Delete',
+        DeletionPolicy: 'Delete',
       });
     }
   });
@@ -353,7 +390,7 @@ describe('the control stack: state table and decider', () => {
     expect(TABLE.ttlAttribute).toBe('expiresAt');
   });
 
-  it('runs the decide function with the house defaults, the table name and the configuration inlined', () => {
+  it('runs the decide function with the house defaults but no X-Ray (cost), the table name and the configuration inlined', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup } = parts(stacks.control);
     // The decide, dispatch and reconcile functions, the API and the webhook worker, and the agent gateway's
@@ -362,7 +399,8 @@ describe('the control stack: state table and decider', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
-      TracingConfig: { Mode: 'Active' },
+      // Invoked for every round of every region: Lambda would trace nearly every invocation (docs/cost.md).
+      TracingConfig: Match.absent(),
       Timeout: 30,
       MemorySize: 256,
       LoggingConfig: { LogGroup: { Ref: logGroup } },
@@ -406,7 +444,7 @@ describe('the control stack: state table and decider', () => {
     }
   });
 
-  it('lets the decide function get and put items of the table only, and consume the queue, beyond logs and X-Ray', () => {
+  it('lets the decide function get and put items of the table only, and consume the queue, beyond its logs', () => {
     const { template, table, role, logGroup, queue } = parts(example.stacks.control);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({
@@ -416,7 +454,6 @@ describe('the control stack: state table and decider', () => {
     });
     const statements = statementsOf(template, role);
     expect(statements).toEqual([
-      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -445,11 +482,8 @@ describe('the control stack: state table and decider', () => {
       'dynamodb:PutItem',
       'dynamodb:Query',
     ]);
-    const wildcards = statements.filter((st) => JSON.stringify(st.Resource).includes('*'));
-    expect(wildcards.flatMap((st) => st.Action as string[])).toEqual([
-      'xray:PutTraceSegments',
-      'xray:PutTelemetryRecords',
-    ]);
+    // No X-Ray, so no `Resource: *` at all, and nothing for cdk-nag to acknowledge on this role.
+    expect(statements.filter((st) => JSON.stringify(st.Resource).includes('*'))).toEqual([]);
   });
 });
 
@@ -695,14 +729,15 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         template.hasResourceProperties('AWS::SNS::TopicPolicy', {
           Topics: [{ Ref: topic }],
           PolicyDocument: {
-            Statement: [
+            // The critical topic also lets this account's alarms publish (test/infra/observability.test.ts).
+            Statement: Match.arrayWith([
               Match.objectLike({
                 Effect: 'Deny',
                 Action: 'sns:Publish',
                 Principal: '*',
                 Condition: { Bool: { 'aws:SecureTransport': 'false' } },
               }),
-            ],
+            ]),
           },
         });
       }
@@ -745,7 +780,8 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
     const alarm = logicalId(made!.alarm.node.defaultChild as CfnResource);
     const healthCheck = logicalId(made!.healthCheck.node.defaultChild as CfnResource);
 
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    // Beside the system's own health alarms (test/infra/observability.test.ts).
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metric.metricName }, 1);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: metric.namespace,
       MetricName: metric.metricName,
@@ -789,8 +825,8 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
     });
 
     const none = Template.fromStack(custom.stacks.control);
-    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::Route53::HealthCheck', 'AWS::Route53::RecordSet'])
-      none.resourceCountIs(type, 0);
+    none.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metric.metricName }, 0);
+    for (const type of ['AWS::Route53::HealthCheck', 'AWS::Route53::RecordSet']) none.resourceCountIs(type, 0);
   });
 });
 
@@ -1029,8 +1065,9 @@ describe('the control stack: agent gateway', () => {
       { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn },
       readChallenge,
     ]);
+    // No X-Ray for the gateway: every heartbeat invokes it.
     expect(statementsOf(template, role(gateway.gatewayFunction))).toEqual([
-      ...base(gateway.gatewayFunction),
+      ...base(gateway.gatewayFunction).slice(1),
       { Effect: 'Allow', Action: items, Resource: tableArn },
       readChallenge,
       {

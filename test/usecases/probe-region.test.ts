@@ -3,7 +3,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import type { ObservationSink } from '../../shared/ports/observation-sink.ts';
-import { probeRegion, type ProbeRegionEvent } from '../../shared/usecases/probe-region.ts';
+import { planRounds } from '../../shared/probes/schedule.ts';
+import {
+  probeRound,
+  scheduleRounds,
+  staleAfterMsOf,
+  type DelayedTicket,
+  type ProbeRegionEvent,
+  type RoundQueue,
+} from '../../shared/usecases/probe-region.ts';
 import { ServerPool } from '../support/probe-servers.ts';
 
 const pool = new ServerPool();
@@ -18,6 +26,13 @@ class CollectingSink implements ObservationSink {
       throw new Error('queue unreachable');
     }
     this.batches.push(...batches);
+  }
+}
+
+class CollectingQueue implements RoundQueue {
+  readonly tickets: DelayedTicket[] = [];
+  async enqueue(tickets: readonly DelayedTicket[]): Promise<void> {
+    this.tickets.push(...tickets);
   }
 }
 
@@ -39,53 +54,148 @@ sites:
   return config!;
 }
 
-describe('probeRegion', () => {
-  it("runs each of the window's rounds at its offset and publishes one batch per site and round", async () => {
+const MINUTE = Date.UTC(2026, 10, 25, 18, 0, 0);
+
+describe('scheduleRounds', () => {
+  it("queues one ticket per round of the window, delayed to the round's offset, and never waits", async () => {
+    const config = await setup(15);
+    const queue = new CollectingQueue();
+    // The tick arrives 12.3 s into the minute before the window (the Scheduler's 60-second precision).
+    const now = MINUTE - 60_000 + 12_300;
+    const out = await scheduleRounds(
+      { config, queue, clock: { now: () => now } },
+      { region: 'eu-west-1', fromMs: MINUTE, toMs: MINUTE + 60_000 },
+    );
+    // eu-west-1 is region 1 of 2: staggered by half of the 15 s interval.
+    const offsets = [7500, 22_500, 37_500, 52_500];
+    expect(queue.tickets).toEqual(
+      offsets.map((o) => ({ ticket: { region: 'eu-west-1', atMs: MINUTE + o }, delayMs: MINUTE + o - now })),
+    );
+    expect(out).toEqual({ scheduled: queue.tickets, skipped: [] });
+    // The planner stays the one source of round times.
+    expect(queue.tickets.map((t) => t.ticket.atMs)).toEqual(
+      planRounds(config, 'eu-west-1', MINUTE, MINUTE + 60_000).map((r) => r.atMs),
+    );
+  });
+
+  it('queues a round that is due or a little late at once, and leaves out rounds already stale', async () => {
+    const config = await setup(15);
+    const queue = new CollectingQueue();
+    const events: ProbeRegionEvent[] = [];
+    // 20 s into the window: the 0 s round is stale (more than 7.5 s late), the 15 s round 5 s late is still run.
+    const now = MINUTE + 20_000;
+    const out = await scheduleRounds(
+      { config, queue, clock: { now: () => now }, log: (e) => events.push(e) },
+      { region: 'us-east-1', fromMs: MINUTE, toMs: MINUTE + 60_000 },
+    );
+    expect(out.skipped).toEqual(['2026-11-25T18:00:00.000Z']);
+    expect(queue.tickets.map((t) => [t.ticket.atMs - MINUTE, t.delayMs])).toEqual([
+      [15_000, 0],
+      [30_000, 10_000],
+      [45_000, 25_000],
+    ]);
+    expect(events).toEqual([
+      { type: 'stale', roundId: '2026-11-25T18:00:00.000Z', lateMs: 20_000, staleAfterMs: 7500 },
+    ]);
+  });
+
+  it('refuses a window beyond the 15 minutes a queue can hold a ticket', async () => {
+    const config = await setup(60);
+    const queue = new CollectingQueue();
+    await expect(
+      scheduleRounds(
+        { config, queue, clock: { now: () => MINUTE } },
+        { region: 'us-east-1', fromMs: MINUTE + 16 * 60_000, toMs: MINUTE + 17 * 60_000 },
+      ),
+    ).rejects.toThrow(RangeError);
+    expect(queue.tickets).toEqual([]);
+  });
+});
+
+describe('probeRound', () => {
+  it("runs the ticket's round against the real server and publishes one batch per site", async () => {
     const config = await setup(15);
     const sink = new CollectingSink();
-    const windowStartMs = Date.UTC(2026, 10, 25, 18, 0, 0);
-    const now = windowStartMs;
-    const waits: number[] = [];
-    const out = await probeRegion(
-      {
-        config,
-        sink,
-        clock: { now: () => now },
-        wait: async (ms) => {
-          waits.push(ms);
-        },
-      },
-      { region: 'eu-west-1', windowStartMs, windowMs: 60_000 },
-    );
-    expect(waits.sort((a, b) => a - b)).toEqual([7500, 22_500, 37_500, 52_500]);
-    expect(out).toEqual({ rounds: 4, observations: 8, published: 4, failedRounds: [] });
-    expect(sink.batches.map((b) => b.roundId).sort()).toEqual([
-      '2026-11-25T18:00:07.500Z',
-      '2026-11-25T18:00:22.500Z',
-      '2026-11-25T18:00:37.500Z',
-      '2026-11-25T18:00:52.500Z',
-    ]);
-    expect(sink.batches[0]).toMatchObject({ site: 'hq', vantage: 'region:eu-west-1' });
+    const atMs = MINUTE + 22_500;
+    const out = await probeRound({ config, sink, clock: { now: () => atMs + 400 } }, { region: 'eu-west-1', atMs });
+    expect(out).toEqual({
+      roundId: '2026-11-25T18:00:22.500Z',
+      status: 'published',
+      lateMs: 400,
+      observations: 2,
+      published: 1,
+    });
+    expect(sink.batches).toHaveLength(1);
+    expect(sink.batches[0]).toMatchObject({
+      site: 'hq',
+      vantage: 'region:eu-west-1',
+      roundId: '2026-11-25T18:00:22.500Z',
+    });
     expect(sink.batches[0]!.observations.find((o) => o.check === 'web')).toMatchObject({
       link: 'fiber',
       outcome: 'up',
     });
   });
 
-  it('reports a round it could not hand on and carries on with the others', async () => {
+  it('reports a round it could not hand on', async () => {
     const config = await setup(30);
     const sink = new CollectingSink();
     sink.failNext = 1;
     const events: ProbeRegionEvent[] = [];
-    const windowStartMs = Date.UTC(2026, 10, 25, 18, 0, 0);
-    const out = await probeRegion(
-      { config, sink, clock: { now: () => windowStartMs + 60_000 }, log: (e) => events.push(e) },
-      { region: 'us-east-1', windowStartMs, windowMs: 60_000 },
+    const out = await probeRound(
+      { config, sink, clock: { now: () => MINUTE + 30_000 }, log: (e) => events.push(e) },
+      { region: 'us-east-1', atMs: MINUTE + 30_000 },
     );
-    expect(out.rounds).toBe(2);
-    expect(out.failedRounds).toHaveLength(1);
-    expect(out.published).toBe(1);
-    expect(events.filter((e) => e.type === 'publish-failed')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'round')).toHaveLength(2);
+    expect(out).toMatchObject({ status: 'publish-failed', observations: 2, published: 0 });
+    expect(events.map((e) => e.type)).toEqual(['round', 'publish-failed']);
+    expect(sink.batches).toEqual([]);
+  });
+
+  it('drops a round more than half an interval late unrun, and runs one just inside', async () => {
+    const config = await setup(30);
+    const sink = new CollectingSink();
+    const events: ProbeRegionEvent[] = [];
+    const atMs = MINUTE + 30_000;
+    const deps = (now: number) => ({
+      config,
+      sink,
+      clock: { now: () => now },
+      log: (e: ProbeRegionEvent) => events.push(e),
+    });
+
+    const late = await probeRound(deps(atMs + 15_001), { region: 'us-east-1', atMs });
+    expect(late).toEqual({
+      roundId: '2026-11-25T18:00:30.000Z',
+      status: 'stale',
+      lateMs: 15_001,
+      observations: 0,
+      published: 0,
+    });
+    expect(events).toEqual([{ type: 'stale', roundId: late.roundId, lateMs: 15_001, staleAfterMs: 15_000 }]);
+    expect(sink.batches).toEqual([]);
+
+    const justInTime = await probeRound(deps(atMs + 15_000), { region: 'us-east-1', atMs });
+    expect(justInTime.status).toBe('published');
+  });
+
+  it('drops a ticket the current plan has no round for (the configuration changed)', async () => {
+    const config = await setup(60);
+    const sink = new CollectingSink();
+    const events: ProbeRegionEvent[] = [];
+    // With a 60 s interval, us-east-1 has no round at 30 s past the minute.
+    const out = await probeRound(
+      { config, sink, clock: { now: () => MINUTE + 30_000 }, log: (e) => events.push(e) },
+      { region: 'us-east-1', atMs: MINUTE + 30_000 },
+    );
+    expect(out.status).toBe('unplanned');
+    expect(events).toEqual([{ type: 'unplanned', roundId: '2026-11-25T18:00:30.000Z' }]);
+  });
+});
+
+describe('staleAfterMsOf', () => {
+  it("is half the shortest interval of the round's sites", async () => {
+    const config = await setup(20);
+    const [round] = planRounds(config, 'us-east-1', MINUTE, MINUTE + 60_000);
+    expect(staleAfterMsOf(config, round!)).toBe(10_000);
   });
 });

@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { FailoverConfig } from '../../shared/config/model.ts';
+import { estimateCost, TARGET_PER_CHECK_USD, withSitesRepeated, type CostReport } from '../../shared/cost/model.ts';
+import { PRICES } from '../../shared/cost/prices.ts';
+
+/** One region, one site, three checks (HTTPS with a body assertion, TCP, DNS), every minute. */
+function tinyConfig(): FailoverConfig {
+  const { config, diagnostics } = parseConfig(`version: 1
+regions: { probe: [eu-west-1], control: eu-west-1 }
+probing: { concurrency: 8, jitterMs: 0 }
+contacts:
+  - { name: ops, email: ops@example.com, sms: '+15555550100' }
+sites:
+  - id: shop
+    links:
+      - { id: dsl, role: primary, address: 192.0.2.1 }
+      - { id: lte, role: backup, address: 192.0.2.2 }
+    checks:
+      - { id: web, link: dsl, timeoutMs: 4000, http: { url: 'https://shop.example.com/', bodyContains: ok } }
+      - { id: vpn, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
+      - { id: resolver, link: dsl, dns: { server: 192.0.2.53, name: shop.example.com, type: A } }
+`);
+  expect(diagnostics).toEqual([]);
+  return config!;
+}
+
+/** Round numbers, so that the expectations below can be worked out by hand. */
+const ASSUMPTIONS = {
+  probeMemoryMb: 1024,
+  tickMs: 100,
+  roundOverheadMs: 100,
+  checkLatencyMs: 200,
+  timedOutRoundShare: 0.5,
+  controlMemoryMb: 512,
+  decideBaseMs: 40,
+  decidePerSiteMs: 10,
+  idleReceivesPerMinute: 10,
+  transitionsPerSiteMonth: 3,
+  alertsPerTransition: 2,
+  criticalAlertShare: 0.5,
+  stateBaseBytes: 1000,
+  stateBytesPerStreak: 10,
+  observationBytes: 1000,
+  historyKbPerTransition: 4,
+};
+
+const MINUTES = 730 * 60;
+const line = (report: CostReport, service: string, item: string) => {
+  const found = report.lines.find((l) => l.service === service && l.item.startsWith(item));
+  expect(found, `${service}: ${item}`).toBeDefined();
+  return found!;
+};
+
+describe('estimateCost', () => {
+  const report = estimateCost({ config: tinyConfig(), assumptions: ASSUMPTIONS });
+
+  it('counts the rounds, ticks and decisions of the plan', () => {
+    expect(report.workload).toMatchObject({
+      roundsPerMonth: MINUTES,
+      ticksPerMonth: MINUTES,
+      checkRunsPerMonth: 3 * MINUTES,
+      decisionsPerMonth: MINUTES,
+      // 100 overhead + 0 jitter + one wave of 200 + half the rounds wait 2 x 5,000 + 2,000 for a timing-out check.
+      roundMs: 6300,
+      roundMsSource: 'assumed',
+      // Outcomes of the one region, latency, decisions, regions reporting, drift.
+      customMetrics: 5,
+      // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; the region's DLQ.
+      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 1, gatedRecords: 0, total: 6 },
+    });
+  });
+
+  it('prices Lambda: requests, and GB-seconds at the memory of each function', () => {
+    expect(line(report, 'Lambda', 'probe ticks: requests').quantity).toBe(43_800);
+    expect(line(report, 'Lambda', 'probe ticks: duration').quantity).toBeCloseTo(4380, 6);
+    const rounds = line(report, 'Lambda', 'probe rounds: duration');
+    expect(rounds.quantity).toBeCloseTo(275_940, 6);
+    expect(rounds.monthlyUsd).toBeCloseTo(275_940 * 0.0000133334, 9);
+    expect(rounds.fixed).toBe(false);
+    expect(line(report, 'Lambda', 'decide: requests').quantity).toBe(43_800);
+    // 43,800 invocations of one site: (40 + 10) ms at 0.5 GB.
+    expect(line(report, 'Lambda', 'decide: duration').quantity).toBeCloseTo(1095, 6);
+  });
+
+  it('prices SQS per request: a FIFO send per round, a receive and a delete per decide batch, and the pollers', () => {
+    expect(line(report, 'SQS', 'observation batches (FIFO)').quantity).toBe(3 * 43_800);
+    expect(line(report, 'SQS', 'observation batches (FIFO)').unitUsd).toBe(0.5 / 1e6);
+    expect(line(report, 'SQS', "pollers' long polls on the observations queue").quantity).toBe(10 * 43_800);
+    expect(line(report, 'SQS', "pollers' long polls on 1 round queues").quantity).toBe(2 * 10 * 43_800);
+    expect(line(report, 'SQS', 'round tickets').quantity).toBe(3 * 43_800);
+  });
+
+  it('prices DynamoDB from the write units of each state write and the history of transitions', () => {
+    // State of 1,000 + 10 x 3 checks x 1 region = 1,030 bytes: 2 write units, 1 read unit; 3 transitions x (4 + 3).
+    expect(line(report, 'DynamoDB', 'state writes').quantity).toBe(2 * 43_800 + 21);
+    expect(line(report, 'DynamoDB', 'state reads').quantity).toBe(43_800 + 6);
+    expect(line(report, 'DynamoDB', 'state writes').monthlyUsd).toBeCloseTo((87_621 * 0.625) / 1e6, 12);
+  });
+
+  it('prices the Scheduler, SNS, CloudWatch and the fixed resources', () => {
+    expect(line(report, 'EventBridge Scheduler', 'probe ticks').quantity).toBe(43_800 + 8760);
+    expect(line(report, 'SNS', 'alert publishes').quantity).toBe(6);
+    expect(line(report, 'SNS', 'alert emails').quantity).toBe(6);
+    expect(line(report, 'SNS', 'critical alert SMS').quantity).toBe(3);
+    expect(line(report, 'CloudWatch', 'custom metrics published every hour').monthlyUsd).toBeCloseTo(1.5, 12);
+    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.6, 12);
+    expect(line(report, 'CloudWatch', 'dashboard').monthlyUsd).toBe(3);
+    expect(line(report, 'Secrets Manager', 'secrets').quantity).toBe(2);
+    expect(line(report, 'KMS', 'customer-managed key').monthlyUsd).toBe(1);
+    // No DNS record, no agent: no Route 53 or WebSocket line.
+    expect(report.lines.filter((l) => l.service === 'Route 53' || l.item.includes('WebSocket'))).toEqual([]);
+  });
+
+  it('adds the lines up, per check and split into fixed and variable, and keeps the free tier apart', () => {
+    const { totals } = report;
+    const total = report.lines.filter((l) => l.counted).reduce((sum, l) => sum + l.monthlyUsd, 0);
+    expect(totals.monthlyUsd).toBeCloseTo(total, 12);
+    expect(totals.perCheckUsd).toBeCloseTo(total / 3, 12);
+    expect(totals.fixedUsd + totals.variableUsd).toBeCloseTo(total, 12);
+    expect(totals.freeTierUsd).toBeGreaterThan(0);
+    expect(totals.afterFreeTierUsd).toBeCloseTo(total - totals.freeTierUsd, 12);
+    for (const l of report.lines) expect(l.monthlyUsd).toBeCloseTo(l.quantity * l.unitUsd, 12);
+  });
+
+  it('lists every assumption with its value, and every price it used with its source and date', () => {
+    expect(report.assumptions.find((a) => a.key === 'checkLatencyMs')).toMatchObject({ value: 200 });
+    expect(report.assumptions.find((a) => a.key === 'tickMs')!.text).toMatch(/tick/);
+    const used = new Set(report.lines.map((l) => l.price));
+    expect(new Set(report.prices.map((p) => p.id))).toEqual(used);
+    for (const p of report.prices) {
+      expect(p.usd).toBe(PRICES[p.id].usd);
+      expect(p.source).toMatch(/^https:\/\/aws\.amazon\.com\//);
+      expect(p.asOf).toMatch(/^2026/);
+    }
+  });
+
+  it('uses measured round durations when given', () => {
+    const measured = estimateCost({
+      config: tinyConfig(),
+      assumptions: ASSUMPTIONS,
+      measured: { roundMs: 1000, rounds: 1, maxRoundMs: 1000 },
+    });
+    expect(measured.workload).toMatchObject({ roundMs: 1000, roundMsSource: 'measured', measuredRounds: 1 });
+    expect(line(measured, 'Lambda', 'probe rounds: duration').quantity).toBeCloseTo(43_800, 6);
+  });
+
+  it('prices X-Ray only for the low-volume functions: the probe, decide and agent gateway functions are not traced', () => {
+    const traced = report.lines.filter((l) => l.service === 'X-Ray');
+    expect(traced.map((l) => l.item)).toEqual([
+      'traces of the dispatch and webhook functions',
+      'traces of the reconcile and API functions',
+    ]);
+    // 3 transitions x 2 dispatches; 8,760 reconcile sweeps and 10,000 API requests.
+    expect(traced.map((l) => l.quantity)).toEqual([6, 8760 + 10_000]);
+  });
+
+  it('prices the same checks as Route 53 health checks and Synthetics canaries', () => {
+    const { route53, synthetics } = report.alternatives;
+    expect(route53).toMatchObject({ perCheckLowUsd: 0.75, perCheckHighUsd: 8.75, expressible: 2, notExpressible: 1 });
+    // HTTPS + string matching + latency: 0.75 + 3 x 2; TCP + latency: 0.75 + 2; an alarm ($0.10) each.
+    expect(route53.equivalentUsd).toBeCloseTo(6.85 + 2.85, 12);
+    expect(route53.equivalentPerCheckUsd).toBeCloseTo((6.85 + 2.85) / 2, 12);
+    // A canary per check in the one region, every minute.
+    expect(synthetics.runsPerCheckMonth).toBe(43_800);
+    expect(synthetics.perCheckUsd).toBeCloseTo(43_800 * 0.0012, 9);
+    expect(synthetics.monthlyUsd).toBeCloseTo(3 * 43_800 * 0.0012, 9);
+  });
+});
+
+describe('against the target of 5 cents per check', () => {
+  const example = (file: string) => {
+    const { config, diagnostics } = parseConfig(readFileSync(`examples/${file}`, 'utf8'));
+    expect(diagnostics).toEqual([]);
+    return config!;
+  };
+
+  it('repeats sites with new ids, their checks following them', () => {
+    const config = tinyConfig();
+    const tripled = withSitesRepeated(config, 3);
+    expect(tripled.sites.map((s) => s.id)).toEqual(['shop', 'shop~2', 'shop~3']);
+    for (const site of tripled.sites) for (const c of site.checks) expect(c.site).toBe(site.id);
+    expect(estimateCost({ config: tripled, assumptions: ASSUMPTIONS }).configuration).toMatchObject({
+      sites: 3,
+      checks: 9,
+    });
+  });
+
+  it('says what one more check adds: the bill of twice the sites less this one, per check added', () => {
+    const config = tinyConfig();
+    const one = estimateCost({ config, assumptions: ASSUMPTIONS });
+    const two = estimateCost({ config: withSitesRepeated(config, 2), assumptions: ASSUMPTIONS });
+    expect(one.totals.marginalPerCheckUsd).toBeCloseTo((two.totals.monthlyUsd - one.totals.monthlyUsd) / 3, 12);
+    // Rounds, ticks and pollers do not grow with the sites: one more check costs less than the average variable part.
+    expect(one.totals.marginalPerCheckUsd).toBeLessThan(one.totals.variablePerCheckUsd);
+  });
+
+  it('finds how many checks in sites like these bring the all-in list price under the target', () => {
+    const config = example('cost-20-sites.yaml');
+    const { totals } = estimateCost({ config });
+    expect(totals.marginalPerCheckUsd).toBeLessThan(TARGET_PER_CHECK_USD);
+    const needed = totals.checksForTarget!;
+    expect(needed).toBeGreaterThan(100);
+    // The straight line through 100 and 200 checks; the bill of that many checks (rounded up to whole copies of the
+    // 20 sites) is under the target, the bill of half as many is not.
+    const at = (checks: number) =>
+      estimateCost({ config: withSitesRepeated(config, Math.ceil(checks / 100)) }).totals.perCheckUsd;
+    expect(at(needed)).toBeLessThan(TARGET_PER_CHECK_USD);
+    expect(at(needed / 2)).toBeGreaterThan(TARGET_PER_CHECK_USD);
+  });
+
+  it('says never when one more check alone costs the target (a site with an agent and a gated record)', () => {
+    const { totals } = estimateCost({ config: example('cost-1-site.yaml') });
+    expect(totals.marginalPerCheckUsd).toBeGreaterThan(TARGET_PER_CHECK_USD);
+    expect(totals.checksForTarget).toBeNull();
+  });
+});
