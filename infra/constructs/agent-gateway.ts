@@ -6,10 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AGENT_ENV } from '../../functions/agent/env.ts';
+import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
 import type { StateTable } from './state-table.ts';
@@ -271,16 +272,7 @@ export class AgentGateway extends Construct {
   }
 
   #ownSweepDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'SweepDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
-    });
-    return queue;
+    return deadLetterQueue(this, 'SweepDeadLetterQueue', 'of the Scheduler target');
   }
 
   /** The connections ARN of `method` as cdk-nag writes it in its findings (tokens as `<Name>`). */

@@ -1,13 +1,14 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE } from '../../shared/adapters/aws/table.ts';
 import type { AlertTopics } from './alert-topics.ts';
 import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
+import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
 
@@ -128,16 +129,6 @@ export class Dispatcher extends Construct {
   }
 
   #ownDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue (the on-failure destination of the stream), which cdk-nag cannot see.',
-    });
-    return queue;
+    return deadLetterQueue(this, 'DeadLetterQueue', 'the on-failure destination of the stream');
   }
 }

@@ -2,6 +2,29 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/**
+ * A dead-letter queue as every one here is made: SQS-managed encryption, TLS only, 14 days' retention, and the
+ * cdk-nag SQS3 finding (a queue without a dead-letter queue of its own) acknowledged: `of` says whose it is.
+ */
+export function deadLetterQueue(
+  scope: Construct,
+  id: string,
+  of: string,
+  props: Pick<sqs.QueueProps, 'queueName' | 'retentionPeriod'> = {},
+): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    ...props,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-SQS3',
+    reason: `This queue is itself a dead-letter queue (${of}), which cdk-nag cannot see.`,
+  });
+  return queue;
+}
+
 /** Props of {@link FailedInvocations}. */
 export interface FailedInvocationsProps {
   /**
@@ -24,15 +47,13 @@ export class FailedInvocations extends Construct {
 
   constructor(scope: Construct, id: string, props: FailedInvocationsProps = {}) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: props.retentionPeriod ?? Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue (of the dispatcher stream and of Scheduler targets), which cdk-nag cannot see.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'of the dispatcher stream and of Scheduler targets',
+      {
+        retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      },
+    );
   }
 }

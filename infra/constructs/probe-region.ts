@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -9,6 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { visibilityTimeoutFor } from './decider.ts';
+import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
 import { OBSERVATIONS_QUEUE_NAME } from './observations-queue.ts';
@@ -102,16 +103,12 @@ export class ProbeRegion extends Construct {
 
     const margin = props.timeoutMargin ?? Duration.seconds(30);
     const timeout = Duration.seconds(Math.min(900, Math.ceil(props.roundBudgetMs / 1000) + margin.toSeconds()));
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: PROBE_NAMES.deadLetterQueue,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the round queue, the Scheduler target and the function).',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'of the round queue, the Scheduler target and the function',
+      { queueName: PROBE_NAMES.deadLetterQueue },
+    );
     this.roundQueue = new sqs.Queue(this, 'RoundQueue', {
       queueName: PROBE_NAMES.roundQueue,
       encryption: sqs.QueueEncryption.SQS_MANAGED,

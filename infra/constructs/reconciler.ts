@@ -1,9 +1,10 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
+import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
@@ -96,15 +97,6 @@ export class Reconciler extends Construct {
   }
 
   #ownDeadLetterQueue(): sqs.Queue {
-    const queue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (of the Scheduler target), which cdk-nag cannot see.',
-    });
-    return queue;
+    return deadLetterQueue(this, 'ScheduleDeadLetterQueue', 'of the Scheduler target');
   }
 }

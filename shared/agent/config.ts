@@ -1,10 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, type Diagnostic } from '../errors.ts';
+import type { ConfigError } from '../errors.ts';
+import { type Diagnostic } from '../errors.ts';
 import { Check, Id, probeSpecOf } from '../config/checks.ts';
-import { formatDiagnostic, locateProblems, parseYaml, schemaProblems, type Problem } from '../config/load.ts';
+import {
+  formatDiagnostic,
+  loadYamlFile,
+  locateProblems,
+  parseYaml,
+  schemaProblems,
+  type Problem,
+} from '../config/load.ts';
 import { messageFor } from '../config/messages.ts';
 import type { PlannedCheck } from '../config/model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from '../config/presets.ts';
@@ -124,16 +131,7 @@ export interface AgentParseResult {
 
 /** Reads and validates an agent.yaml; throws ConfigError listing every problem with its line and column. */
 export async function loadAgentConfig(file: string): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ConfigError([{ path: [], message: `cannot read ${file}: ${reason}` }], file);
-  }
-  const { config, diagnostics } = parseAgentConfig(text, file);
-  if (!config) throw new ConfigError(diagnostics, file);
-  return config;
+  return loadYamlFile(file, (text) => parseAgentConfig(text, file));
 }
 
 /**

@@ -20,6 +20,14 @@ export interface ParseResult {
 
 /** Reads and validates a sites.yaml; throws ConfigError listing every problem. */
 export async function loadConfig(file: string): Promise<FailoverConfig> {
+  return loadYamlFile(file, parseConfig);
+}
+
+/** Reads a YAML file and parses it with `parse`; an unreadable file or any problem is a ConfigError naming the file. */
+export async function loadYamlFile<T>(
+  file: string,
+  parse: (text: string) => { readonly config: T | undefined; readonly diagnostics: readonly Diagnostic[] },
+): Promise<T> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -27,7 +35,7 @@ export async function loadConfig(file: string): Promise<FailoverConfig> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new ConfigError([{ path: [], message: `cannot read ${file}: ${reason}` }], file);
   }
-  const { config, diagnostics } = parseConfig(text);
+  const { config, diagnostics } = parse(text);
   if (!config) throw new ConfigError(diagnostics, file);
   return config;
 }
