@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import dgram from 'node:dgram';
-import { isIP } from 'node:net';
-import net from 'node:net';
+import type net from 'node:net';
 import {
   SipParseError,
   SipStreamParser,
@@ -19,6 +17,7 @@ import {
   type SipMessage,
   type SipRequest,
 } from '../probes/sip-message.ts';
+import { listenBoth } from './listen-both.ts';
 
 /** Settings of {@link startSipResponder}. */
 export interface SipResponderOptions {
@@ -184,39 +183,4 @@ function badRequest(): Buffer {
 // The same request (a retransmission) gets the same To tag.
 function tagFor(callId: string, from: string): string {
   return createHash('sha256').update(`${callId}\n${from}`).digest('hex').slice(0, 12);
-}
-
-async function listenBoth(host: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
-  const type = isIP(host) === 6 ? 'udp6' : 'udp4';
-  for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket(type);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: host, port }, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      udp.close();
-      throw error;
-    }
-    const udpPort = udp.address().port;
-    const tcp = net.createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host, port: udpPort }, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-      return { udp, tcp, port: udpPort };
-    } catch (error) {
-      udp.close();
-      // An ephemeral UDP port may be taken on TCP: try another one.
-      if (port !== 0 || attempt >= 20 || (error as { code?: string }).code !== 'EADDRINUSE') throw error;
-    }
-  }
 }

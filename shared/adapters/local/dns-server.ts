@@ -1,8 +1,9 @@
-import dgram from 'node:dgram';
-import net, { isIP } from 'node:net';
+import type net from 'node:net';
+import { isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Question, SoaAnswer } from 'dns-packet';
 import { FailoverError } from '../../errors.ts';
+import { listenBoth } from '../../responders/listen-both.ts';
 
 /** The record types the server stores (the ones failover manages). */
 export type LocalRecordType = 'A' | 'AAAA' | 'CNAME';
@@ -78,7 +79,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const store = new RecordStore(zones);
   for (const r of options.records ?? []) store.set(r.name, r.type, r.ttl, r.values);
 
-  const { udp, tcp, port } = await listen(host, options.port ?? 5353);
+  const { udp, tcp, port } = await listenBoth(host, options.port ?? 5353, portError);
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
   const maxTcp = options.maxTcpConnections ?? 64;
   const sockets = new Set<net.Socket>();
@@ -378,42 +379,6 @@ function bareHeader(msg: Buffer, rcode: number): Buffer {
   out.writeUInt16BE(msg.readUInt16BE(0), 0);
   out.writeUInt16BE(0x8000 | (msg.readUInt16BE(2) & 0x7900) | rcode, 2);
   return out;
-}
-
-async function listen(host: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address: host, port }, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      udp.close();
-      throw portError(error, port);
-    }
-    const bound = udp.address().port;
-    const tcp = net.createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen({ host, port: bound }, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
-      return { udp, tcp, port: bound };
-    } catch (error) {
-      udp.close();
-      // With port 0 the TCP side of the port UDP got may be taken: try another port.
-      if (port !== 0 || attempt >= 20 || (error as { code?: unknown }).code !== 'EADDRINUSE') {
-        throw portError(error, bound);
-      }
-    }
-  }
 }
 
 function portError(error: unknown, port: number): unknown {
