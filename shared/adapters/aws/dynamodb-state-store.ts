@@ -270,31 +270,21 @@ export class DynamoDbStateStore implements StateStore {
       base = { IndexName: TABLE.gsi1.name, KeyConditionExpression: condition };
       keyNames = [TABLE.partitionKey, TABLE.sortKey, TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey];
     }
-    let start: Item | undefined =
-      query.cursor === undefined ? undefined : decodeCursor(query.cursor, keyNames, query.site, sinceSk);
-
-    // Limit counts items read, not items kept by the filter: read on until one more than a page is kept, or the end.
-    const found: Item[] = [];
-    do {
-      const wanted = limit + 1 - found.length;
-      const out = await this.#query({
+    const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keyNames, query.site, sinceSk);
+    const { items, next } = await queryPage(
+      (input) => this.#query(input),
+      {
         ...base,
         ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: filters.length > 0 ? Math.max(wanted, 50) : wanted,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      });
-      found.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start && found.length <= limit);
-
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
+      },
+      limit,
+      start,
+    );
     return {
-      items: page.map((item) => withoutKeys(item) as unknown as IncidentRecord),
-      ...(found.length > limit && last ? { cursor: encodeCursor(last, keyNames) } : {}),
+      items: items.map((item) => withoutKeys(item) as unknown as IncidentRecord),
+      ...(next ? { cursor: encodeCursor(next, keyNames) } : {}),
     };
   }
 
@@ -366,6 +356,34 @@ export function parseIncidentId(id: string): { site: string; openedSeq: number }
   if (!match) return null;
   const openedSeq = Number(match[2]);
   return openedSeq <= MAX_SEQ ? { site: match[1]!, openedSeq } : null;
+}
+
+/**
+ * One page of `limit` items of a Query, newest first, after `start`. With a FilterExpression, Limit counts items
+ * read, not items kept: it reads on until one more than a page is kept, or the end. `next` is the page's last item
+ * when there is more (make the next cursor from its keys).
+ */
+export async function queryPage(
+  query: (input: Omit<QueryCommandInput, 'TableName'>) => Promise<QueryCommandOutput>,
+  input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey' | 'ScanIndexForward'>,
+  limit: number,
+  start: Key | undefined,
+): Promise<{ items: Item[]; next: Item | undefined }> {
+  const found: Item[] = [];
+  let from: Record<string, unknown> | undefined = start;
+  do {
+    const wanted = limit + 1 - found.length;
+    const out = await query({
+      ...input,
+      ScanIndexForward: false,
+      Limit: input.FilterExpression ? Math.max(wanted, 50) : wanted,
+      ...(from ? { ExclusiveStartKey: from } : {}),
+    });
+    found.push(...(out.Items ?? []));
+    from = out.LastEvaluatedKey;
+  } while (from && found.length <= limit);
+  const items = found.slice(0, limit);
+  return { items, next: found.length > limit ? items.at(-1) : undefined };
 }
 
 /** Whether retrying later may help: throttling, a 5xx answer, a network failure or a timeout. */

@@ -22,6 +22,7 @@ import {
 import {
   BadCursorError,
   createDocumentClient,
+  queryPage,
   StateStoreError,
   storeCall,
   storeError,
@@ -228,29 +229,22 @@ export class DynamoDbWebhookStore implements WebhookStore {
       values[':status'] = query.status;
       filter = '#status = :status';
     }
-    let start: Item | undefined = query.cursor === undefined ? undefined : decodeCursor(query.cursor, pk);
-    // Limit counts items read, not items kept by the filter: read on until one more than a page is kept, or the end.
-    const found: Item[] = [];
-    do {
-      const wanted = limit + 1 - found.length;
-      const out = await this.#query({
+    const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, pk);
+    const { items, next } = await queryPage(
+      (input) => this.#query(input),
+      {
         IndexName: TABLE.gsi1.name,
         KeyConditionExpression: '#gpk = :gpk',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ...(filter ? { FilterExpression: filter } : {}),
-        ScanIndexForward: false,
-        Limit: filter ? Math.max(wanted, 50) : wanted,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      });
-      found.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start && found.length <= limit);
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
+      },
+      limit,
+      start,
+    );
     return {
-      items: page.map((item) => withoutKeys(item) as unknown as WebhookDelivery),
-      ...(found.length > limit && last ? { cursor: encodeCursor(last) } : {}),
+      items: items.map((item) => withoutKeys(item) as unknown as WebhookDelivery),
+      ...(next ? { cursor: encodeCursor(next) } : {}),
     };
   }
 
