@@ -26,27 +26,22 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** Free DNS and API ports, and alerts, keys and state beside the test's config: nothing in the repository's .failover. */
+const isolated = (file: string) => [
+  '--dns-port',
+  '0',
+  '--api-port',
+  '0',
+  '--alerts',
+  join(dirname(file), 'alerts.jsonl'),
+  '--data-dir',
+  join(dirname(file), 'data'),
+];
+
 describe.concurrent('failover local', () => {
   it('--rounds 1: the demo targets, then one line per region with every check up; exit 0', async ({ expect }) => {
     const { file, ports } = await demo();
-    const r = await runCli(
-      [
-        'local',
-        '--config',
-        file,
-        '--rounds',
-        '1',
-        '--dns-port',
-        '0',
-        '--api-port',
-        '0',
-        '--alerts',
-        join(dirname(file), 'alerts.jsonl'),
-        '--data-dir',
-        join(dirname(file), 'data'),
-      ],
-      { timeoutMs: 40_000 },
-    );
+    const r = await runCli(['local', '--config', file, '--rounds', '1', ...isolated(file)], { timeoutMs: 40_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     for (const [id, port] of Object.entries(ports))
@@ -64,25 +59,9 @@ describe.concurrent('failover local', () => {
 
   it('--json-logs: JSON lines of runtime events, observations and rounds', async ({ expect }) => {
     const { file } = await demo();
-    const r = await runCli(
-      [
-        'local',
-        '-c',
-        file,
-        '--rounds',
-        '1',
-        '--json-logs',
-        '--dns-port',
-        '0',
-        '--api-port',
-        '0',
-        '--alerts',
-        join(dirname(file), 'alerts.jsonl'),
-        '--data-dir',
-        join(dirname(file), 'data'),
-      ],
-      { timeoutMs: 40_000 },
-    );
+    const r = await runCli(['local', '-c', file, '--rounds', '1', '--json-logs', ...isolated(file)], {
+      timeoutMs: 40_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout
       .trimEnd()
@@ -136,24 +115,7 @@ local:
     - { id: web, kind: http, port: ${port} }
 `,
     );
-    const r = await runCli(
-      [
-        'local',
-        '-c',
-        file,
-        '--rounds',
-        '1',
-        '--dns-port',
-        '0',
-        '--api-port',
-        '0',
-        '--alerts',
-        join(dirname(file), 'alerts.jsonl'),
-        '--data-dir',
-        join(dirname(file), 'data'),
-      ],
-      { timeoutMs: 40_000 },
-    );
+    const r = await runCli(['local', '-c', file, '--rounds', '1', ...isolated(file)], { timeoutMs: 40_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/us-east-1 +many {2}c0 UP /);
@@ -165,21 +127,7 @@ local:
     let blocker: Server | undefined;
     try {
       blocker = await listenTcp(ports.primary);
-      const r = await runCli([
-        'local',
-        '--config',
-        file,
-        '--rounds',
-        '1',
-        '--dns-port',
-        '0',
-        '--api-port',
-        '0',
-        '--alerts',
-        join(dirname(file), 'alerts.jsonl'),
-        '--data-dir',
-        join(dirname(file), 'data'),
-      ]);
+      const r = await runCli(['local', '--config', file, '--rounds', '1', ...isolated(file)]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/demo target "primary" \(http\) cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
       expect(r.stderr).not.toMatch(STACK_FRAME);
@@ -191,22 +139,7 @@ local:
 
   it('SIGINT during a run: stops cleanly, exit 0', async ({ expect }) => {
     const { file } = await demo();
-    const cli = startCli(
-      [
-        'local',
-        '--config',
-        file,
-        '--dns-port',
-        '0',
-        '--api-port',
-        '0',
-        '--alerts',
-        join(dirname(file), 'alerts.jsonl'),
-        '--data-dir',
-        join(dirname(file), 'data'),
-      ],
-      { timeoutMs: 40_000 },
-    );
+    const cli = startCli(['local', '--config', file, ...isolated(file)], { timeoutMs: 40_000 });
     await cli.waitFor(/^\d\d:\d\d:\d\d .* demo {2}portal-fiber /m, { timeoutMs: 30_000 });
     cli.child.kill('SIGINT');
     const r = await cli.exited;
