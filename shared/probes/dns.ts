@@ -31,9 +31,10 @@ class DnsProbeError extends Error {
 }
 
 /** Largest UDP answer we advertise with EDNS(0): the DNS flag day 2020 value that avoids fragmentation. */
-const EDNS_UDP_SIZE = 1232;
+export const EDNS_UDP_SIZE = 1232;
 const MAX_LISTED = 5;
-const ednsOpt: Answer = {
+/** The EDNS(0) OPT record advertising {@link EDNS_UDP_SIZE}, for queries and answers alike. */
+export const ednsOpt: Answer = {
   type: 'OPT',
   name: '.',
   udpPayloadSize: EDNS_UDP_SIZE,

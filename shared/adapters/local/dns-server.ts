@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Question, SoaAnswer } from 'dns-packet';
 import { FailoverError } from '../../errors.ts';
+import { EDNS_UDP_SIZE, ednsOpt } from '../../probes/dns.ts';
 import { listenBoth } from '../../responders/listen-both.ts';
 
 /** The record types the server stores (the ones failover manages). */
@@ -58,7 +59,6 @@ const TYPES: readonly LocalRecordType[] = ['A', 'AAAA', 'CNAME'];
 const SOA_TTL = 60;
 /** The SOA minimum, the TTL of negative answers (RFC 2308): short, so a new record shows quickly. */
 const NEGATIVE_TTL = 5;
-const EDNS_UDP_SIZE = 1232;
 const MAX_CHAIN = 8;
 const MAX_RECORDS = 10_000;
 const MAX_VALUES = 100;
@@ -301,7 +301,7 @@ function respond(store: RecordStore, msg: Buffer, transport: Transport): Buffer 
     questions: [question],
     answers: result.answers,
     authorities: result.authorities,
-    additionals: opt ? [ednsOpt()] : [],
+    additionals: opt ? [ednsOpt] : [],
   };
   let encoded = dnsPacket.encode(packet);
   if (transport === 'udp' && encoded.length > maxUdp) {
@@ -358,19 +358,6 @@ function resolve(store: RecordStore, question: Question): Resolution {
     return { rcode, authoritative: true, answers, authorities: [store.soa(current, NEGATIVE_TTL)] };
   }
   return { rcode: RCODE.NOERROR, authoritative: true, answers, authorities: [] };
-}
-
-function ednsOpt(): Answer {
-  return {
-    type: 'OPT',
-    name: '.',
-    udpPayloadSize: EDNS_UDP_SIZE,
-    extendedRcode: 0,
-    ednsVersion: 0,
-    flags: 0,
-    flag_do: false,
-    options: [],
-  };
 }
 
 /** A response of only the header: the query's id, opcode and RD, no sections. */
