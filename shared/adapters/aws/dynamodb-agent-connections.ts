@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { AgentConnections, AgentHeartbeat } from '../../ports/agent-channel.ts';
-import { agentKeys, mapped } from './dynamodb-command-store.ts';
+import { agentKeys, commandStoreCall, mapped } from './dynamodb-command-store.ts';
 import { TABLE } from './table.ts';
 
 /** API Gateway closes a WebSocket connection after 2 hours at most; the item outlives that a little. */
@@ -116,12 +116,8 @@ export class DynamoDbAgentConnections implements AgentConnections {
     }
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw mapped(error, operation, this.#table);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return commandStoreCall(operation, this.#table, run);
   }
 }
 

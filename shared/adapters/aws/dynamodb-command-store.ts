@@ -255,12 +255,8 @@ export class DynamoDbCommandStore implements CommandStore {
     }
   }
 
-  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw mapped(error, operation, this.#table);
-    }
+  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return commandStoreCall(operation, this.#table, run);
   }
 }
 
@@ -288,6 +284,15 @@ function decode(item: Item): CommandRecord {
 }
 
 /** SDK errors as domain errors: TransientError when a retry may help, CommandStoreError otherwise. */
+/** Runs one DynamoDB call of the agent channel's stores; its failure is thrown as {@link mapped}. */
+export async function commandStoreCall<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw mapped(error, operation, table);
+  }
+}
+
 export function mapped(error: unknown, operation: string, table: string): Error {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const message = `DynamoDB ${operation} on table ${table} failed: ${detail}`;

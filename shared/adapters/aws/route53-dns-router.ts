@@ -5,7 +5,7 @@ import {
   waitForResourceRecordSetsChanged,
 } from '@aws-sdk/client-route-53';
 import type { DnsAction } from '../../domain/model.ts';
-import { isTransientAwsError as isTransient } from './sdk-errors.ts';
+import { isTransientAwsError as isTransient, type AwsErrorShape } from './sdk-errors.ts';
 import { normalizeDnsName, normalizeRecordValue, stripDot } from '../../domain/dns-values.ts';
 import { FailoverError, TransientError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
@@ -161,15 +161,8 @@ const DENIED = new Set([
   'CredentialsProviderError',
 ]);
 
-type AwsErrorShape = {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  $fault?: unknown;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-  messages?: unknown;
-};
+/** Route 53's InvalidChangeBatch carries the reasons in `messages`. */
+type Route53ErrorShape = AwsErrorShape & { messages?: unknown };
 
 /** Whether retrying the same AWS request later may help: throttling, a change in progress, a 5xx, a network error. */
 export function isTransientAwsError(error: unknown): boolean {
@@ -182,7 +175,7 @@ export function isTransientAwsError(error: unknown): boolean {
  */
 export function mapAwsError(error: unknown, operation: string, hostedZoneId?: string): FailoverError {
   if (error instanceof FailoverError) return error;
-  const e = (typeof error === 'object' && error !== null ? error : {}) as AwsErrorShape;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as Route53ErrorShape;
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const text = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
   const code = typeof e.code === 'string' && e.code !== name ? ` ${e.code}` : '';
