@@ -19,8 +19,7 @@ import { apiMaintenanceWindows } from '../shared/ports/maintenance-store.ts';
 import type { Notifier } from '../shared/ports/notifier.ts';
 import type { DeliveryTicket } from '../shared/ports/webhook-store.ts';
 import type { AgentChannelDeps, AgentChannelEvent } from '../shared/usecases/agent/deps.ts';
-import { deliverPending, viaChannel } from '../shared/usecases/agent/deliver-pending.ts';
-import { expireCommands } from '../shared/usecases/agent/expire-commands.ts';
+import { sweepCommands } from '../shared/usecases/agent/expire-commands.ts';
 import { agentCommandHandler } from '../shared/usecases/agent/issue-command.ts';
 import { decideSite } from '../shared/usecases/decide-site.ts';
 import { dispatchSite, type DispatchEvent } from '../shared/usecases/dispatch.ts';
@@ -218,11 +217,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           .catch((error) => options.onError(error, 'reconcile'));
       }, options.reconcileEveryMs ?? 60_000),
       setInterval(() => {
-        expireCommands(agentDeps)
-          .then(async (out) => {
+        sweepCommands(agentDeps)
+          .then((out) => {
             for (const f of out.failed) options.onError(f.error, `agent command sweep ${f.site}`);
-            for (const site of config.sites.filter((s) => s.agent))
-              await deliverPending(agentDeps, { site: site.id, send: viaChannel(agentDeps, site.id) });
           })
           .catch((error) => options.onError(error, 'agent command sweep'));
       }, options.sweepEveryMs ?? 60_000),

@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { deliverPending, viaChannel } from '../../shared/usecases/agent/deliver-pending.ts';
-import { expireCommands } from '../../shared/usecases/agent/expire-commands.ts';
+import { sweepCommands } from '../../shared/usecases/agent/expire-commands.ts';
 import { bundledConfig, logger } from '../shared/runtime.ts';
 import { cloudAgentDeps } from './runtime.ts';
 
@@ -24,23 +23,13 @@ export interface SweepOutput {
 export const handler = middy<unknown, SweepOutput>()
   .use(injectLambdaContext(logger))
   .handler(async () => {
-    const out = await expireCommands(deps);
-    const failedSites = new Set(out.failed.map((f) => f.site));
+    const out = await sweepCommands(deps);
     for (const f of out.failed) logger.error('agent command sweep failed', { site: f.site, error: f.error as Error });
-    let delivered = 0;
-    for (const site of deps.config.sites.filter((s) => s.agent)) {
-      try {
-        delivered += (await deliverPending(deps, { site: site.id, send: viaChannel(deps, site.id) })).length;
-      } catch (error) {
-        failedSites.add(site.id);
-        logger.error('agent command delivery failed', { site: site.id, error: error as Error });
-      }
-    }
     const result = {
       expired: out.expired.length,
       reported: out.reported.length,
-      delivered,
-      failedSites: [...failedSites],
+      delivered: out.delivered,
+      failedSites: [...new Set(out.failed.map((f) => f.site))],
     };
     logger.info('agent command sweep', { ...result });
     return result;

@@ -1,5 +1,6 @@
 import type { CommandRecord } from '../../ports/command-store.ts';
 import type { AgentChannelDeps } from './deps.ts';
+import { deliverPending, viaChannel } from './deliver-pending.ts';
 import { reportFailures } from './report-failures.ts';
 
 /** A failure is left this long to the handler that recorded it before the sweep takes it for a lost one. */
@@ -53,6 +54,32 @@ export async function expireCommands(
     }
   }
   return { expired, reported, failed };
+}
+
+export interface SweepCommandsOutput extends ExpireCommandsOutput {
+  /** Queued commands handed to connected agents. */
+  readonly delivered: number;
+}
+
+/**
+ * The command sweep, every minute (a schedule in AWS, a timer locally): expires what is past its expiry
+ * ({@link expireCommands}), then hands queued commands to sites whose agent is connected (a delivery that failed
+ * earlier). One site's failure does not stop the others; it is in `failed`.
+ */
+export async function sweepCommands(
+  deps: Pick<AgentChannelDeps, 'config' | 'store' | 'clock' | 'commands' | 'channel' | 'dispatch' | 'log'>,
+): Promise<SweepCommandsOutput> {
+  const out = await expireCommands(deps);
+  const failed = [...out.failed];
+  let delivered = 0;
+  for (const site of deps.config.sites.filter((s) => s.agent)) {
+    try {
+      delivered += (await deliverPending(deps, { site: site.id, send: viaChannel(deps, site.id) })).length;
+    } catch (error) {
+      failed.push({ site: site.id, error });
+    }
+  }
+  return { ...out, delivered, failed };
 }
 
 /** Whether the command ended without doing what it was for. */
