@@ -166,7 +166,12 @@ describe('decideSite', () => {
     for (const loser of results.filter((r) => r.rejected.length > 0)) {
       const [rejection] = loser.rejected;
       if (rejection!.command.type === 'failback') expect(rejection!.code).toBe('rejected');
-      else expect(rejection!.code).toBe('conflict');
+      else {
+        expect(rejection!.code).toBe('conflict');
+        expect(rejection!.reason).toMatch(
+          /^the site changed while this (failover|override) was decided: the site is (PRIMARY|BACKUP)_ACTIVE on (fiber|lte) since \S+(, pinned to \w+ \((primary|backup)\) by ops-\d|, held there by ops-\d's failover until an operator fails back); nothing was done$/,
+        );
+      }
     }
     const state = (await store.load('operators'))!;
     const switches = state.outbox.filter((a) => a.kind === 'agent-command' || a.kind === 'dns');
