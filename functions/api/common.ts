@@ -1,7 +1,8 @@
 import type { SiteConfig } from '../../shared/config/model.ts';
 import type { OperatorCommand } from '../../shared/domain/model.ts';
 import { HttpProblem } from '../../shared/api/problem.ts';
-import { commandResult, type AnyWindow } from '../../shared/api/views.ts';
+import { commandResult, siteSummary, type AnyWindow } from '../../shared/api/views.ts';
+import type { Rejection } from '../../shared/domain/model.ts';
 import type { CommandResult } from '../../shared/contracts/api.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { decideDeps, type ApiDeps } from './deps.ts';
@@ -37,9 +38,17 @@ export async function windowsOf(deps: ApiDeps, site: SiteConfig, now: number): P
   return [...configured, ...stored].sort((a, b) => a.window.startMs - b.window.startMs);
 }
 
+const PROBLEM_CODES: Record<Rejection['code'], string> = {
+  rejected: 'command-rejected',
+  'override-conflict': 'override-conflict',
+  conflict: 'command-conflict',
+};
+
 /**
  * Decides `site` with `commands` (none: only re-evaluates, e.g. after a maintenance change), tells onDecision when
- * the state was written, and answers 409 with the engine's reason when it rejected a command.
+ * the state was written, and answers 409 with the reason when a command was refused: by the engine
+ * (`command-rejected`, `override-conflict`) or because the site moved after the request read it
+ * (`command-conflict`), with the site as it is now in `current`.
  */
 export async function decideNow(
   deps: ApiDeps,
@@ -49,7 +58,11 @@ export async function decideNow(
   const out = await decideSite(decideDeps(deps), { site: site.id, commands });
   if (out.written) await deps.onDecision?.(out);
   const rejected = out.rejected[0];
-  if (rejected) throw new HttpProblem(409, rejected.reason, { code: 'command-rejected' });
   const windows = out.state.maintenance ? await windowsOf(deps, site, deps.clock.now()) : [];
+  if (rejected)
+    throw new HttpProblem(409, rejected.reason, {
+      code: PROBLEM_CODES[rejected.code],
+      current: siteSummary(site, out.state, windows),
+    });
   return commandResult(site, out.state, out.transitions, windows);
 }

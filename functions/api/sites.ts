@@ -1,7 +1,7 @@
 import { HttpProblem } from '../../shared/api/problem.ts';
 import { routeSpec } from '../../shared/api/routes.ts';
-import { iso, siteDetail, siteSummary } from '../../shared/api/views.ts';
-import type { OperatorCommand } from '../../shared/domain/model.ts';
+import { siteDetail, siteSummary } from '../../shared/api/views.ts';
+import { MAX_FAILOVER_HOLD_MS, type OperatorCommand } from '../../shared/domain/model.ts';
 import { decideNow, siteOr404, windowsOf } from './common.ts';
 import type { ApiDeps } from './deps.ts';
 import { apiHandler, type RouteHandler } from './middleware.ts';
@@ -25,8 +25,27 @@ export const getSite = (deps: ApiDeps): RouteHandler =>
     const site = siteOr404(deps, params.id);
     const now = deps.clock.now();
     const [state, windows] = await Promise.all([deps.store.load(site.id), windowsOf(deps, site, now)]);
-    return { status: 200, body: siteDetail(site, state, now, windows) };
+    return { status: 200, body: siteDetail(site, state, deps.config.regions.probe, now, windows) };
   });
+
+/** `until` of a request body as epoch ms: 400 naming `body.until` when it is not in the future, or beyond `maxMs`. */
+function untilOf(deps: ApiDeps, until: string | undefined, maxMs?: number): number | undefined {
+  if (until === undefined) return undefined;
+  const at = Date.parse(until);
+  const now = deps.clock.now();
+  const problem =
+    at <= now
+      ? 'must be in the future'
+      : maxMs !== undefined && at > now + maxMs
+        ? `must be at most ${maxMs / 86_400_000} days ahead`
+        : undefined;
+  if (problem)
+    throw new HttpProblem(400, `body.until: ${problem}`, {
+      code: 'invalid-request',
+      errors: [{ path: 'body.until', message: problem }],
+    });
+  return at;
+}
 
 /** `POST /v1/sites/{id}/override` */
 export const overrideSite = (deps: ApiDeps): RouteHandler =>
@@ -36,21 +55,7 @@ export const overrideSite = (deps: ApiDeps): RouteHandler =>
     if ('clear' in body) {
       command = { type: 'clear-override', reason: body.reason, by: principal.name };
     } else {
-      const until = body.until === undefined ? undefined : Date.parse(body.until);
-      if (until !== undefined && until <= deps.clock.now()) {
-        throw new HttpProblem(400, 'body.until: must be in the future', {
-          code: 'invalid-request',
-          errors: [{ path: 'body.until', message: 'must be in the future' }],
-        });
-      }
-      const current = (await deps.store.load(site.id))?.override;
-      if (current && current.pin !== body.pin) {
-        throw new HttpProblem(
-          409,
-          `the site is pinned to ${current.link} (${current.pin}) by ${current.by} since ${iso(current.at)}; clear the override first`,
-          { code: 'override-conflict' },
-        );
-      }
+      const until = untilOf(deps, body.until);
       command = {
         type: 'override',
         pin: body.pin,
@@ -66,7 +71,13 @@ export const overrideSite = (deps: ApiDeps): RouteHandler =>
 export const failoverSite = (deps: ApiDeps): RouteHandler =>
   apiHandler(routeSpec('failoverSite'), deps, async ({ params, body, principal }) => {
     const site = siteOr404(deps, params.id);
-    const command: OperatorCommand = { type: 'failover', reason: body.reason, by: principal.name };
+    const until = untilOf(deps, body.until, MAX_FAILOVER_HOLD_MS);
+    const command: OperatorCommand = {
+      type: 'failover',
+      reason: body.reason,
+      by: principal.name,
+      ...(until ? { until } : {}),
+    };
     return { status: 200, body: await decideNow(deps, site, [command]) };
   });
 

@@ -38,6 +38,8 @@ export interface ProblemDocument {
   readonly code: string;
   readonly errors?: readonly ProblemIssue[];
   readonly requestId?: string;
+  /** A 409 of a site command: the site as it is now. */
+  readonly current?: unknown;
 }
 
 export interface HttpProblemOptions {
@@ -46,6 +48,8 @@ export interface HttpProblemOptions {
   readonly errors?: readonly ProblemIssue[];
   /** Response headers to send with it (Allow, WWW-Authenticate, Retry-After). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** A 409 of a site command: the site as it is now (the `current` member). */
+  readonly current?: unknown;
   readonly cause?: unknown;
 }
 
@@ -59,6 +63,7 @@ export class HttpProblem extends FailoverError {
   readonly problemCode: string;
   readonly errors: readonly ProblemIssue[] | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  readonly current: unknown;
 
   constructor(status: number, detail: string, options: HttpProblemOptions = {}) {
     const code = options.code ?? kebab(STATUS_TITLES[status] ?? 'error');
@@ -69,6 +74,7 @@ export class HttpProblem extends FailoverError {
     this.problemCode = code;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.current = options.current;
   }
 }
 
@@ -88,6 +94,7 @@ export function problemDocument(
     detail: problem.detail,
     code: problem.problemCode,
     ...(problem.errors ? { errors: problem.errors } : {}),
+    ...(problem.current !== undefined ? { current: problem.current } : {}),
     ...(context.instance ? { instance: context.instance } : {}),
     ...(context.requestId ? { requestId: context.requestId } : {}),
   };

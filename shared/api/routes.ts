@@ -17,6 +17,7 @@ import {
   MaintenanceQuery,
   MaintenanceRequest,
   MaintenanceResult,
+  FailoverRequest,
   OperatorRequest,
   OverrideRequest,
   SiteDetail,
@@ -105,7 +106,8 @@ export const API_ROUTES = [
     summary: 'Pin the site to its primary or backup link (automation frozen), or clear the pin',
     description:
       'A pin to the other side while one is in force is a conflict (409): clear it first. Pinning again to the same ' +
-      'side replaces the reason and expiry.',
+      'side replaces the reason and expiry. A request that meets a change made after it read the state (another ' +
+      'command, an automatic switch) is refused with 409 `command-conflict`; every 409 carries `current`.',
     auth: 'write',
     params: Id,
     body: OverrideRequest,
@@ -117,10 +119,14 @@ export const API_ROUTES = [
     method: 'POST',
     path: '/v1/sites/{id}/failover',
     tag: 'sites',
-    summary: "Fail over to the best backup link now, on an operator's word",
+    summary: "Fail over to the best backup link now, on an operator's word; it holds until a failback or `until`",
+    description:
+      'On a `failback: auto` site the failover holds: no automatic failback until an operator fails back or `until` ' +
+      'passes, and then only once the hold-down, counted from the switch, is over. Refused (409 with `current`): ' +
+      'already on a backup, pinned, no usable backup, or a change made after the request read the state.',
     auth: 'write',
     params: Id,
-    body: OperatorRequest,
+    body: FailoverRequest,
     responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
     problems: [404, 409],
   },

@@ -9,6 +9,7 @@ import type {
 } from '../contracts/api.ts';
 import { decayedPenalty, secondsUntilReuse } from '../domain/damping.ts';
 import { renderExplanation } from '../domain/explain.ts';
+import { regionReports } from '../domain/verdicts.ts';
 import type { IncidentRecord, SiteState, Transition } from '../domain/model.ts';
 import type { StoredMaintenanceWindow } from '../ports/maintenance-store.ts';
 
@@ -28,6 +29,7 @@ export function siteSummary(
   windows: readonly AnyWindow[] = [],
 ): SiteSummary {
   const o = state?.override ?? null;
+  const f = state?.operatorFailover ?? null;
   const m = state?.maintenance ?? null;
   const inForce = m ? windows.find((w) => w.window.id === m.id) : undefined;
   const i = state?.incident ?? null;
@@ -40,6 +42,7 @@ export function siteSummary(
     override: o
       ? { pin: o.pin, link: o.link, reason: o.reason, by: o.by, at: iso(o.at), until: isoOrNull(o.until) }
       : null,
+    operatorFailover: f ? { by: f.by, reason: f.reason, at: iso(f.at), until: isoOrNull(f.until) } : null,
     maintenance: m
       ? {
           id: m.id,
@@ -61,6 +64,7 @@ export function siteSummary(
 export function siteDetail(
   site: SiteConfig,
   state: SiteState | null,
+  regions: readonly string[],
   now: number,
   windows: readonly AnyWindow[] = [],
 ): SiteDetail {
@@ -121,6 +125,7 @@ export function siteDetail(
       since: iso(d.since),
     })),
     primaryUpSince: isoOrNull(state?.primaryUpSince),
+    quorum: quorumView(site, state, regions, now),
     damping: {
       penalty: Math.round(decayedPenalty(damping, site.policy.damping, now) * 100) / 100,
       suppressed: damping.suppressed,
@@ -138,6 +143,29 @@ export function siteDetail(
     },
     pendingActions: (state?.outbox ?? []).filter((a) => a.kind !== 'history').length,
     seq: state?.seq ?? 0,
+  };
+}
+
+/** How many probe regions report on the site now, and whether a quorum-lost episode is open. */
+function quorumView(
+  site: SiteConfig,
+  state: SiteState | null,
+  regions: readonly string[],
+  now: number,
+): SiteDetail['quorum'] {
+  const { reporting, missing } = state
+    ? regionReports(site, state, regions, now)
+    : {
+        reporting: [],
+        missing: regions.map((region) => ({ region, reason: 'no data' as const, lastAt: null, detail: '' })),
+      };
+  return {
+    needed: site.policy.quorum,
+    regions: regions.length,
+    reporting: reporting.length,
+    lost: state?.quorum?.lost ?? false,
+    since: state?.quorum?.lost ? iso(state.quorum.since) : null,
+    missing: missing.map((m) => ({ ...m, lastAt: isoOrNull(m.lastAt) })),
   };
 }
 
@@ -178,9 +206,13 @@ export function transitionView(t: Transition): TransitionView {
         ? {
             holdDown: {
               primaryUpSince: isoOrNull(e.holdDown.primaryUpSince),
+              ...(e.holdDown.countedFrom !== undefined ? { countedFrom: isoOrNull(e.holdDown.countedFrom) } : {}),
               holdDownSeconds: e.holdDown.holdDownSeconds,
             },
           }
+        : {}),
+      ...(e.regions
+        ? { regions: { ...e.regions, missing: e.regions.missing.map((m) => ({ ...m, lastAt: isoOrNull(m.lastAt) })) } }
         : {}),
     },
   };

@@ -38,26 +38,6 @@ export const TransitionKind = z.enum(TRANSITION_KINDS);
 export const IncidentKind = z.enum(['failover', 'both-down', 'degraded', 'provider-outage']);
 export const IncidentStatus = z.enum(['open', 'resolved']);
 
-/** RFC 9457 problem details: every error of the API, as `application/problem+json`. */
-export const Problem = component(
-  'Problem',
-  z
-    .object({
-      type: z.string().describe('`about:blank`: the status says what kind of problem it is; `code` refines it.'),
-      title: z.string().describe('The reason phrase of the status.'),
-      status: z.number().int(),
-      detail: z.string().optional().describe('What went wrong with this request, for people.'),
-      instance: z.string().optional().describe('The request path.'),
-      code: z.string().describe('Stable, machine-readable kind of problem, e.g. `override-conflict`.'),
-      errors: z
-        .array(z.object({ path: z.string(), message: z.string() }))
-        .optional()
-        .describe('Every invalid field of the request (400), e.g. `body.until`.'),
-      requestId: z.string().optional(),
-    })
-    .describe('A problem (RFC 9457).'),
-);
-
 export const OverrideView = component(
   'Override',
   z
@@ -70,6 +50,16 @@ export const OverrideView = component(
       until: Time.nullable(),
     })
     .describe("An operator's pin: automation is frozen on this link until cleared or until `until`."),
+);
+
+export const OperatorFailoverView = component(
+  'OperatorFailover',
+  z
+    .object({ by: z.string(), reason: z.string(), at: Time, until: Time.nullable() })
+    .describe(
+      "An operator's (or a tool's) failover: the site stays on its backup until an operator fails back or until " +
+        '`until` (null: until then); anything that brings traffic back to the primary ends it.',
+    ),
 );
 
 export const MaintenanceInForce = component(
@@ -104,6 +94,7 @@ export const SiteSummary = component(
     activeLink: z.string(),
     modeSince: Time.nullable().describe('Null before the first decision.'),
     override: OverrideView.nullable(),
+    operatorFailover: OperatorFailoverView.nullable(),
     maintenance: MaintenanceInForce.nullable(),
     incident: OpenIncidentView.nullable(),
     updatedAt: Time.nullable().describe('When the decider last changed the state; null before the first decision.'),
@@ -111,6 +102,29 @@ export const SiteSummary = component(
 );
 
 export const SiteList = component('SiteList', z.object({ items: z.array(SiteSummary) }));
+
+/** RFC 9457 problem details: every error of the API, as `application/problem+json`. */
+export const Problem = component(
+  'Problem',
+  z
+    .object({
+      type: z.string().describe('`about:blank`: the status says what kind of problem it is; `code` refines it.'),
+      title: z.string().describe('The reason phrase of the status.'),
+      status: z.number().int(),
+      detail: z.string().optional().describe('What went wrong with this request, for people.'),
+      instance: z.string().optional().describe('The request path.'),
+      code: z.string().describe('Stable, machine-readable kind of problem, e.g. `override-conflict`.'),
+      errors: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .describe('Every invalid field of the request (400), e.g. `body.until`.'),
+      requestId: z.string().optional(),
+      current: SiteSummary.optional().describe(
+        'A 409 of a site command: the site as it is now, the state the refused command met.',
+      ),
+    })
+    .describe('A problem (RFC 9457).'),
+);
 
 export const LinkView = component(
   'Link',
@@ -166,6 +180,29 @@ export const VantageView = component(
   }),
 );
 
+const MissingRegion = z.object({
+  region: z.string(),
+  reason: z.enum(['stale', 'impaired', 'no data']),
+  lastAt: Time.nullable().describe('Its last round; null when never heard from.'),
+  detail: z.string().describe('Impaired: what its control checks said.'),
+});
+
+export const QuorumView = component(
+  'Quorum',
+  z
+    .object({
+      needed: z.number().int().describe("The policy's quorum."),
+      regions: z.number().int().describe('Configured probe regions.'),
+      reporting: z.number().int().describe('Regions with a fresh round whose control checks pass, now.'),
+      lost: z
+        .boolean()
+        .describe('A quorum-lost episode is open: too few regions have reported for the grace (1.5 intervals).'),
+      since: Time.nullable().describe('When the regions reporting fell short, for an open episode; else null.'),
+      missing: z.array(MissingRegion).describe('The regions not counted now, and why.'),
+    })
+    .describe('Whether enough probe regions report on the site for the engine to decide.'),
+);
+
 export const SiteDetail = component(
   'SiteDetail',
   SiteSummary.extend({
@@ -174,6 +211,7 @@ export const SiteDetail = component(
     vantages: z.array(VantageView),
     dependencies: z.array(z.object({ id: z.string(), outage: z.boolean(), since: Time })),
     primaryUpSince: Time.nullable(),
+    quorum: QuorumView,
     damping: z.object({
       penalty: z.number().describe('As of now (it decays with the half-life).'),
       suppressed: z.boolean().describe('Automatic failback waits until the penalty decays below reuseLimit.'),
@@ -238,7 +276,24 @@ export const Explanation = component(
           reuseInSeconds: z.number().nullable(),
         })
         .optional(),
-      holdDown: z.object({ primaryUpSince: Time.nullable(), holdDownSeconds: z.number() }).optional(),
+      holdDown: z
+        .object({
+          primaryUpSince: Time.nullable(),
+          countedFrom: Time.nullable()
+            .optional()
+            .describe('When the hold-down began counting: the later of primaryUpSince and the switch to the backup.'),
+          holdDownSeconds: z.number(),
+        })
+        .optional(),
+      regions: z
+        .object({
+          reporting: z.number().int(),
+          total: z.number().int(),
+          needed: z.number().int(),
+          missing: z.array(MissingRegion),
+        })
+        .optional()
+        .describe('quorum-lost and quorum-restored: how many regions reported, and why the others did not.'),
     })
     .describe('Why a transition happened: which vantages voted how, on which checks, with which counters.'),
 );
@@ -320,8 +375,21 @@ export const ClearOverrideRequest = component(
 /** `POST /v1/sites/{id}/override`: pin the site to its primary or best backup link, or clear the pin. */
 export const OverrideRequest = component('OverrideRequest', z.union([PinRequest, ClearOverrideRequest]));
 
-/** `POST /v1/sites/{id}/failover` and `/failback`, `POST /v1/incidents/{id}/acknowledge`. */
+/** `POST /v1/sites/{id}/failback`, `POST /v1/incidents/{id}/acknowledge`. */
 export const OperatorRequest = component('OperatorRequest', z.object({ reason: Reason }).strict());
+
+/** `POST /v1/sites/{id}/failover`. */
+export const FailoverRequest = component(
+  'FailoverRequest',
+  z
+    .object({
+      reason: Reason,
+      until: TimeIn.optional().describe(
+        'When automatic failback may resume (in the future, at most 7 days ahead); absent: when an operator fails back.',
+      ),
+    })
+    .strict(),
+);
 
 export const CommandResult = component(
   'CommandResult',
@@ -528,6 +596,7 @@ export type IncidentDetail = z.infer<typeof IncidentDetail>;
 export type IncidentPage = z.infer<typeof IncidentPage>;
 export type OverrideRequest = z.infer<typeof OverrideRequest>;
 export type OperatorRequest = z.infer<typeof OperatorRequest>;
+export type FailoverRequest = z.infer<typeof FailoverRequest>;
 export type CommandResult = z.infer<typeof CommandResult>;
 export type MaintenanceRequest = z.infer<typeof MaintenanceRequest>;
 export type MaintenanceWindowView = z.infer<typeof MaintenanceWindowView>;

@@ -2,7 +2,7 @@ import type { ObservationBatch } from '../contracts/observation.ts';
 import type { LinkConfig, SiteConfig } from '../config/model.ts';
 import { clipText, smsText, SUBJECT_MAX_CHARS } from './alert-text.ts';
 import { decayedPenalty, penalize, refresh, secondsUntilReuse } from './damping.ts';
-import { describePath, renderExplanation } from './explain.ts';
+import { describeMissing, describePath, renderExplanation } from './explain.ts';
 import type {
   Action,
   Explanation,
@@ -10,7 +10,9 @@ import type {
   MaintenanceWindow,
   OpenIncident,
   OperatorCommand,
+  OperatorFailover,
   PathEvidence,
+  Rejection,
   Severity,
   SiteMode,
   SiteState,
@@ -19,7 +21,7 @@ import type {
   WebhookEvent,
 } from './model.ts';
 import { applyBatch } from './streaks.ts';
-import { evaluateDependencies, evaluateLinks, type PathChange } from './verdicts.ts';
+import { evaluateDependencies, evaluateLinks, regionReports, type PathChange } from './verdicts.ts';
 
 export interface DecideInput {
   readonly site: SiteConfig;
@@ -41,7 +43,7 @@ export interface DecideOutput {
   readonly transitions: readonly Transition[];
   /** Actions this decision appended to the outbox. */
   readonly actions: readonly Action[];
-  readonly rejected: readonly { readonly command: OperatorCommand; readonly reason: string }[];
+  readonly rejected: readonly Rejection[];
   /** False when the state is exactly as it was: nothing to write. */
   readonly changed: boolean;
 }
@@ -62,6 +64,8 @@ export function initialState(site: SiteConfig, now: number): SiteState {
     primaryUpSince: null,
     damping: { penalty: 0, at: now, suppressed: false, announced: false },
     override: null,
+    operatorFailover: null,
+    quorum: { lost: false, since: now, pendingSince: null },
     maintenance: null,
     incident: null,
     seq: 0,
@@ -89,6 +93,7 @@ export function decide(input: DecideInput): DecideOutput {
 
   for (const command of input.commands ?? []) d.command(command);
   d.expireOverride();
+  d.expireOperatorFailover();
   if (d.maintenance(input.maintenance ?? input.site.maintenance)) {
     // Verdicts formed during the window are not acted on: they must be confirmed by the counters afresh.
     for (const link of Object.values(state.links)) link.verdict = 'unknown';
@@ -99,6 +104,7 @@ export function decide(input: DecideInput): DecideOutput {
   if (!d.frozen) d.automate();
   d.degradation(links.changes);
   d.settleIncident();
+  d.watchQuorum();
   d.remind();
 
   const changed = before === null || JSON.stringify(state) !== before;
@@ -161,6 +167,11 @@ export function recordDrift(input: {
   return { state, transitions: d.transitions, actions: d.actions };
 }
 
+/** How long, in intervals, reports must stay below (or back at) the quorum before people are told. */
+export const QUORUM_GRACE_INTERVALS = 1.5;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 const SEVERITY_OF: Record<OpenIncident['kind'], Severity> = {
   failover: 'critical',
   'both-down': 'critical',
@@ -172,9 +183,11 @@ const SEVERITY_OF: Record<OpenIncident['kind'], Severity> = {
 class Decision {
   readonly transitions: Transition[] = [];
   readonly actions: Action[] = [];
-  readonly rejected: { command: OperatorCommand; reason: string }[] = [];
+  readonly rejected: Rejection[] = [];
   evidence: Record<string, PathEvidence> = {};
   private actionCount = 0;
+  /** An operator failover whose `until` passed in this decision, for the failback's explanation. */
+  private endedFailover: OperatorFailover | null = null;
   /** An incident opened by this step, announced right after the transition that opened it is recorded. */
   private opening = false;
 
@@ -221,10 +234,17 @@ class Decision {
     const s = this.state;
     switch (c.type) {
       case 'override': {
+        const o = s.override;
+        if (o && o.pin !== c.pin)
+          return this.reject(
+            c,
+            `the site is pinned to ${o.link} (${o.pin}) by ${o.by} since ${iso(o.at)}; clear the override first`,
+            'override-conflict',
+          );
         const link = c.pin === 'primary' ? this.primary.id : this.bestBackup()?.id;
         if (!link) return this.reject(c, 'no backup link to pin to');
         s.override = { pin: c.pin, link, reason: c.reason, by: c.by, at: this.now, until: c.until ?? null };
-        const until = c.until ? ` until ${new Date(c.until).toISOString()}` : '';
+        const until = c.until ? ` until ${iso(c.until)}` : '';
         this.move('override', link, `${c.by} pinned the site to ${this.linkName(link)}${until}: ${c.reason}`);
         return;
       }
@@ -241,9 +261,15 @@ class Decision {
       case 'failover': {
         if (s.override) return this.reject(c, `the site is pinned to ${s.override.link}; clear the override first`);
         if (s.mode === 'BACKUP_ACTIVE') return this.reject(c, `already on backup ${s.activeLink}`);
+        if (c.until !== undefined && c.until <= this.now) return this.reject(c, 'until must be in the future');
         const backup = this.bestBackup();
         if (!backup) return this.reject(c, 'every backup link is down');
-        this.failover(backup.id, `${c.by} asked for a failover to ${this.linkName(backup.id)}: ${c.reason}`);
+        const until = c.until === undefined ? '' : ` or until ${iso(c.until)}`;
+        this.failover(
+          backup.id,
+          `${c.by} asked for a failover to ${this.linkName(backup.id)}: ${c.reason}; it holds until an operator fails back${until}`,
+        );
+        s.operatorFailover = { by: c.by, reason: c.reason, at: this.now, until: c.until ?? null };
         return;
       }
       case 'failback':
@@ -267,8 +293,16 @@ class Decision {
     }
   }
 
-  private reject(command: OperatorCommand, reason: string): void {
-    this.rejected.push({ command, reason });
+  private reject(command: OperatorCommand, reason: string, code: Rejection['code'] = 'rejected'): void {
+    this.rejected.push({ command, reason, code });
+  }
+
+  /** Ends an operator failover whose `until` has passed: automatic failback may follow, hold-down permitting. */
+  expireOperatorFailover(): void {
+    const f = this.state.operatorFailover;
+    if (!f || f.until === null || this.now < f.until) return;
+    this.state.operatorFailover = null;
+    this.endedFailover = f;
   }
 
   expireOverride(): void {
@@ -381,16 +415,30 @@ class Decision {
       else if (allBackupsDown && primaryVerdict === 'down') this.bothDown('every link is down');
       return;
     }
-    if (primaryVerdict !== 'up' || this.site.policy.failback !== 'auto') return;
-    const upFor = this.now - (s.primaryUpSince ?? this.now);
-    if (upFor < this.site.policy.holdDownSeconds * 1000) return;
+    if (primaryVerdict !== 'up' || this.site.policy.failback !== 'auto' || s.operatorFailover) return;
+    const holdDown = this.site.policy.holdDownSeconds;
+    const upSince = s.primaryUpSince ?? this.now;
+    const from = this.holdDownFrom() ?? this.now;
+    if (this.now - from < holdDown * 1000) return;
     if (s.damping.suppressed) {
       if (!s.damping.announced) this.dampingHold();
       return;
     }
+    const seconds = (since: number) => Math.round((this.now - since) / 1000);
+    const ended = this.endedFailover;
+    const held = ended ? `${ended.by}'s failover held until ${iso(ended.until!)} is over; ` : '';
     this.failback(
-      `${this.linkName(primary)} has been up for ${Math.round(upFor / 1000)} s (hold-down ${this.site.policy.holdDownSeconds} s)`,
+      from > upSince
+        ? `${held}${this.linkName(primary)} has been up for ${seconds(upSince)} s, ${seconds(from)} s since the switch to ${s.activeLink} (hold-down ${holdDown} s, counted from the switch)`
+        : `${held}${this.linkName(primary)} has been up for ${seconds(upSince)} s (hold-down ${holdDown} s)`,
     );
+  }
+
+  /** When the hold-down starts counting: the later of the primary's recovery and the switch to the backup. */
+  private holdDownFrom(): number | null {
+    const s = this.state;
+    if (s.primaryUpSince === null) return null;
+    return s.mode === 'BACKUP_ACTIVE' ? Math.max(s.primaryUpSince, s.modeSince) : s.primaryUpSince;
   }
 
   private failover(to: string, why: string): void {
@@ -567,6 +615,54 @@ class Decision {
     this.alert(t, 'warning', 'DNS DRIFT', `${r.name} ${r.type} was ${actual}; set back to ${expected.join(', ')}`);
   }
 
+  /**
+   * Tells people once when too few probe regions report on the site to reach its quorum (stale or impaired), and
+   * once when enough do again. Either must hold for QUORUM_GRACE_INTERVALS, so that one late or impaired round, or a
+   * region coming and going at the boundary, changes nothing. Silent until some region has reported at all.
+   */
+  watchQuorum(): void {
+    const s = this.state;
+    const { reporting, missing } = regionReports(this.site, s, this.regions, this.now);
+    if (reporting.length === 0 && missing.every((m) => m.reason === 'no data')) return;
+    const needed = this.site.policy.quorum;
+    const short = reporting.length < needed;
+    const q = s.quorum ?? { lost: false, since: this.now, pendingSince: null };
+    if (short === q.lost) {
+      if (q.pendingSince !== null) s.quorum = { ...q, pendingSince: null };
+      return;
+    }
+    const pendingSince = q.pendingSince ?? this.now;
+    if (this.now - pendingSince < QUORUM_GRACE_INTERVALS * this.site.policy.intervalSeconds * 1000) {
+      if (q.pendingSince === null) s.quorum = { ...q, pendingSince };
+      return;
+    }
+    s.quorum = { lost: short, since: pendingSince, pendingSince: null };
+    const counts = `${reporting.length} of ${this.regions.length} regions reporting`;
+    const regions = { reporting: reporting.length, total: this.regions.length, needed, missing };
+    const why = missing.map(describeMissing).join('; ');
+    if (short) {
+      const t = this.record(
+        'quorum-lost',
+        s.mode,
+        s.activeLink,
+        `Quorum lost: ${counts}, ${needed} needed (${why}). Link verdicts stay as they were until enough regions report again: what fewer regions see is not acted on.`,
+        undefined,
+        { regions },
+      );
+      this.alert(t, 'warning', 'NO QUORUM', `quorum lost: ${counts}, ${needed} needed`);
+    } else {
+      const t = this.record(
+        'quorum-restored',
+        s.mode,
+        s.activeLink,
+        `Quorum restored: ${counts}, ${needed} needed${why ? ` (${why})` : ''}; decisions resume.`,
+        undefined,
+        { regions },
+      );
+      this.alert(t, 'warning', 'RESOLVED', `quorum restored: ${counts}`);
+    }
+  }
+
   remind(): void {
     const s = this.state;
     const every = this.site.policy.remindEveryMinutes * 60_000;
@@ -583,6 +679,8 @@ class Decision {
     const s = this.state;
     const from = s.activeLink;
     const mode: SiteMode = to === this.primary.id ? 'PRIMARY_ACTIVE' : 'BACKUP_ACTIVE';
+    // Back on the primary, whoever moved it: an operator's failover no longer holds.
+    if (to === this.primary.id && s.operatorFailover) s.operatorFailover = null;
     const t = this.record(kind, mode, to, summary);
     if (from !== to) this.switchTraffic(t, to);
     return t;
@@ -594,6 +692,7 @@ class Decision {
     toLink: string,
     summary: string,
     paths?: PathEvidence[],
+    extra?: Pick<Explanation, 'regions'>,
   ): Transition {
     const s = this.state;
     const policy = this.site.policy;
@@ -615,8 +714,15 @@ class Decision {
           }
         : {}),
       ...(kind === 'failback' || kind === 'damping-hold'
-        ? { holdDown: { primaryUpSince: s.primaryUpSince, holdDownSeconds: policy.holdDownSeconds } }
+        ? {
+            holdDown: {
+              primaryUpSince: s.primaryUpSince,
+              countedFrom: this.holdDownFrom(),
+              holdDownSeconds: policy.holdDownSeconds,
+            },
+          }
         : {}),
+      ...extra,
     };
     const t: Transition = {
       site: s.site,

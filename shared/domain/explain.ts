@@ -1,4 +1,4 @@
-import type { Explanation, PathEvidence, Vote } from './model.ts';
+import type { Explanation, MissingRegion, PathEvidence, SiteState, Vote } from './model.ts';
 
 const shortVantage = (v: string) => v.replace(/^region:/, '');
 
@@ -29,6 +29,30 @@ export function describeVotes(p: PathEvidence): string[] {
   });
 }
 
+/** Why a probe region does not count towards the quorum, in a few words. */
+export function describeMissing(m: MissingRegion): string {
+  if (m.reason === 'no data') return `${m.region}: never reported`;
+  if (m.reason === 'stale') return `${m.region}: stale, no round since ${new Date(m.lastAt!).toISOString()}`;
+  return `${m.region}: impaired: control checks failing${m.detail ? ` (${m.detail})` : ''}`;
+}
+
+/** Where a site's traffic is and who holds it there, for people: the current state a refused command met. */
+export function describePosition(state: SiteState | null): string {
+  if (!state) return 'the site is PRIMARY_ACTIVE on its primary link (nothing decided yet)';
+  const parts = [`the site is ${state.mode} on ${state.activeLink} since ${new Date(state.modeSince).toISOString()}`];
+  const o = state.override;
+  if (o)
+    parts.push(
+      `pinned to ${o.link} (${o.pin}) by ${o.by}${o.until ? ` until ${new Date(o.until).toISOString()}` : ''}`,
+    );
+  const f = state.operatorFailover;
+  if (f)
+    parts.push(
+      `held there by ${f.by}'s failover ${f.until ? `until ${new Date(f.until).toISOString()}` : 'until an operator fails back'}`,
+    );
+  return parts.join(', ');
+}
+
 /** The whole explanation as text: the summary, then each path with its votes. */
 export function renderExplanation(e: Explanation): string {
   const lines = [e.summary];
@@ -43,9 +67,18 @@ export function renderExplanation(e: Explanation): string {
     );
   }
   if (e.holdDown) {
-    const since =
-      e.holdDown.primaryUpSince === null ? 'not up' : `up since ${new Date(e.holdDown.primaryUpSince).toISOString()}`;
-    lines.push(`  hold-down: primary ${since}, ${e.holdDown.holdDownSeconds} s required`);
+    const h = e.holdDown;
+    const since = h.primaryUpSince === null ? 'not up' : `up since ${new Date(h.primaryUpSince).toISOString()}`;
+    const counted =
+      h.countedFrom && h.countedFrom !== h.primaryUpSince
+        ? `, counted from the switch at ${new Date(h.countedFrom).toISOString()}`
+        : '';
+    lines.push(`  hold-down: primary ${since}${counted}, ${h.holdDownSeconds} s required`);
+  }
+  if (e.regions) {
+    const r = e.regions;
+    lines.push(`  regions reporting: ${r.reporting} of ${r.total} (quorum ${r.needed})`);
+    for (const m of r.missing) lines.push(`    ${describeMissing(m)}`);
   }
   lines.push(`  thresholds: ${e.failureThreshold} failed / ${e.recoveryThreshold} good rounds per vantage`);
   return lines.join('\n');

@@ -57,6 +57,41 @@ export interface Override {
   until: number | null;
 }
 
+/**
+ * An operator's (or a tool's) failover: automatic failback waits until an operator fails back or until `until`.
+ * Whatever brings traffic back to the primary ends it.
+ */
+export interface OperatorFailover {
+  by: string;
+  reason: string;
+  at: number;
+  until: number | null;
+}
+
+/** The longest `until` an operator failover may ask for, from now. */
+export const MAX_FAILOVER_HOLD_MS = 7 * 86_400_000;
+
+/**
+ * Whether enough probe regions report on the site to reach its quorum. An episode opens when too few have reported
+ * for QUORUM_GRACE_INTERVALS, and closes when enough have for as long, so that one late round changes nothing.
+ */
+export interface QuorumWatch {
+  lost: boolean;
+  /** When the current state (lost or not) began. */
+  since: number;
+  /** Since when the reports have disagreed with `lost`; null while they agree. */
+  pendingSince: number | null;
+}
+
+/** Why a probe region does not count towards the quorum. */
+export interface MissingRegion {
+  region: string;
+  reason: 'stale' | 'impaired' | 'no data';
+  /** Its last round, or null when never heard from. */
+  lastAt: number | null;
+  detail: string;
+}
+
 /** The open incident of a site: from the first failure transition to the resolution. */
 export interface OpenIncident {
   id: string;
@@ -85,6 +120,8 @@ export const TRANSITION_KINDS = [
   'damping-hold',
   'override',
   'override-cleared',
+  'quorum-lost',
+  'quorum-restored',
   'maintenance-started',
   'maintenance-ended',
   'acknowledged',
@@ -132,7 +169,10 @@ export interface Explanation {
   recoveryThreshold: number;
   paths: PathEvidence[];
   damping?: { penalty: number; suppressLimit: number; reuseLimit: number; reuseInSeconds: number | null };
-  holdDown?: { primaryUpSince: number | null; holdDownSeconds: number };
+  /** `countedFrom`: the later of `primaryUpSince` and the switch to the backup (absent in older transitions). */
+  holdDown?: { primaryUpSince: number | null; countedFrom?: number | null; holdDownSeconds: number };
+  /** Quorum transitions: how many probe regions report, and why the others do not. */
+  regions?: { reporting: number; total: number; needed: number; missing: MissingRegion[] };
 }
 
 /** A decision worth remembering: a change of mode, or an event people hear about. */
@@ -268,6 +308,10 @@ export interface SiteState {
    */
   damping: { penalty: number; at: number; suppressed: boolean; announced: boolean };
   override: Override | null;
+  /** An operator's failover that holds the site on its backup; absent in states written before it existed. */
+  operatorFailover?: OperatorFailover | null;
+  /** Absent in states written before it existed: treated as not lost. */
+  quorum?: QuorumWatch;
   /** The maintenance window in force, and whether the site was healthy when it began. */
   maintenance: { id: string; startedAt: number; endsAt: number; healthyAtStart: boolean } | null;
   incident: OpenIncident | null;
@@ -282,9 +326,19 @@ export interface SiteState {
 export type OperatorCommand =
   | { type: 'override'; pin: 'primary' | 'backup'; reason: string; by: string; until?: number }
   | { type: 'clear-override'; reason: string; by: string }
-  | { type: 'failover'; reason: string; by: string }
+  | { type: 'failover'; reason: string; by: string; until?: number }
   | { type: 'failback'; reason: string; by: string }
   | { type: 'acknowledge'; by: string };
+
+/**
+ * Why a command was not taken: `rejected` by the engine's rules, `override-conflict` (a pin to the other side while
+ * pinned), or `conflict` (decideSite: the site's traffic or pins changed after the request read the state).
+ */
+export interface Rejection {
+  readonly command: OperatorCommand;
+  readonly reason: string;
+  readonly code: 'rejected' | 'override-conflict' | 'conflict';
+}
 
 /** A maintenance window as the decider sees it (from sites.yaml or the API). */
 export interface MaintenanceWindow {

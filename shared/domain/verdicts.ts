@@ -1,5 +1,5 @@
 import type { PlannedCheck, SiteConfig } from '../config/model.ts';
-import type { CheckEvidence, PathEvidence, SiteState, Verdict, Vote } from './model.ts';
+import type { CheckEvidence, MissingRegion, PathEvidence, SiteState, Verdict, Vote } from './model.ts';
 import { regionVantage, streakKey } from './streaks.ts';
 
 /** How a path's verdict and degraded flag moved in one evaluation. */
@@ -53,6 +53,29 @@ export function vote(
   if (evidence.some((e) => e.notUp >= failureThreshold)) return { vantage, vote: 'degraded', checks: evidence };
   if (evidence.every((e) => e.up >= recoveryThreshold)) return { vantage, vote: 'up', checks: evidence };
   return { vantage, vote: 'undecided', checks: evidence };
+}
+
+/**
+ * The probe regions that count towards the quorum at `now` (a round within the stale window, control checks
+ * passing), and why each other one does not.
+ */
+export function regionReports(
+  site: SiteConfig,
+  state: SiteState,
+  regions: readonly string[],
+  now: number,
+): { reporting: string[]; missing: MissingRegion[] } {
+  const reporting: string[] = [];
+  const missing: MissingRegion[] = [];
+  for (const region of regions) {
+    const v = state.vantages[regionVantage(region)];
+    if (!v) missing.push({ region, reason: 'no data', lastAt: null, detail: '' });
+    else if (now - v.lastAt > staleAfterMs(site))
+      missing.push({ region, reason: 'stale', lastAt: v.lastAt, detail: '' });
+    else if (v.impaired) missing.push({ region, reason: 'impaired', lastAt: v.lastAt, detail: v.detail });
+    else reporting.push(region);
+  }
+  return { reporting, missing };
 }
 
 /** Counts votes against the quorum: down or up when a quorum agrees, else the verdict stays as it was. */

@@ -35,7 +35,7 @@ export const ScenarioCommand = z.discriminatedUnion(
       })
       .strict(),
     z.object({ type: z.literal('clear-override'), by, reason }).strict(),
-    z.object({ type: z.literal('failover'), by, reason }).strict(),
+    z.object({ type: z.literal('failover'), by, reason, until: Duration.optional() }).strict(),
     z.object({ type: z.literal('failback'), by, reason }).strict(),
     z.object({ type: z.literal('acknowledge'), by }).strict(),
   ],

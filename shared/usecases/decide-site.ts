@@ -1,11 +1,13 @@
 import type { FailoverConfig, SiteConfig } from '../config/model.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 import { decide } from '../domain/decide.ts';
+import { describePosition } from '../domain/explain.ts';
 import type {
   Action,
   HistoryAction,
   MaintenanceWindow,
   OperatorCommand,
+  Rejection,
   SiteState,
   Transition,
 } from '../domain/model.ts';
@@ -48,7 +50,8 @@ export interface DecideSiteInput {
 export interface DecideSiteOutput {
   readonly transitions: readonly Transition[];
   readonly actions: readonly Action[];
-  readonly rejected: readonly { readonly command: OperatorCommand; readonly reason: string }[];
+  /** Commands not taken: by the engine's rules, or (`conflict`) because the site moved after this call read it. */
+  readonly rejected: readonly Rejection[];
   /** The state as committed (or as it was, when nothing changed). */
   readonly state: SiteState;
   /** Whether this call wrote the state. */
@@ -56,29 +59,60 @@ export interface DecideSiteOutput {
   readonly attempts: number;
 }
 
+/** Commands that move traffic or pin it: they are decided against the state they were read with, or not at all. */
+const TRAFFIC_COMMANDS: ReadonlySet<OperatorCommand['type']> = new Set([
+  'failover',
+  'failback',
+  'override',
+  'clear-override',
+]);
+
+/** What traffic commands depend on: where traffic is, and who holds it there. */
+function position(state: SiteState | null): string {
+  if (!state) return 'none';
+  return JSON.stringify([state.mode, state.activeLink, state.override, state.operatorFailover ?? null]);
+}
+
 /**
  * Decides for one site: reads its state, folds in the batches and commands, and commits the result with one
  * conditional write. Racing deciders re-read and decide again; since applying an observation twice changes nothing,
- * exactly one of them commits a given transition. History records waiting in the outbox are then written and
- * dropped from it; a crash in between leaves them there, and the next decision that writes flushes them again
- * (idempotently).
+ * exactly one of them commits a given transition. A traffic command (failover, failback, pins) is re-applied only
+ * while the site's traffic and pins are as this call first read them: when another decision moved them in between,
+ * the command is refused (`conflict`), so that racing operators get one winner, not a flip series. History records
+ * waiting in the outbox are then written and dropped from it; a crash in between leaves them there, and the next
+ * decision that writes flushes them again (idempotently).
  */
 export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): Promise<DecideSiteOutput> {
   const site = deps.config.sites.find((s) => s.id === input.site);
   if (!site) throw new UnknownSiteError(input.site);
   const extraWindows = deps.maintenance ? await deps.maintenance(site) : [];
   const maxAttempts = deps.maxAttempts ?? 20;
+  let basis: string | undefined;
+  let moved = false;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const previous = await deps.store.load(site.id);
-    const out = decide({
+    basis ??= position(previous);
+    moved ||= position(previous) !== basis;
+    const commands = input.commands ?? [];
+    const conflicts: Rejection[] = moved
+      ? commands
+          .filter((c) => TRAFFIC_COMMANDS.has(c.type))
+          .map((command) => ({
+            command,
+            code: 'conflict',
+            reason: `the site changed while this ${command.type} was decided: ${describePosition(previous)}; nothing was done`,
+          }))
+      : [];
+    const decided = decide({
       site,
       regions: deps.config.regions.probe,
       state: previous,
       batches: input.batches ?? [],
-      commands: input.commands ?? [],
+      commands: moved ? commands.filter((c) => !TRAFFIC_COMMANDS.has(c.type)) : commands,
       maintenance: [...site.maintenance, ...extraWindows],
       now: deps.clock.now(),
     });
+    const out = { ...decided, rejected: [...conflicts, ...decided.rejected] };
     let state = out.state;
     if (out.changed) {
       state = { ...out.state, version: (previous?.version ?? 0) + 1 };

@@ -2,7 +2,10 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../shared/api/openapi.ts';
 import { API_ROUTES, type ApiRouteSpec } from '../../shared/api/routes.ts';
+import { decideSite } from '../../shared/usecases/decide-site.ts';
+import { decideDeps } from '../../functions/api/deps.ts';
 import { apiTestConfig, startApiHarness, T0, type ApiHarness } from '../support/api.ts';
+import { testBatch } from '../support/observations.ts';
 
 const SITES = ['hq', 'shop', 'depot', 'lab', 'paged'];
 let api: ApiHarness;
@@ -557,5 +560,117 @@ describe('maintenance windows', () => {
     expect(ended.body.transitions[1].explanation.summary).toMatch(/still unresolved after maintenance/);
     const alerts = api.decisions.at(-1)!.actions.filter((a) => a.kind === 'alert');
     expect(alerts.map((a) => a.kind === 'alert' && [a.event, a.suppressed])).toEqual([['reminder', false]]);
+  });
+});
+
+describe('an operator failover on a failback: auto site, and racing commands', () => {
+  let auto: ApiHarness;
+  beforeAll(async () => {
+    // Hold-down 0: without the operator's hold, any round would fail the site back at once.
+    auto = await startApiHarness({
+      config: apiTestConfig(['race', 'held', 'blind'], '    policy: { failback: auto, holdDownSeconds: 0 }\n'),
+    });
+    for (const site of ['race', 'held', 'blind']) for (let i = 0; i < 3; i++) await auto.observe(site, 'up');
+  });
+  afterAll(() => auto?.close());
+
+  const post = (site: string, action: string, body: unknown) =>
+    auto.call('POST', `/v1/sites/${site}/${action}`, { key: auto.keys.write, body });
+
+  it('answers 20 concurrent failovers with one success and 19 conflicts naming the current state', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post('race', 'failover', { reason: `request ${i}` })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array<number>(19).fill(409)]);
+    const winner = answers.find((a) => a.status === 200)!;
+    expect(winner.body.transitions.map((t: { kind: string }) => t.kind)).toEqual(['failover']);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(['command-conflict', 'command-rejected']).toContain(refused.body.code);
+      expect(refused.body.current).toMatchObject({
+        mode: 'BACKUP_ACTIVE',
+        activeLink: 'lte',
+        operatorFailover: { by: 'ops-alice', until: null },
+      });
+    }
+    expect((await auto.deps.store.listTransitions('race')).map((t) => t.kind)).toEqual(['failover']);
+    for (let i = 0; i < 5; i++) await auto.observe('race', 'up');
+    expect(await auto.deps.store.load('race')).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+    const back = await post('race', 'failback', { reason: 'done' });
+    expect(back.status).toBe(200);
+    expect(back.body.site).toMatchObject({ mode: 'PRIMARY_ACTIVE', operatorFailover: null });
+  });
+
+  it('holds a failover until `until`, validated: in the future, at most 7 days ahead', async () => {
+    const at = (ms: number) => new Date(auto.clock.now() + ms).toISOString();
+    const past = await post('held', 'failover', { reason: 'x', until: at(-1000) });
+    expect(past.status).toBe(400);
+    expect(past.body.errors).toEqual([{ path: 'body.until', message: 'must be in the future' }]);
+    const far = await post('held', 'failover', { reason: 'x', until: at(8 * 86_400_000) });
+    expect(far.status).toBe(400);
+    expect(far.body.errors).toEqual([{ path: 'body.until', message: 'must be at most 7 days ahead' }]);
+    const bad = await post('held', 'failover', { reason: 'x', until: 'tonight' });
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.until']);
+    expect(await auto.deps.store.load('held')).toMatchObject({ mode: 'PRIMARY_ACTIVE' });
+
+    const until = at(150_000);
+    const ok = await post('held', 'failover', { reason: 'ISP work', until });
+    expect(ok.status).toBe(200);
+    expect(ok.body.site.operatorFailover).toEqual({ by: 'ops-alice', reason: 'ISP work', at: at(0), until });
+    expect(ok.body.transitions[0].explanation.summary).toContain(`until an operator fails back or until ${until}`);
+    await auto.observe('held', 'up');
+    await auto.observe('held', 'up');
+    expect(await auto.deps.store.load('held')).toMatchObject({ mode: 'BACKUP_ACTIVE' });
+    const out = await auto.observe('held', 'up'); // 3 minutes: `until` has passed
+    expect(out.transitions.map((t) => t.kind)).toEqual(['failback']);
+    expect(out.transitions[0]!.explanation.summary).toContain(`ops-alice's failover held until`);
+  });
+
+  it('answers a pin to the other side with 409 override-conflict, with the current state', async () => {
+    expect(
+      (
+        await auto.call('POST', '/v1/sites/held/override', {
+          key: auto.keys.write,
+          body: { pin: 'backup', reason: 'a' },
+        })
+      ).status,
+    ).toBe(200);
+    const other = await auto.call('POST', '/v1/sites/held/override', {
+      key: auto.keys.write,
+      body: { pin: 'primary', reason: 'b' },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ code: 'override-conflict', current: { override: { pin: 'backup' } } });
+    await auto.call('POST', '/v1/sites/held/override', { key: auto.keys.write, body: { clear: true, reason: 'c' } });
+  });
+
+  it("shows the quorum in the site's view, and a quorum-lost episode when regions stop reporting", async () => {
+    await auto.observe('blind', 'up');
+    const healthy = await auto.call('GET', '/v1/sites/blind', { key: auto.keys.read });
+    expect(healthy.body.quorum).toEqual({ needed: 2, regions: 3, reporting: 3, lost: false, since: null, missing: [] });
+    const lastRound = new Date(auto.clock.now()).toISOString();
+    const kinds: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      auto.clock.advance(60_000);
+      const batch = testBatch({
+        site: 'blind',
+        vantage: 'region:us-east-1',
+        at: auto.clock.now(),
+        results: [
+          { check: 'web-fiber', link: 'fiber', outcome: 'up' },
+          { check: 'web-lte', link: 'lte', outcome: 'up' },
+        ],
+      });
+      const out = await decideSite(decideDeps(auto.deps), { site: 'blind', batches: [batch] });
+      kinds.push(...out.transitions.map((t) => t.kind));
+    }
+    expect(kinds).toEqual(['quorum-lost']);
+    const blind = await auto.call('GET', '/v1/sites/blind', { key: auto.keys.read });
+    expect(blind.body.quorum).toMatchObject({ needed: 2, regions: 3, reporting: 1, lost: true });
+    expect(blind.body.quorum.missing).toEqual([
+      { region: 'us-west-2', reason: 'stale', lastAt: lastRound, detail: '' },
+      { region: 'eu-west-1', reason: 'stale', lastAt: lastRound, detail: '' },
+    ]);
+    const [transition] = await auto.deps.store.listTransitions('blind');
+    expect(transition).toMatchObject({ kind: 'quorum-lost', explanation: { regions: { reporting: 1, total: 3 } } });
   });
 });

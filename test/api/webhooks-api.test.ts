@@ -213,6 +213,36 @@ describe('inbound hooks', () => {
     expect(back.body.transitions).toEqual(['failback']);
   });
 
+  it('holds a failover from a tool until its `end`, refusing one in the past or over 7 days ahead (422)', async () => {
+    const at = (ms: number) => new Date(api.clock.now() + ms).toISOString();
+    const hook = (body: object) =>
+      api.call('POST', '/v1/hooks/crm', stripe({ action: 'failover', site: 'hq', ...body }));
+    const past = await hook({ reason: 'late', end: at(-60_000) });
+    expect(past.status).toBe(422);
+    expect(past.body.detail).toBe('end: the failover must hold until a time in the future');
+    const far = await hook({ reason: 'far', end: at(8 * 86_400_000) });
+    expect(far.status).toBe(422);
+    expect(far.body.detail).toBe('end: a failover holds at most 7 days');
+    expect(await api.deps.store.load('hq')).toMatchObject({ mode: 'PRIMARY_ACTIVE' });
+
+    const end = at(3_600_000);
+    const ok = await hook({ reason: 'ISP ticket opened', by: 'crm-bot', end });
+    expect(ok.status).toBe(200);
+    expect(ok.body.transitions).toEqual(['failover']);
+    expect((await api.deps.store.load('hq'))!.operatorFailover).toEqual({
+      by: 'hook:crm (crm-bot)',
+      reason: 'ISP ticket opened',
+      at: api.clock.now(),
+      until: Date.parse(end),
+    });
+    const again = await hook({ reason: 'second ticket' });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toContain(`already on backup lte (the site is BACKUP_ACTIVE on lte since`);
+    expect(again.body.detail).toContain(`held there by hook:crm (crm-bot)'s failover until ${end}`);
+    const back = await api.call('POST', '/v1/hooks/crm', stripe({ action: 'failback', site: 'hq', reason: 'fixed' }));
+    expect(back.status).toBe(200);
+  });
+
   it('opens and closes a maintenance window from a change ticket', async () => {
     const end = new Date(api.clock.now() + 3_600_000).toISOString();
     const open = await api.call(

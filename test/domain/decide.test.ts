@@ -200,7 +200,8 @@ describe('decide: quorum and thresholds', () => {
   it('lets stale regions abstain, so a single fresh region cannot decide', () => {
     const sim = healthySim();
     for (let i = 0; i < 6; i++) sim.step({ 'us-east-1': { fiber: 'down', lte: 'up' } });
-    expect(sim.kinds()).toEqual([]);
+    // No failover; people are told that the site cannot be decided on (see "quorum lost and restored").
+    expect(sim.kinds()).toEqual(['quorum-lost']);
     const out = decide({ site: sim.site, regions: REGIONS, state: sim.state, now: sim.now });
     expect(out.transitions).toEqual([]);
   });
@@ -456,5 +457,209 @@ describe('recordFailures and recordDrift', () => {
     expect(out.transitions[0]!.explanation.summary).toContain('answers 192.0.2.99');
     expect(out.actions.find((a) => a.kind === 'dns')).toMatchObject({ link: 'fiber', values: ['203.0.113.10'] });
     expect(out.actions.find((a) => a.kind === 'alert')).toMatchObject({ severity: 'warning', event: 'dns-drift' });
+  });
+});
+
+describe('decide: an operator failover holds', () => {
+  const allUp = Object.fromEntries(REGIONS.map((r) => [r, { fiber: 'up' as Outcome, lte: 'up' as Outcome }]));
+  const failover = (extra: Partial<Extract<OperatorCommand, { type: 'failover' }>> = {}) => ({
+    commands: [{ type: 'failover' as const, reason: 'ISP works on the fiber', by: 'alice', ...extra }],
+  });
+
+  it('stays on the backup of a failback: auto site with a healthy primary, hold-down passed many times over', () => {
+    const sim = healthySim({ failback: 'auto', holdDownSeconds: '300' });
+    sim.all(10, 'up'); // the primary has been up for 12 minutes: the hold-down is long met
+    const [t, ...rest] = sim.step(allUp, failover());
+    expect(rest).toEqual([]);
+    expect(t).toMatchObject({ kind: 'failover', to: 'BACKUP_ACTIVE', toLink: 'lte' });
+    expect(t!.explanation.summary).toContain('until an operator fails back');
+    expect(sim.state!.operatorFailover).toMatchObject({ by: 'alice', until: null });
+    sim.all(60, 'up'); // an hour: twelve hold-downs
+    expect(sim.state).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+    expect(sim.kinds()).toEqual(['failover']);
+    const [back] = sim.step(allUp, { commands: [{ type: 'failback', reason: 'done', by: 'alice' }] });
+    expect(back).toMatchObject({ kind: 'failback', toLink: 'fiber' });
+    expect(sim.state!.operatorFailover).toBeNull();
+    expect(sim.actions.filter((a) => a.kind === 'agent-command')).toHaveLength(2);
+  });
+
+  it('holds until `until`, then fails back once the hold-down counted from the switch is met', () => {
+    const sim = healthySim({ holdDownSeconds: '300' });
+    sim.all(10, 'up');
+    const switchedAt = sim.now;
+    sim.step(allUp, failover({ until: switchedAt + 2 * INTERVAL }));
+    sim.all(3, 'up'); // `until` passed at +2 min, but the switch was only 3 minutes ago
+    expect(sim.state!.mode).toBe('BACKUP_ACTIVE');
+    const out = sim.all(3, 'up');
+    expect(out.map((t) => t.kind)).toEqual(['failback']);
+    expect(out[0]!.at - switchedAt).toBe(5 * INTERVAL);
+    expect(out[0]!.explanation.holdDown).toMatchObject({ countedFrom: switchedAt, holdDownSeconds: 300 });
+    expect(out[0]!.explanation.summary).toMatch(/since the switch/);
+  });
+
+  // How a hold ends, besides `until`: whatever brings traffic back to the primary.
+  it.each([
+    ['an operator failback', { commands: [{ type: 'failback', reason: 'done', by: 'bob' }] }, 'up', 'failback'],
+    [
+      'a pin to the primary',
+      { commands: [{ type: 'override', pin: 'primary', reason: 'x', by: 'bob' }] },
+      'up',
+      'override',
+    ],
+    ['the backup failing while the primary is up', {}, 'down', 'failback'],
+  ] as const)('ends with %s', (_, extra, lte, kind) => {
+    const sim = healthySim();
+    sim.step(allUp, failover());
+    sim.all(1, 'up');
+    const lteOutcome: Outcome = lte;
+    sim.step(
+      Object.fromEntries(REGIONS.map((r) => [r, { fiber: 'up' as Outcome, lte: lteOutcome }])),
+      extra as Partial<DecideInput>,
+    );
+    if (lte === 'down') sim.all(1, 'up', 'down');
+    expect(sim.kinds()).toContain(kind);
+    expect(sim.state).toMatchObject({ mode: 'PRIMARY_ACTIVE', activeLink: 'fiber', operatorFailover: null });
+  });
+
+  it('refuses a failover whose `until` has passed', () => {
+    const sim = healthySim();
+    const out = decide({
+      site: sim.site,
+      regions: REGIONS,
+      state: sim.state,
+      now: sim.now,
+      commands: [{ type: 'failover', reason: 'x', by: 'ops', until: sim.now }],
+    });
+    expect(out.rejected).toEqual([expect.objectContaining({ reason: 'until must be in the future' })]);
+    expect(out.state.mode).toBe('PRIMARY_ACTIVE');
+  });
+
+  it('counts the hold-down from an automatic switch too (an override to the backup, then cleared)', () => {
+    const sim = healthySim({ holdDownSeconds: '300' });
+    sim.all(10, 'up');
+    const pinnedAt = sim.now;
+    sim.step(allUp, { commands: [{ type: 'override', pin: 'backup', reason: 'test', by: 'bob' }] });
+    sim.step(allUp, { commands: [{ type: 'clear-override', reason: 'done', by: 'bob' }] });
+    expect(sim.state!.mode).toBe('BACKUP_ACTIVE');
+    sim.all(4, 'up');
+    expect(sim.kinds().at(-1)).toBe('failback');
+    expect(sim.transitions.at(-1)!.at - pinnedAt).toBe(5 * INTERVAL);
+  });
+
+  it('refuses a pin to the other side while pinned, atomically with the decision', () => {
+    const sim = healthySim();
+    sim.step(allUp, { commands: [{ type: 'override', pin: 'backup', reason: 'x', by: 'alice' }] });
+    const out = decide({
+      site: sim.site,
+      regions: REGIONS,
+      state: sim.state,
+      now: sim.now,
+      commands: [{ type: 'override', pin: 'primary', reason: 'y', by: 'bob' }],
+    });
+    expect(out.rejected).toEqual([
+      expect.objectContaining({
+        code: 'override-conflict',
+        reason: expect.stringMatching(/pinned to lte \(backup\) by alice/),
+      }),
+    ]);
+    expect(out.transitions).toEqual([]);
+  });
+});
+
+describe('decide: quorum lost and restored', () => {
+  type Round = Partial<Record<Region, 'ok' | 'silent' | 'impaired'>>;
+  /** Each region's round per minute: `ok` when not named. */
+  function play(sim: Sim, rounds: readonly Round[]): void {
+    for (const round of rounds) {
+      const results: Results = {};
+      for (const r of REGIONS) {
+        const how = round[r] ?? 'ok';
+        if (how === 'silent') continue;
+        results[r] = { fiber: 'up', lte: 'up', impaired: how === 'impaired' };
+      }
+      sim.step(results);
+    }
+  }
+  const times = (n: number, round: Round): Round[] => Array.from({ length: n }, () => round);
+  const twoSilent: Round = { 'us-west-2': 'silent', 'eu-west-1': 'silent' };
+  const alerts = (sim: Sim) => sim.actions.flatMap((a) => (a.kind === 'alert' ? [a] : []));
+
+  it('tells people once when too few regions report, and once when enough do again', () => {
+    const sim = healthySim();
+    play(sim, times(10, twoSilent));
+    expect(sim.kinds()).toEqual(['quorum-lost']);
+    const [lost] = alerts(sim);
+    expect(lost).toMatchObject({ severity: 'warning', event: 'quorum-lost', suppressed: false });
+    expect(lost!.subject).toContain('quorum lost: 1 of 3 regions reporting, 2 needed');
+    expect(lost!.short).toContain('quorum lost: 1 of 3 regions reporting, 2 needed');
+    expect(lost!.body).toMatch(/us-west-2: stale, no round since 2026-11-25T12:01:00\.000Z/);
+    expect(lost!.body).toMatch(/eu-west-1: stale, no round since/);
+    const explanation = sim.transitions[0]!.explanation;
+    expect(explanation.regions).toMatchObject({ reporting: 1, total: 3, needed: 2 });
+    expect(explanation.regions!.missing.map((m) => [m.region, m.reason])).toEqual([
+      ['us-west-2', 'stale'],
+      ['eu-west-1', 'stale'],
+    ]);
+    expect(sim.state!.quorum).toMatchObject({ lost: true });
+
+    play(sim, times(4, {}));
+    expect(sim.kinds()).toEqual(['quorum-lost', 'quorum-restored']);
+    expect(alerts(sim)[1]!.subject).toContain('quorum restored: 3 of 3 regions reporting');
+    expect(sim.state!.quorum).toMatchObject({ lost: false });
+  });
+
+  it('names impaired regions and why', () => {
+    const sim = healthySim();
+    play(sim, times(6, { 'us-west-2': 'silent', 'eu-west-1': 'impaired' }));
+    expect(sim.kinds()).toEqual(['quorum-lost']);
+    expect(alerts(sim)[0]!.body).toMatch(/eu-west-1: impaired: control checks failing \(vantage impaired: dns down\)/);
+  });
+
+  // Table: rounds after a healthy start -> transitions. One region missing is still a quorum of 2 of 3.
+  it.each<[string, Round[], string[]]>([
+    ['one region silent', times(10, { 'us-west-2': 'silent' }), []],
+    // Fresh for staleAfterIntervals (2.5) after each round: a region reporting every other round still counts.
+    ['a region reporting every other round', Array.from({ length: 20 }, (_, i): Round => (i % 2 ? twoSilent : {})), []],
+    ['one region impaired', times(10, { 'eu-west-1': 'impaired' }), []],
+    [
+      'a single impaired round while another region is silent',
+      [
+        ...times(4, { 'us-west-2': 'silent' }),
+        { 'us-west-2': 'silent', 'eu-west-1': 'impaired' },
+        ...times(4, { 'us-west-2': 'silent' }),
+      ],
+      [],
+    ],
+    [
+      'a region flapping round by round around the boundary',
+      [
+        ...times(4, { 'us-west-2': 'silent' }),
+        ...Array.from({ length: 20 }, (_, i): Round => ({
+          'us-west-2': 'silent',
+          'eu-west-1': i % 2 ? 'impaired' : 'ok',
+        })),
+      ],
+      [],
+    ],
+    [
+      'a region impaired two rounds of three, inside an episode: one episode',
+      [
+        ...times(4, { 'us-west-2': 'silent', 'eu-west-1': 'impaired' }),
+        ...Array.from({ length: 21 }, (_, i): Round => ({
+          'us-west-2': 'silent',
+          'eu-west-1': i % 3 === 2 ? 'ok' : 'impaired',
+        })),
+      ],
+      ['quorum-lost'],
+    ],
+    [
+      'two regions impaired, then healthy',
+      [...times(5, { 'us-east-1': 'impaired', 'eu-west-1': 'impaired' }), ...times(5, {})],
+      ['quorum-lost', 'quorum-restored'],
+    ],
+  ])('%s', (_, rounds, kinds) => {
+    const sim = healthySim();
+    play(sim, rounds);
+    expect(sim.kinds()).toEqual(kinds);
   });
 });

@@ -11,6 +11,7 @@ import type { Outcome } from '../../shared/contracts/observation.ts';
 import type { Transition } from '../../shared/domain/model.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { AgentChannelEvent } from '../../shared/usecases/agent/deps.ts';
+import type { DispatchEvent } from '../../shared/usecases/dispatch.ts';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.ts';
 import { dig, digAvailable } from '../support/dig.ts';
 import { testBatch } from '../support/observations.ts';
@@ -39,6 +40,18 @@ sites:
       - { zone: example.com, hostedZoneId: Z0000000000TEST, name: portal.example.com, type: A, ttl: 5,
           values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
     agent: { publicKey: ${rawPublicKey(createPublicKey(agentKey))} }
+  - id: shop
+    policy: { holdDownSeconds: 0 }
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.30 }
+      - { id: lte, role: backup, address: 198.51.100.40 }
+    checks:
+      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.30, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 198.51.100.40, port: 443 } }
+    dns:
+      - { zone: example.com, hostedZoneId: Z0000000000TEST, name: shop.example.com, type: A, ttl: 5,
+          values: { fiber: [203.0.113.30], lte: [198.51.100.40] } }
+    agent: { publicKey: ${rawPublicKey(createPublicKey(agentKey))} }
 `;
 
 let cp: ControlPlane;
@@ -47,6 +60,7 @@ let key: string;
 let alerts: string;
 const transitions: Transition[] = [];
 const agentEvents: AgentChannelEvent[] = [];
+const dispatched: DispatchEvent[] = [];
 const errors: unknown[] = [];
 
 beforeAll(async () => {
@@ -62,7 +76,7 @@ beforeAll(async () => {
     apiPort: 0,
     secretsDir: join(dir, 'secrets'),
     onTransition: (t) => transitions.push(t),
-    onDispatch: () => undefined,
+    onDispatch: (e) => dispatched.push(e),
     onAgentEvent: (e) => agentEvents.push(e),
     onError: (e, where) => errors.push({ e, where }),
   });
@@ -87,12 +101,12 @@ const call = async (method: string, path: string, body?: unknown) => {
 
 let round = 0;
 /** One round from every region, then waits for its decisions and actions. */
-async function observe(fiber: Outcome): Promise<void> {
+async function observe(fiber: Outcome, site = 'hq'): Promise<void> {
   const at = Date.now() + round++;
   cp.submit(
     REGIONS.map((region) =>
       testBatch({
-        site: 'hq',
+        site,
         vantage: `region:${region}`,
         at,
         results: [
@@ -105,7 +119,7 @@ async function observe(fiber: Outcome): Promise<void> {
   await cp.idle();
 }
 
-const answer = async () => (await dig(cp.dns!, 'portal.example.com')).answers.map((a) => a.data);
+const answer = async (name = 'portal.example.com') => (await dig(cp.dns!, name)).answers.map((a) => a.data);
 
 const hasDig = await digAvailable();
 
@@ -147,6 +161,35 @@ describe.skipIf(!hasDig && process.env.FAILOVER_REQUIRE_PEERS !== '1')('the loca
     await cp.idle();
     expect(await answer()).toEqual(['203.0.113.10']);
     expect(transitions.at(-1)).toMatchObject({ kind: 'failback', toLink: 'fiber' });
+    expect(errors).toEqual([]);
+  });
+
+  it('answers 20 concurrent operator failovers with one switch and 19 conflicts, and holds it', async () => {
+    for (let i = 0; i < 3; i++) await observe('up', 'shop');
+    expect(await answer('shop.example.com')).toEqual(['203.0.113.30']);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call('POST', '/v1/sites/shop/failover', { reason: `operator ${i}` })),
+    );
+    await cp.idle();
+    expect(answers.map((a) => a.status).sort()).toEqual([200, ...Array<number>(19).fill(409)]);
+    for (const refused of answers.filter((a) => a.status === 409))
+      expect(refused.body.current).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+    const applied = (kind: string) =>
+      dispatched.filter((e) => e.type === 'applied' && e.action.site === 'shop' && e.action.kind === kind);
+    expect(applied('dns')).toHaveLength(1);
+    expect(agentEvents.filter((e) => e.type === 'command-queued' && e.site === 'shop')).toHaveLength(1);
+    expect(await answer('shop.example.com')).toEqual(['198.51.100.40']);
+
+    // The hold-down is 0 s and the primary is up: every round below would fail back without the operator's hold.
+    for (let i = 0; i < 4; i++) await observe('up', 'shop');
+    expect(transitions.filter((t) => t.site === 'shop').map((t) => t.kind)).toEqual(['failover']);
+    expect((await call('GET', '/v1/sites/shop')).body).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
+    expect(await answer('shop.example.com')).toEqual(['198.51.100.40']);
+    const back = await call('POST', '/v1/sites/shop/failback', { reason: 'ISP done' });
+    expect(back.status).toBe(200);
+    await cp.idle();
+    expect(await answer('shop.example.com')).toEqual(['203.0.113.30']);
+    expect(applied('dns')).toHaveLength(2);
     expect(errors).toEqual([]);
   });
 });

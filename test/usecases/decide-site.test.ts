@@ -4,7 +4,7 @@ import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dyn
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
-import type { SiteState } from '../../shared/domain/model.ts';
+import type { OperatorCommand, SiteState } from '../../shared/domain/model.ts';
 import type { StateStore } from '../../shared/ports/state-store.ts';
 import { decideSite, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
 import { testBatch } from '../support/observations.ts';
@@ -116,6 +116,67 @@ describe('decideSite', () => {
     await decideSite(deps, { site: 'crash', batches: batches('crash', 4, 'down') });
     expect((await store.listTransitions('crash')).map((t) => t.kind)).toEqual(['failover']);
     expect((await store.load('crash'))!.outbox.some((a) => a.kind === 'history')).toBe(false);
+  });
+
+  it('gives one winner among conflicting operator commands that read the same state, and refuses the rest', async () => {
+    const cfg = config(['operators']);
+    let now = T0;
+    const deps = { config: cfg, store, clock: { now: () => now } };
+    for (let round = 0; round < 8; round++) {
+      now = T0 + round * 60_000;
+      await decideSite(deps, { site: 'operators', batches: batches('operators', round, 'up') });
+    }
+    now += 1000; // the primary has been up for 6 minutes: the 300 s hold-down is met
+    const commands: OperatorCommand[] = [
+      ...Array.from({ length: 8 }, (_, i): OperatorCommand => ({ type: 'failover', reason: `f${i}`, by: `ops-${i}` })),
+      ...Array.from({ length: 4 }, (_, i): OperatorCommand => ({ type: 'failback', reason: `b${i}`, by: `ops-${i}` })),
+      ...Array.from({ length: 8 }, (_, i): OperatorCommand => ({
+        type: 'override',
+        pin: i % 2 ? 'primary' : 'backup',
+        reason: `p${i}`,
+        by: `ops-${i}`,
+      })),
+    ];
+    // Every caller reads the state before any of them writes: the race at its worst.
+    let loads = 0;
+    let release!: () => void;
+    const allRead = new Promise<void>((resolve) => (release = resolve));
+    const racing = new Proxy(store, {
+      get: (target, name) => {
+        if (name === 'load')
+          return async (site: string) => {
+            const state = await target.load(site);
+            if (++loads === commands.length) release();
+            return state;
+          };
+        if (name === 'save')
+          return async (state: SiteState, expected: number | null) => {
+            await allRead;
+            return target.save(state, expected);
+          };
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as StateStore;
+    const results = await Promise.all(
+      commands.map((c) => decideSite({ ...deps, store: racing }, { site: 'operators', commands: [c] })),
+    );
+    const winners = results.filter((r) => r.rejected.length === 0);
+    expect(winners).toHaveLength(1);
+    for (const loser of results.filter((r) => r.rejected.length > 0)) {
+      const [rejection] = loser.rejected;
+      if (rejection!.command.type === 'failback') expect(rejection!.code).toBe('rejected');
+      else {
+        expect(rejection!.code).toBe('conflict');
+        expect(rejection!.reason).toMatch(
+          /^the site changed while this (failover|override) was decided: the site is (PRIMARY|BACKUP)_ACTIVE on (fiber|lte) since \S+(, pinned to \w+ \((primary|backup)\) by ops-\d|, held there by ops-\d's failover until an operator fails back); nothing was done$/,
+        );
+      }
+    }
+    const state = (await store.load('operators'))!;
+    const switches = state.outbox.filter((a) => a.kind === 'agent-command' || a.kind === 'dns');
+    expect(switches.length).toBeLessThanOrEqual(2); // at most one switch: its DNS change and agent command
+    expect(await store.listTransitions('operators')).toHaveLength(1);
   });
 
   it('refuses a site the configuration does not know', async () => {

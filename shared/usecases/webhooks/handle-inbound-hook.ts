@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FailoverConfig, InboundSourceConfig } from '../../config/model.ts';
-import type { OperatorCommand, TransitionKind } from '../../domain/model.ts';
+import { describePosition } from '../../domain/explain.ts';
+import { MAX_FAILOVER_HOLD_MS, type OperatorCommand, type TransitionKind } from '../../domain/model.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MaintenanceStore } from '../../ports/maintenance-store.ts';
 import type { ReplayGuard } from '../../ports/replay-guard.ts';
@@ -123,7 +124,12 @@ export async function handleInboundHook(
     case 'failover':
     case 'failback': {
       const reason = command.reason ?? (command.ticket ? `ticket ${command.ticket}` : `asked by ${source.source}`);
-      const out = await decideWith(deps, site, [{ type: command.action, reason, by }]);
+      const until = command.action === 'failover' ? holdUntil(deps, command) : undefined;
+      const out = await decideWith(deps, site, [
+        command.action === 'failover'
+          ? { type: 'failover', reason, by, ...(until ? { until } : {}) }
+          : { type: 'failback', reason, by },
+      ]);
       return { ...base, detail: `${command.action} on ${site}`, transitions: out.transitions.map((t) => t.kind) };
     }
     case 'incident.acknowledge': {
@@ -152,6 +158,17 @@ function replayKey(source: string, id: string): string {
   return `hook:${source}:${key}`;
 }
 
+/** A failover's `end`: until when it holds (in the future, at most MAX_FAILOVER_HOLD_MS ahead); absent: none. */
+function holdUntil(deps: InboundHookDeps, command: InboundCommand): number | undefined {
+  if (!command.end) return undefined;
+  const at = Date.parse(command.end);
+  const now = deps.clock.now();
+  if (at <= now) throw new HookPayloadError('end: the failover must hold until a time in the future');
+  if (at > now + MAX_FAILOVER_HOLD_MS)
+    throw new HookPayloadError(`end: a failover holds at most ${MAX_FAILOVER_HOLD_MS / 86_400_000} days`);
+  return at;
+}
+
 async function siteOf(deps: InboundHookDeps, command: InboundCommand): Promise<string> {
   if (command.site) return command.site;
   if (command.incident) {
@@ -169,7 +186,11 @@ async function decideWith(
 ): Promise<DecideSiteOutput> {
   const out = await decideSite(deps.decide, { site, commands });
   const rejected = out.rejected[0];
-  if (rejected) throw new HookRejectedError(`${rejected.command.type} refused: ${rejected.reason}`);
+  if (rejected) {
+    // A conflict's reason names the state it met already.
+    const now = rejected.code === 'conflict' ? '' : ` (${describePosition(out.state)})`;
+    throw new HookRejectedError(`${rejected.command.type} refused: ${rejected.reason}${now}`);
+  }
   if (out.written) await deps.onDecided?.(site, out);
   return out;
 }
