@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** Where `npm run build:agent` (and `npm install`, through `prepare`) writes the bundle. */
@@ -36,9 +36,10 @@ export interface AgentBundle {
  */
 export async function buildAgent(outfile: string = AGENT_BUNDLE): Promise<AgentBundle> {
   const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-  const options: BuildOptions = {
+  const result = await build({
     absWorkingDir: REPO_ROOT,
     entryPoints: ['cli/agent-main.ts'],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -57,19 +58,18 @@ export async function buildAgent(outfile: string = AGENT_BUNDLE): Promise<AgentB
     metafile: true,
     write: false,
     logLevel: 'silent',
-  };
-  // The package list in the banner comes from what the first pass took in.
-  const probe = await build({ ...options, outfile });
-  const packages = await bundledPackages(Object.keys(probe.metafile!.inputs));
-  const result = await build({ ...options, outfile, write: true, banner: { js: banner(version, packages) } });
-  const output = Object.values(result.metafile!.outputs)[0]!;
+  });
+  const output = Object.values(result.metafile.outputs)[0]!;
   const runtimeImports = [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))].sort();
   const foreign = runtimeImports.filter((path) => !isBuiltin(path));
   if (foreign.length > 0) throw new Error(`the agent bundle would load ${foreign.join(', ')} from disk at run time`);
-  const bytes = await readFile(outfile);
+  const packages = await bundledPackages(Object.keys(result.metafile.inputs));
+  const bytes = Buffer.concat([Buffer.from(`${banner(version, packages)}\n`), result.outputFiles[0]!.contents]);
+  await mkdir(dirname(outfile), { recursive: true });
+  await writeFile(outfile, bytes);
   return {
     file: outfile,
-    bytes: (await stat(outfile)).size,
+    bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     version,
     packages,
