@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import { describe, expect, inject, it } from 'vitest';
 import { docBlocks, docCommand, installBundle, runBundle, startBundle, unitFile } from '../support/agent-bundle.ts';
 import { writeDemoConfig } from '../support/demo-config.ts';
-import { startRuntimeChild, until } from '../support/runtime-child.ts';
+import { startRuntimeChild, until, type RuntimeChild } from '../support/runtime-child.ts';
 
 /**
  * The bundle on a "site box": a network namespace with the two WAN interfaces of docs/agent.md's `ip route` example
@@ -58,7 +58,7 @@ describe.skipIf(!canNetns && process.env.FAILOVER_REQUIRE_PEERS !== '1')(
       const ip = (...args: string[]) => exec('ip', ['-n', ns, ...args]);
       const children: ChildProcess[] = [];
       let bridge: Server | undefined;
-      let runtime: Awaited<ReturnType<typeof startRuntimeChild>> | undefined;
+      let runtime: RuntimeChild | undefined;
       await exec('ip', ['netns', 'add', ns]);
       try {
         await ip('link', 'set', 'lo', 'up');

@@ -12,7 +12,7 @@ import {
   type InstallRoot,
 } from '../support/agent-bundle.ts';
 import { writeDemoConfig } from '../support/demo-config.ts';
-import { fileLines, startRuntimeChild, until } from '../support/runtime-child.ts';
+import { fileLines, startRuntimeChild, until, type RuntimeChild } from '../support/runtime-child.ts';
 
 /**
  * docs/agent-install.md, step by step, with the box's paths inside an empty folder: the bundle built now, the doc's
@@ -35,13 +35,13 @@ describe('the agent installed from its bundle by docs/agent-install.md', () => {
     const base = join(inject('scratchDir'), 'agent-install');
     await mkdir(base, { recursive: true });
     const work = await mkdtemp(join(base, 'runtime-'));
-    let runtime: Awaited<ReturnType<typeof startRuntimeChild>> | undefined;
+    let runtime: RuntimeChild | undefined;
     try {
       // 2. The bundle answers.
       const version = await runBundle(box, await docCommand(box, '--version'));
       expect(version.code).toBe(0);
 
-      // 4. The key pair: keygen makes /etc/failover-agent and its private folder.
+      // 4. The key pair: keygen makes the private folder (0700) in /etc/failover-agent.
       await mkdir(box.at('/etc/failover-agent'), { recursive: true, mode: 0o755 }); // `install -d -m 0755`, as step 4 does first
       const keygen = await runBundle(box, await docCommand(box, 'keygen'));
       expect(keygen.code, keygen.stderr).toBe(0);
