@@ -1,5 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { reportError } from './output.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { addAgentCommands } from './agent-commands.ts';
+import { runProgram } from './run-program.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -118,29 +119,11 @@ program
     process.exitCode = await simulateCommand(file, opts);
   });
 
-const agent = program
-  .command('agent')
-  .description("The on-site agent: runs the control plane's WAN switch commands and the site's inside-out checks.");
-agent
-  .command('run', { isDefault: true })
-  .description('Run the agent until SIGINT/SIGTERM (the default: `failover agent --config agent.yaml`).')
-  .requiredOption('-c, --config <file>', 'the agent configuration (agent.yaml)')
-  .option('--json-logs', 'print JSON lines instead of readable log lines')
-  .option('--debug', 'also log every observation round and autonomy test')
-  .action(async (opts: { config: string; jsonLogs?: boolean; debug?: boolean }) => {
-    const { agentRunCommand } = await import('./commands/agent.ts');
-    process.exitCode = await agentRunCommand(opts);
-  });
-agent
-  .command('keygen')
-  .description("Print a new Ed25519 key pair: the public key for sites.yaml, the private key for the agent's box.")
-  .option('--out <file>', 'write the private key (PEM) to this file, mode 0600')
-  .option('--force', 'replace the --out file if it exists')
-  .option('--json', 'print one JSON object')
-  .action(async (opts: { out?: string; force?: boolean; json?: boolean }) => {
-    const { agentKeygenCommand } = await import('./commands/agent.ts');
-    process.exitCode = await agentKeygenCommand(opts);
-  });
+addAgentCommands(
+  program
+    .command('agent')
+    .description("The on-site agent: runs the control plane's WAN switch commands and the site's inside-out checks."),
+);
 
 const apiKey = program
   .command('api-key')
@@ -238,13 +221,4 @@ program
     process.exitCode = await costCommand(opts);
   });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Help and version exit 0; usage errors exit 2, as for any bad argument.
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else {
-    process.exitCode = reportError(error);
-  }
-}
+await runProgram(program);

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { startAgent } from '../../shared/agent/agent.ts';
 import { loadAgentConfig } from '../../shared/agent/config.ts';
 import { writePrivateKeyFile } from '../../shared/agent/keys.ts';
 import { createLogger } from '../../shared/agent/log.ts';
 import { generateAgentKeys } from '../../shared/agent/signing.ts';
 import { paint } from '../output.ts';
+import { packageVersion } from '../version.ts';
 
 export interface AgentRunOptions {
   readonly config: string;
@@ -16,7 +16,7 @@ export interface AgentRunOptions {
 export async function agentRunCommand(opts: AgentRunOptions): Promise<number> {
   const config = await loadAgentConfig(opts.config);
   const log = createLogger({ json: opts.jsonLogs ?? false, debug: opts.debug ?? false });
-  const agent = await startAgent(config, { log, version: await packageVersion() });
+  const agent = await startAgent(config, { log, version: packageVersion() });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.log('info', 'signal', `${signal}: stopping`);
@@ -59,15 +59,4 @@ export async function agentKeygenCommand(opts: KeygenOptions): Promise<number> {
     );
   }
   return 0;
-}
-
-async function packageVersion(): Promise<string | undefined> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version;
-  } catch {
-    return undefined;
-  }
 }

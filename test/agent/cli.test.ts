@@ -57,6 +57,16 @@ describe('failover agent keygen', () => {
     expect(forced.stdout.trim()).not.toBe(publicKey);
   });
 
+  it('makes the folder of --out when it is missing, mode 0700, as docs/agent-install.md runs it', async () => {
+    const dir = await scratch();
+    const out = join(dir, 'etc', 'failover-agent', 'private', 'agent.key');
+    const result = await runCli(['agent', 'keygen', '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'etc', 'failover-agent', 'private'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'etc'))).mode & 0o777).toBe(0o700);
+  });
+
   it('without --out prints both keys and where the private one goes', async () => {
     const result = await runCli(['agent', 'keygen']);
     expect(result.code).toBe(0);

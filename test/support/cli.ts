@@ -19,6 +19,12 @@ export interface CliOptions {
   readonly timeoutMs?: number;
   /** Extra environment variables; NO_COLOR is always set so output is plain. */
   readonly env?: Record<string, string | undefined>;
+  /** The environment the extra variables are added to. @default process.env */
+  readonly baseEnv?: Record<string, string | undefined>;
+  /** The program and its first arguments, before `args`. @default node bin/failover.js */
+  readonly command?: readonly string[];
+  /** @default the repository root */
+  readonly cwd?: string;
 }
 
 /** A running `failover` child process. */
@@ -39,9 +45,16 @@ export interface CliProcess {
  */
 export function startCli(args: readonly string[], opts: CliOptions = {}): CliProcess {
   const timeoutMs = opts.timeoutMs ?? 20_000;
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, FORCE_COLOR: undefined, FAILOVER_DEBUG: undefined, NO_COLOR: '1', ...opts.env },
+  const [program, ...leading] = opts.command ?? [process.execPath, BIN];
+  const child = spawn(program!, [...leading, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: {
+      ...(opts.baseEnv ?? process.env),
+      FORCE_COLOR: undefined,
+      FAILOVER_DEBUG: undefined,
+      NO_COLOR: '1',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };
@@ -49,7 +62,8 @@ export function startCli(args: readonly string[], opts: CliOptions = {}): CliPro
   const notify = () => listeners.forEach((l) => l());
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => ((out.stdout += chunk), notify()));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => ((out.stderr += chunk), notify()));
-  const describe = () => `failover ${args.join(' ')}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`;
+  const label = opts.command ? opts.command.join(' ') : 'failover';
+  const describe = () => `${label} ${args.join(' ')}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`;
 
   let exitedFlag = false;
   const exited = new Promise<CliResult>((resolve, reject) => {
