@@ -3,12 +3,21 @@ import { FailoverError } from '../errors.ts';
 import type { Page } from './state-store.ts';
 
 /** The payload formats a subscription can ask for. */
-export const WEBHOOK_FORMATS = ['generic', 'pagerduty', 'slack', 'servicenow', 'jira', 'zendesk'] as const;
+export const WEBHOOK_FORMATS = [
+  'generic',
+  'pagerduty',
+  'opsgenie',
+  'slack',
+  'teams',
+  'servicenow',
+  'jira',
+  'zendesk',
+] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** Settings of a format that are no secret (the PagerDuty routing key and auth headers are sealed instead). */
 export interface FormatOptions {
-  /** PagerDuty `payload.source` and Slack's context line. @default the site id */
+  /** PagerDuty `payload.source`, Opsgenie `source`, the Slack and Teams context line. @default the site id */
   readonly source?: string;
   /** Jira: the project key, e.g. `OPS` (required for the jira format). */
   readonly projectKey?: string;
@@ -24,7 +33,7 @@ export interface FormatOptions {
   readonly closeCode?: string;
   /** Zendesk: `group_id` of new tickets. */
   readonly groupId?: number;
-  /** Extra tags (Zendesk) or labels (Jira). */
+  /** Extra tags (Zendesk, Opsgenie) or labels (Jira). */
   readonly tags?: readonly string[];
 }
 
@@ -53,7 +62,7 @@ export interface WebhookSubscription {
 export interface SubscriptionSecrets {
   /** The `whsec_` signing secret. */
   readonly secret: string;
-  /** Extra request headers, such as `authorization` for Jira, ServiceNow or Zendesk. */
+  /** Extra request headers, such as `authorization` for Jira, ServiceNow, Zendesk or Opsgenie (`GenieKey ...`). */
   readonly headers?: Readonly<Record<string, string>>;
   /** PagerDuty Events v2 `routing_key`. */
   readonly routingKey?: string;

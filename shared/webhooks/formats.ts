@@ -1,12 +1,27 @@
 import type { FormatOptions, SubscriptionSecrets, WebhookFormat } from '../ports/webhook-store.ts';
 import { lifecycleOf, severityOf, type EventSeverity, type Lifecycle, type WebhookEnvelope } from './events.ts';
 
+/** The formats that are messages for people rather than alerts or tickets: they carry every event. */
+const CHAT_FORMATS: ReadonlySet<WebhookFormat> = new Set(['generic', 'slack', 'teams']);
+
 /**
  * Whether a format carries an event at all: the ticketing and paging formats have no ticket for maintenance notices
- * (a window is planned work, not an incident); the generic and Slack formats carry everything.
+ * (a window is planned work, not an incident); the generic and chat formats (Slack, Teams) carry everything.
  */
 export function formatCarries(format: WebhookFormat, envelope: Pick<WebhookEnvelope, 'type'>): boolean {
-  return format === 'generic' || format === 'slack' || lifecycleOf(envelope.type) !== 'notice';
+  return CHAT_FORMATS.has(format) || lifecycleOf(envelope.type) !== 'notice';
+}
+
+/**
+ * Where one delivery goes: the subscription's URL, except for Opsgenie's resolution, which closes the alert by its
+ * alias at `<url>/<alias>/close?identifierType=alias` (the Alert API has no single endpoint for both).
+ */
+export function deliveryUrl(format: WebhookFormat, url: string, envelope: WebhookEnvelope): string {
+  if (format !== 'opsgenie' || lifecycleOf(envelope.type) !== 'resolve') return url;
+  const target = new URL(url);
+  target.pathname = `${target.pathname.replace(/\/+$/, '')}/${encodeURIComponent(envelope.data.incidentKey)}/close`;
+  target.searchParams.set('identifierType', 'alias');
+  return target.toString();
 }
 
 /** The request body of one delivery in the subscription's format (JSON text). */
@@ -21,8 +36,12 @@ export function renderBody(
       return JSON.stringify(envelope);
     case 'pagerduty':
       return JSON.stringify(pagerDuty(envelope, options, secrets.routingKey ?? ''));
+    case 'opsgenie':
+      return JSON.stringify(opsgenie(envelope, options));
     case 'slack':
       return JSON.stringify(slack(envelope, options));
+    case 'teams':
+      return JSON.stringify(teams(envelope, options));
     case 'servicenow':
       return JSON.stringify(serviceNow(envelope, options));
     case 'jira':
@@ -125,6 +144,40 @@ export function pagerDuty(e: WebhookEnvelope, options: FormatOptions, routingKey
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Opsgenie Alert API v2 (https://api.opsgenie.com/v2/alerts, or api.eu.opsgenie.com)
+
+const OG_PRIORITY: Record<EventSeverity, string> = { critical: 'P1', warning: 'P3', info: 'P5' };
+
+/**
+ * A create-alert body while the incident is open (Opsgenie folds a create with the alias of an open alert into it,
+ * as PagerDuty does with a `dedup_key`), and a close-alert body on the resolution, which {@link deliveryUrl} sends
+ * to the alert's close endpoint. The alias is the incident key, the identity PagerDuty's `dedup_key` carries.
+ */
+export function opsgenie(e: WebhookEnvelope, options: FormatOptions): Record<string, unknown> {
+  const source = options.source ?? e.data.site;
+  const text = detailLines(e).join('\n');
+  if (lifecycleOf(e.type) === 'resolve')
+    return { source, user: 'failover', note: clip(`${titleOf(e)}\n${text}`, 25000) };
+  const component = str(e.data.toLink) ?? str(e.data.link);
+  return {
+    message: clip(titleOf(e), 130),
+    alias: clip(e.data.incidentKey, 512),
+    description: clip(text, 15000),
+    source: clip(source, 100),
+    entity: clip(e.data.site, 512),
+    priority: OG_PRIORITY[severityOf(e)],
+    tags: ['failover', e.type, ...(options.tags ?? [])].map((t) => clip(t, 50)),
+    details: {
+      site: e.data.site,
+      event: e.type,
+      incidentKey: e.data.incidentKey,
+      ...(e.data.incidentId ? { incidentId: e.data.incidentId } : {}),
+      ...(component ? { link: component } : {}),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Slack (incoming webhook message with Block Kit)
 
 const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -151,6 +204,53 @@ export function slack(e: WebhookEnvelope, options: FormatOptions): Record<string
         ? [{ type: 'section', text: { type: 'mrkdwn', text: clip(lines.map(escapeMrkdwn).join('\n'), 3000) } }]
         : []),
       { type: 'context', elements: context.map((text) => ({ type: 'mrkdwn', text })) },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Microsoft Teams (a Workflows "When a Teams webhook request is received" trigger: a message with an Adaptive Card)
+
+const TEAMS_COLOR: Record<EventSeverity, string> = { critical: 'Attention', warning: 'Warning', info: 'Accent' };
+
+/**
+ * A message with one Adaptive Card (1.4): the title in the severity's color, the story, and facts naming the site,
+ * the incident and its key (the identity PagerDuty's `dedup_key` carries) and the event.
+ */
+export function teams(e: WebhookEnvelope, options: FormatOptions): Record<string, unknown> {
+  const lines = detailLines(e).slice(0, -1);
+  const facts = [
+    { title: 'Site', value: options.source ?? e.data.site },
+    ...(e.data.incidentId ? [{ title: 'Incident', value: e.data.incidentId }] : []),
+    { title: 'Incident key', value: e.data.incidentKey },
+    { title: 'Event', value: e.type },
+    { title: 'At', value: e.timestamp },
+  ];
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          msteams: { width: 'Full' },
+          body: [
+            {
+              type: 'TextBlock',
+              text: clip(titleOf(e), 250),
+              weight: 'Bolder',
+              size: 'Medium',
+              color: TEAMS_COLOR[severityOf(e)],
+              wrap: true,
+            },
+            ...lines.map((line) => ({ type: 'TextBlock', text: clip(line, 2000), wrap: true, spacing: 'Small' })),
+            { type: 'FactSet', facts },
+          ],
+        },
+      },
     ],
   };
 }

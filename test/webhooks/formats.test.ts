@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WebhookAction } from '../../shared/domain/model.ts';
 import { envelopeOf, failoverCompletedFor, incidentKeyOf, WEBHOOK_EVENTS } from '../../shared/webhooks/events.ts';
-import { formatCarries, renderBody } from '../../shared/webhooks/formats.ts';
+import { deliveryUrl, formatCarries, renderBody } from '../../shared/webhooks/formats.ts';
 import { WEBHOOK_FORMATS, type FormatOptions } from '../../shared/ports/webhook-store.ts';
 import { webhookActions, webhookConfig } from './scenario.ts';
 
@@ -88,6 +88,62 @@ describe('PagerDuty Events v2', () => {
   });
 });
 
+describe('Opsgenie Alert API', () => {
+  it('creates an alert whose alias is the incident key, and closes it by that alias on the failback', () => {
+    const open = render('opsgenie', opened);
+    expect(open).toMatchObject({
+      alias: 'failover-store-12.1',
+      source: 'store-12',
+      entity: 'store-12',
+      priority: 'P1',
+      details: { site: 'store-12', event: 'incident.opened', incidentKey: 'failover-store-12.1' },
+    });
+    expect(open.tags).toEqual(['failover', 'incident.opened', 'Store Ops']);
+    expect(open.message.length).toBeLessThanOrEqual(130);
+    expect(render('opsgenie', started)).toMatchObject({ alias: 'failover-store-12.1', details: { link: 'lte' } });
+    for (const end of [failback, resolved]) {
+      const close = render('opsgenie', end);
+      expect(close).toMatchObject({ source: 'store-12', user: 'failover' });
+      expect(close).not.toHaveProperty('alias');
+      expect(deliveryUrl('opsgenie', 'https://api.eu.opsgenie.com/v2/alerts/', envelopeOf(end))).toBe(
+        'https://api.eu.opsgenie.com/v2/alerts/failover-store-12.1/close?identifierType=alias',
+      );
+    }
+    expect(deliveryUrl('opsgenie', 'https://api.opsgenie.com/v2/alerts', envelopeOf(started))).toBe(
+      'https://api.opsgenie.com/v2/alerts',
+    );
+    expect(deliveryUrl('pagerduty', 'https://events.pagerduty.com/v2/enqueue', envelopeOf(failback))).toBe(
+      'https://events.pagerduty.com/v2/enqueue',
+    );
+  });
+
+  it('keeps the fields within the Alert API’s limits', () => {
+    const long = { ...started, data: { ...started.data, summary: 'y'.repeat(20_000) } };
+    const body = render('opsgenie', long);
+    expect(body.message.length).toBeLessThanOrEqual(130);
+    expect(body.description.length).toBeLessThanOrEqual(15_000);
+    expect(body.alias.length).toBeLessThanOrEqual(512);
+  });
+});
+
+describe('Microsoft Teams', () => {
+  it('sends a message with one Adaptive Card: the title, the story, and the incident key among its facts', () => {
+    const body = render('teams', started);
+    expect(body.type).toBe('message');
+    expect(body.attachments).toHaveLength(1);
+    const card = body.attachments[0];
+    expect(card.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(card.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    const [title, ...rest] = card.content.body;
+    expect(title).toMatchObject({ type: 'TextBlock', weight: 'Bolder', color: 'Attention' });
+    expect(title.text).toContain('Failover started at Store 12: fiber -> lte');
+    expect(rest.some((b: { text?: string }) => b.text?.includes('fiber (primary) DOWN'))).toBe(true);
+    const facts = rest.find((b: { type: string }) => b.type === 'FactSet').facts;
+    expect(facts).toContainEqual({ title: 'Incident key', value: 'failover-store-12.1' });
+    expect(facts).toContainEqual({ title: 'Incident', value: 'store-12.1' });
+  });
+});
+
 describe('Slack', () => {
   it('sends a text fallback and blocks: a header within 150 characters, an mrkdwn section, a context line', () => {
     const body = render('slack', started);
@@ -170,11 +226,12 @@ describe('Zendesk ticket', () => {
 });
 
 describe('which formats carry which events', () => {
-  it('sends maintenance notices to generic and Slack subscribers only', () => {
+  it('sends maintenance notices to generic, Slack and Teams subscribers only', () => {
+    const chat = ['generic', 'slack', 'teams'];
     for (const format of WEBHOOK_FORMATS)
       for (const type of WEBHOOK_EVENTS) {
         const notice = type.startsWith('maintenance.');
-        expect(formatCarries(format, { type })).toBe(!notice || format === 'generic' || format === 'slack');
+        expect(formatCarries(format, { type })).toBe(!notice || chat.includes(format));
       }
   });
 

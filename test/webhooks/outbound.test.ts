@@ -224,6 +224,32 @@ describe('outbound delivery', () => {
   });
 });
 
+describe('Opsgenie', () => {
+  it('creates the alert by its alias, then closes it at the alias’s close endpoint, with the GenieKey', async () => {
+    const { h, r } = await setUp([202]);
+    const deps = { store: h.store, secretBox: h.secretBox, clock: h.clock, allowPrivateUrls: true };
+    const og = await createSubscription(deps, {
+      url: r.url.replace('/hook', '/v2/alerts'),
+      format: 'opsgenie',
+      headers: { Authorization: 'GenieKey 0a1b2c3d-0000-4000-8000-000000000001' },
+    });
+    const publish = { store: h.store, queue: h.delivery.queue, clock: h.clock };
+    await publishWebhookEvent(publish, started);
+    await publishWebhookEvent(publish, failback);
+    await r.waitFor(4);
+    await h.delivery.idle();
+    const mine = r.requests.filter((q) => String(q.headers['webhook-id']).endsWith(og.subscription.id));
+    expect(mine.map((q) => q.url)).toEqual(['/v2/alerts', '/v2/alerts/failover-store-12.1/close?identifierType=alias']);
+    for (const q of mine) expect(q.headers.authorization).toBe('GenieKey 0a1b2c3d-0000-4000-8000-000000000001');
+    expect(verified(og.secret, mine[0]!)).toMatchObject({ alias: 'failover-store-12.1', priority: 'P1' });
+    expect(verified(og.secret, mine[1]!)).toMatchObject({ source: 'store-12', user: 'failover' });
+
+    await expect(createSubscription(deps, { url: r.url, format: 'opsgenie' })).rejects.toMatchObject({
+      problems: ['headers.authorization: required for opsgenie, as "GenieKey <API key of an API integration>"'],
+    });
+  });
+});
+
 describe('the local scheduler', () => {
   it('resumes the deliveries an earlier run left pending', async () => {
     const { h, r, created } = await setUp([200]);

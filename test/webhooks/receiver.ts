@@ -6,6 +6,8 @@ export type Reply = number | 'hang';
 
 export interface Received {
   readonly at: number;
+  /** The request's path and query. */
+  readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
@@ -27,7 +29,12 @@ export async function startReceiver(replies: readonly Reply[]): Promise<Receiver
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const reply = replies[Math.min(requests.length, replies.length - 1)] ?? 200;
-      requests.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        at: Date.now(),
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       for (const w of waiters.filter((w) => requests.length >= w.count)) w.resolve();
       if (reply === 'hang') return;
       res.writeHead(reply, { 'content-type': 'text/plain' }).end(reply === 410 ? 'gone' : `status ${reply}`);

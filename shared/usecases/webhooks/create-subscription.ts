@@ -92,6 +92,9 @@ export async function createSubscription(
     ...(request.format === 'pagerduty' && !request.routingKey ? ['routingKey: required for the pagerduty format'] : []),
     ...(request.format !== 'pagerduty' && request.routingKey ? ['routingKey: only the pagerduty format uses it'] : []),
     ...(request.format === 'jira' && !request.options.projectKey ? ['options.projectKey: required for jira'] : []),
+    ...(request.format === 'opsgenie' && !/^GenieKey \S+$/.test(headerOf(request.headers, 'authorization') ?? '')
+      ? ['headers.authorization: required for opsgenie, as "GenieKey <API key of an API integration>"']
+      : []),
     ...Object.keys(request.headers ?? {})
       .filter((name) => RESERVED_HEADERS.test(name))
       .map((name) => `headers.${name}: set by the sender itself`),
@@ -124,6 +127,10 @@ export async function createSubscription(
   };
   await deps.store.createSubscription(subscription);
   return { subscription: viewOf(subscription), secret };
+}
+
+function headerOf(headers: Readonly<Record<string, string>> | undefined, name: string): string | undefined {
+  return Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 const PRIVATE = new BlockList();

@@ -10,7 +10,7 @@ import {
   type WebhookSubscription,
 } from '../../ports/webhook-store.ts';
 import type { WebhookEnvelope } from '../../webhooks/events.ts';
-import { renderBody } from '../../webhooks/formats.ts';
+import { deliveryUrl, renderBody } from '../../webhooks/formats.ts';
 import { postWebhook, type PostResult } from '../../webhooks/http-post.ts';
 import { SealedSecretError, type SecretBox } from '../../webhooks/secret-box.ts';
 import { standardWebhookHeaders } from '../../webhooks/signing.ts';
@@ -192,7 +192,8 @@ export async function attempt(
     'user-agent': USER_AGENT,
     ...standardWebhookHeaders(secrets.secret, delivery.id, timestamp, body),
   };
-  return postWebhook(subscription.url, body, headers, deps.timeoutMs ?? DELIVERY_TIMEOUT_MS, () => deps.clock.now());
+  const url = deliveryUrl(subscription.format, subscription.url, envelope);
+  return postWebhook(url, body, headers, deps.timeoutMs ?? DELIVERY_TIMEOUT_MS, () => deps.clock.now());
 }
 
 /** ok: 2xx; gone: 410; retry: anything else, including no answer. */
