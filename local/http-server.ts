@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -255,7 +256,9 @@ function toEvent(
       queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
   }
   const now = new Date();
-  const text = isTextContentType(headers['content-type']);
+  // API Gateway passes text bodies as strings; bytes that are not UTF-8 are passed base64-encoded instead, so that the
+  // handler sees them as they came (and refuses them) rather than a lossy decoding.
+  const text = isTextContentType(headers['content-type']) && isUtf8(r.body);
   const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   const routeKey = `${r.route.method} ${r.route.path}`;
   return {

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { BadCursorError } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
+import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, internalProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
 import type { ApiRouteSpec } from '../../shared/api/routes.ts';
 import { TransientError } from '../../shared/errors.ts';
@@ -133,6 +134,20 @@ function problemDetails(log: ApiLog): ApiMiddleware {
   };
 }
 
+/** The body as text (utf8Body); 400 `invalid-utf8` when it is not valid UTF-8. */
+export function bodyText(event: APIGatewayProxyEventV2): string {
+  const text = utf8Body(event);
+  if (text === null) throw invalidUtf8();
+  return text;
+}
+
+function invalidUtf8(): HttpProblem {
+  return new HttpProblem(400, 'the body is not valid UTF-8', {
+    code: 'invalid-utf8',
+    errors: [{ path: 'body', message: 'not valid UTF-8' }],
+  });
+}
+
 /** The body as bytes, decoded from base64 when API Gateway encoded it. */
 export function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
@@ -181,9 +196,10 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
         if (raw.length === 0) {
           issues.push({ path: 'body', message: 'a JSON body is required' });
         } else {
+          const text = bodyText(event);
           let value: unknown;
           try {
-            value = JSON.parse(raw.toString('utf8'));
+            value = JSON.parse(text);
           } catch {
             throw new HttpProblem(400, 'the body is not valid JSON', {
               code: 'invalid-json',

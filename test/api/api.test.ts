@@ -137,6 +137,27 @@ describe('routing and request errors', () => {
     expect(none.body.errors).toEqual([{ path: 'body', message: 'a JSON body is required' }]);
   });
 
+  it('answers 400 to a body that is not valid UTF-8, changing nothing', async () => {
+    const before = await api.deps.store.load('lab');
+    // {"reason":"<0xff>("}: lossy decoding would read U+FFFD and accept it.
+    const body = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xff]), Buffer.from('("}')]);
+    const res = await api.call('POST', '/v1/sites/lab/failover', {
+      key: api.keys.write,
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid-utf8', errors: [{ path: 'body', message: 'not valid UTF-8' }] });
+    expect(await api.deps.store.load('lab')).toEqual(before);
+    // A truncated sequence (the first two bytes of a three-byte character) is refused too.
+    const cut = await api.call('POST', '/v1/sites/lab/failover', {
+      key: api.keys.write,
+      body: Buffer.concat([Buffer.from('{"reason":"'), Buffer.from('€').subarray(0, 2), Buffer.from('"}')]),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(cut.body.code).toBe('invalid-utf8');
+  });
+
   it('answers 415 to a body that is not application/json', async () => {
     const res = await api.call('POST', '/v1/sites/hq/failover', {
       key: api.keys.write,

@@ -37,7 +37,7 @@ function event(
   method: string,
   path: string,
   routeKey: string,
-  options: { key?: string; body?: string; params?: Record<string, string> } = {},
+  options: { key?: string; body?: string; bytes?: Buffer; params?: Record<string, string> } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -47,7 +47,7 @@ function event(
     headers: {
       host: 'api.example.com',
       ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-      ...(options.body ? { 'content-type': 'application/json' } : {}),
+      ...(options.body || options.bytes ? { 'content-type': 'application/json' } : {}),
     },
     ...(options.params ? { pathParameters: options.params } : {}),
     requestContext: {
@@ -63,7 +63,8 @@ function event(
       timeEpoch: 0,
     },
     ...(options.body ? { body: options.body } : {}),
-    isBase64Encoded: false,
+    ...(options.bytes ? { body: options.bytes.toString('base64') } : {}),
+    isBase64Encoded: options.bytes !== undefined,
   };
 }
 
@@ -150,6 +151,25 @@ describe('the API Lambda', () => {
     const routed = await handler(event('GET', '/v1/sites/hq', '$default', { key: writeKey }), ctx);
     expect(routed.statusCode).toBe(200);
     expect(JSON.parse(routed.body!).id).toBe('hq');
+  });
+
+  it('answers 400 to a body that is not valid UTF-8, base64-encoded or with unpaired surrogates', async () => {
+    const ctx = lambdaContext('failover-api');
+    const route = (options: { body?: string; bytes?: Buffer }) =>
+      event('POST', '/v1/sites/hq/failback', 'POST /v1/sites/{id}/failback', {
+        key: writeKey,
+        params: { id: 'hq' },
+        ...options,
+      });
+    const bytes = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const lone = '{"reason":"\ud800("}';
+    for (const request of [route({ bytes }), route({ body: lone })]) {
+      const res = await handler(request, ctx);
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body!)).toMatchObject({ code: 'invalid-utf8' });
+    }
+    const fine = await handler(route({ bytes: Buffer.from('{"reason":"fixed, ça marche"}') }), ctx);
+    expect(fine.statusCode).toBe(200);
   });
 
   it('enforces the body limit on bodies API Gateway lets through (up to 10 MB)', async () => {

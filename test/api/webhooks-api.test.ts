@@ -289,6 +289,24 @@ describe('inbound hooks', () => {
     expect(payload.body.detail).toBe('no site in the payload');
   });
 
+  it('answers 400 to a signed body that is not valid UTF-8, changing nothing', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"action":"failover","site":"hq","reason":"'),
+      Buffer.from([0xff, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    const t = Math.floor(api.clock.now() / 1000);
+    const mac = createHmac('sha256', CRM_SECRET).update(`${t}.`).update(bytes).digest('hex');
+    const before = await api.deps.store.load('hq');
+    const res = await api.call('POST', '/v1/hooks/crm', {
+      body: bytes,
+      headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${mac}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid-utf8');
+    expect(await api.deps.store.load('hq')).toEqual(before);
+  });
+
   it('applies a captured Zendesk request once: resent with new invocation ids it is 409 hook-replayed', async () => {
     // Zendesk signs the timestamp and the body, not X-Zendesk-Webhook-Invocation-Id: an attacker can change the id.
     const text = JSON.stringify({ action: 'failover', site: 'shop', reason: 'ticket: line down' });
