@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadCursorError } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
@@ -176,6 +176,7 @@ function requireKey(spec: ApiRouteSpec, deps: ApiDeps): ApiMiddleware {
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+const NO_QUERY = z.object({}).strict();
 
 function validate(spec: ApiRouteSpec): ApiMiddleware {
   return {
@@ -184,7 +185,8 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
       const raw = bodyBytes(event);
       const issues: ProblemIssue[] = [];
       const params = parse(spec.params, event.pathParameters ?? {}, 'path', issues);
-      const query = parse(spec.query, event.queryStringParameters ?? {}, 'query', issues);
+      // A route without a query schema takes no parameter at all: any one given is refused, not ignored.
+      const query = parse(spec.query ?? NO_QUERY, event.queryStringParameters ?? {}, 'query', issues);
       let body: unknown;
       if (spec.body) {
         const type = event.headers['content-type'];
@@ -219,7 +221,7 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
           },
         );
       }
-      request.context.call = { params, query, body, raw };
+      request.context.call = { params, query: spec.query ? query : undefined, body, raw };
     },
   };
 }
@@ -234,7 +236,9 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, iss
       const path = [...issue.path, ...(key === undefined ? [] : [key])];
       const message =
         issue.code === 'unrecognized_keys'
-          ? 'unknown field'
+          ? where === 'query'
+            ? 'unknown parameter'
+            : 'unknown field'
           : issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
             ? 'required'
             : issue.message;
