@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -248,14 +249,18 @@ function toEvent(
     }
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  const query = new URLSearchParams(r.rawQueryString);
-  const queryStringParameters: Record<string, string> = {};
-  for (const [name, value] of query) {
-    queryStringParameters[name] =
-      queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
+  // Joined in a Map and made own properties: assigning `__proto__` (or reading `constructor`) on a plain object would
+  // drop the parameter or garble it, and the handler could not refuse it.
+  const joined = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(r.rawQueryString)) {
+    const seen = joined.get(name);
+    joined.set(name, seen === undefined ? value : `${seen},${value}`);
   }
+  const queryStringParameters: Record<string, string> = Object.fromEntries(joined);
   const now = new Date();
-  const text = isTextContentType(headers['content-type']);
+  // API Gateway passes text bodies as strings; bytes that are not UTF-8 are passed base64-encoded instead, so that the
+  // handler sees them as they came (and refuses them) rather than a lossy decoding.
+  const text = isTextContentType(headers['content-type']) && isUtf8(r.body);
   const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   const routeKey = `${r.route.method} ${r.route.path}`;
   return {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpRoute } from '../../local/http-server.ts';
+import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, internalProblem, problemResponse } from '../../shared/api/problem.ts';
 import { PollRequest, type PollResponse, type SignedCommand } from '../../shared/contracts/agent.ts';
 import { TransientError } from '../../shared/errors.ts';
@@ -45,10 +46,11 @@ export function challengeHandler(deps: AgentChannelDeps): Handler {
 export function pollHandler(deps: AgentChannelDeps): Handler {
   return (event) =>
     guarded(deps, 'agent poll', event, async () => {
+      const text = utf8Body(event);
+      if (text === null) throw new HttpProblem(400, 'the body is not valid UTF-8', { code: 'invalid-utf8' });
       let body: unknown;
       try {
-        const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body;
-        body = JSON.parse(text ?? '');
+        body = JSON.parse(text);
       } catch {
         throw new HttpProblem(400, 'the body is not JSON');
       }

@@ -1,3 +1,4 @@
+import { utf8Body } from '../../shared/api/body-text.ts';
 import type { ApiGatewayAgentChannel } from '../../shared/adapters/aws/api-gateway-agent-channel.ts';
 import type { ServerMessage } from '../../shared/contracts/agent.ts';
 import type { AgentConnections } from '../../shared/ports/agent-channel.ts';
@@ -57,8 +58,7 @@ export async function handleWebSocket(deps: WebSocketDeps, event: AgentWebSocket
       };
       let message: unknown;
       try {
-        const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body;
-        message = JSON.parse(text ?? '');
+        message = JSON.parse(utf8Body(event) ?? '');
       } catch {
         await reply({ v: 1, type: 'error', message: 'messages are JSON text' }).catch(() => undefined);
         return { statusCode: 400 };

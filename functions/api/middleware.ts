@@ -1,8 +1,9 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadCursorError } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
+import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, internalProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
 import type { ApiRouteSpec } from '../../shared/api/routes.ts';
 import { TransientError } from '../../shared/errors.ts';
@@ -133,6 +134,20 @@ function problemDetails(log: ApiLog): ApiMiddleware {
   };
 }
 
+/** The body as text (utf8Body); 400 `invalid-utf8` when it is not valid UTF-8. */
+export function bodyText(event: APIGatewayProxyEventV2): string {
+  const text = utf8Body(event);
+  if (text === null) throw invalidUtf8();
+  return text;
+}
+
+function invalidUtf8(): HttpProblem {
+  return new HttpProblem(400, 'the body is not valid UTF-8', {
+    code: 'invalid-utf8',
+    errors: [{ path: 'body', message: 'not valid UTF-8' }],
+  });
+}
+
 /** The body as bytes, decoded from base64 when API Gateway encoded it. */
 export function bodyBytes(event: APIGatewayProxyEventV2): Buffer {
   if (event.body === undefined || event.body === null) return Buffer.alloc(0);
@@ -161,6 +176,7 @@ function requireKey(spec: ApiRouteSpec, deps: ApiDeps): ApiMiddleware {
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+const NO_QUERY = z.object({}).strict();
 
 function validate(spec: ApiRouteSpec): ApiMiddleware {
   return {
@@ -169,7 +185,8 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
       const raw = bodyBytes(event);
       const issues: ProblemIssue[] = [];
       const params = parse(spec.params, event.pathParameters ?? {}, 'path', issues);
-      const query = parse(spec.query, event.queryStringParameters ?? {}, 'query', issues);
+      // A route without a query schema takes no parameter at all: any one given is refused, not ignored.
+      const query = parse(spec.query ?? NO_QUERY, event.queryStringParameters ?? {}, 'query', issues);
       let body: unknown;
       if (spec.body) {
         const type = event.headers['content-type'];
@@ -181,9 +198,10 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
         if (raw.length === 0) {
           issues.push({ path: 'body', message: 'a JSON body is required' });
         } else {
+          const text = bodyText(event);
           let value: unknown;
           try {
-            value = JSON.parse(raw.toString('utf8'));
+            value = JSON.parse(text);
           } catch {
             throw new HttpProblem(400, 'the body is not valid JSON', {
               code: 'invalid-json',
@@ -203,7 +221,7 @@ function validate(spec: ApiRouteSpec): ApiMiddleware {
           },
         );
       }
-      request.context.call = { params, query, body, raw };
+      request.context.call = { params, query: spec.query ? query : undefined, body, raw };
     },
   };
 }
@@ -218,7 +236,9 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string, iss
       const path = [...issue.path, ...(key === undefined ? [] : [key])];
       const message =
         issue.code === 'unrecognized_keys'
-          ? 'unknown field'
+          ? where === 'query'
+            ? 'unknown parameter'
+            : 'unknown field'
           : issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
             ? 'required'
             : issue.message;

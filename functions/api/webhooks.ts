@@ -15,7 +15,7 @@ import {
 import { listDeliveries, redeliver } from '../../shared/usecases/webhooks/redeliver.ts';
 import type { SubscriptionView } from '../../shared/usecases/webhooks/subscription-view.ts';
 import { decideDeps, type ApiDeps } from './deps.ts';
-import { apiHandler, type RouteHandler } from './middleware.ts';
+import { apiHandler, bodyText, type RouteHandler } from './middleware.ts';
 import type { WebhookApiDeps } from './webhook-deps.ts';
 
 function webhooksOf(deps: ApiDeps): WebhookApiDeps {
@@ -210,7 +210,7 @@ export const redeliverWebhook = (deps: ApiDeps): RouteHandler =>
 
 /** `POST /v1/hooks/{source}`: no API key; the source's signature over the raw body authenticates it. */
 export const receiveHook = (deps: ApiDeps): RouteHandler =>
-  apiHandler(routeSpec('receiveHook'), deps, async ({ params, raw, event }) => {
+  apiHandler(routeSpec('receiveHook'), deps, async ({ params, event }) => {
     if (!deps.hooks) {
       throw new HttpProblem(404, `no inbound source "${params.source}" is configured`, { code: 'hook-unknown-source' });
     }
@@ -226,7 +226,7 @@ export const receiveHook = (deps: ApiDeps): RouteHandler =>
       },
     };
     const result = await mapped(() =>
-      handleInboundHook(hookDeps, { source: params.source, headers: event.headers, body: raw.toString('utf8') }),
+      handleInboundHook(hookDeps, { source: params.source, headers: event.headers, body: bodyText(event) }),
     );
     return { status: 200, body: { ...result, transitions: [...result.transitions] } };
   });

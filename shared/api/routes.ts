@@ -341,12 +341,12 @@ export function routeSpec<Id extends OperationId>(operationId: Id): Extract<ApiR
 
 /** Every problem status a route may answer, from its auth, body, parameters and own list; sorted. */
 export function problemStatuses(spec: ApiRouteSpec): number[] {
-  const statuses = new Set<number>([500, ...(spec.problems ?? [])]);
+  // 400 everywhere: every route refuses an unknown query parameter (and a body that is not UTF-8).
+  const statuses = new Set<number>([400, 500, ...(spec.problems ?? [])]);
   if (spec.auth === 'read' || spec.auth === 'write') statuses.add(401);
   if (spec.auth === 'write') statuses.add(403);
   if (spec.body || spec.rawBody) statuses.add(413);
-  if (spec.body) [400, 415].forEach((s) => statuses.add(s));
-  if (spec.query) statuses.add(400);
+  if (spec.body) statuses.add(415);
   if (spec.auth !== 'public') statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }

@@ -60,7 +60,10 @@ export interface VerifyOptions {
   readonly toleranceSeconds?: number;
 }
 
-/** A verified message: its id (the replay key) and its timestamp (epoch seconds). */
+/**
+ * A verified message: its id (the replay key) and its timestamp (epoch seconds). The id is always made of what the
+ * signature covers, so that a captured request cannot be made new by changing an unsigned header.
+ */
 export interface VerifiedMessage {
   readonly id: string;
   readonly timestamp: number;
@@ -69,7 +72,7 @@ export interface VerifiedMessage {
 /**
  * Verifies a Standard Webhooks request: the three headers are present, the timestamp is within the tolerance, and
  * one of the space-separated `v1,<base64>` signatures matches (several are sent while a secret is rotated).
- * Throws SignatureCheckError otherwise.
+ * The replay key is `webhook-id`, which the signature covers (a retry keeps it). Throws SignatureCheckError otherwise.
  */
 export function verifyStandardWebhook(
   secret: string,
@@ -101,8 +104,8 @@ export function signZendesk(secret: string, timestamp: string, body: string): st
 
 /**
  * Verifies a Zendesk webhook (`x-zendesk-webhook-signature` over `x-zendesk-webhook-signature-timestamp`, an
- * ISO 8601 time, and the body). The replay key is `x-zendesk-webhook-invocation-id`, or the signature itself when a
- * request carries none.
+ * ISO 8601 time, and the body). The replay key is the timestamp and the signature: `x-zendesk-webhook-invocation-id`
+ * is not signed, so anyone holding a captured request could send it again under a new one.
  */
 export function verifyZendesk(
   secret: string,
@@ -121,7 +124,7 @@ export function verifyZendesk(
   checkSkew(timestamp, options);
   if (!safeEqual(signature, signZendesk(secret, stamp, body)))
     throw new SignatureCheckError('mismatch', 'x-zendesk-webhook-signature does not match');
-  return { id: headers['x-zendesk-webhook-invocation-id'] || `sig:${signature}`, timestamp };
+  return { id: `sig:${timestamp}:${signature}`, timestamp };
 }
 
 /** A Stripe-style signature header: `t=<epoch seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */

@@ -307,6 +307,15 @@ describe('the poll route and the sweep', () => {
       context,
     )) as APIGatewayProxyStructuredResultV2;
     expect(refused.statusCode).toBe(401);
+    // A poll whose bytes are not UTF-8 is refused as such, not read with U+FFFD in place of the bad bytes.
+    const json = Buffer.from(JSON.stringify({ v: 1, auth: await signedAuth(), messages: [] }));
+    const bad = Buffer.concat([json.subarray(0, -1), Buffer.from(',"x":"'), Buffer.from([0xff]), Buffer.from('"}')]);
+    const garbled = (await gateway(
+      { ...httpEvent('POST /v1/agent/poll'), body: bad.toString('base64'), isBase64Encoded: true },
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(garbled.statusCode).toBe(400);
+    expect(JSON.parse(garbled.body!)).toMatchObject({ code: 'invalid-utf8' });
   });
 
   it('expires overdue commands with an alert, and delivers queued ones to connected agents', async () => {

@@ -137,6 +137,27 @@ describe('routing and request errors', () => {
     expect(none.body.errors).toEqual([{ path: 'body', message: 'a JSON body is required' }]);
   });
 
+  it('answers 400 to a body that is not valid UTF-8, changing nothing', async () => {
+    const before = await api.deps.store.load('lab');
+    // {"reason":"<0xff>("}: lossy decoding would read U+FFFD and accept it.
+    const body = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xff]), Buffer.from('("}')]);
+    const res = await api.call('POST', '/v1/sites/lab/failover', {
+      key: api.keys.write,
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid-utf8', errors: [{ path: 'body', message: 'not valid UTF-8' }] });
+    expect(await api.deps.store.load('lab')).toEqual(before);
+    // A truncated sequence (the first two bytes of a three-byte character) is refused too.
+    const cut = await api.call('POST', '/v1/sites/lab/failover', {
+      key: api.keys.write,
+      body: Buffer.concat([Buffer.from('{"reason":"'), Buffer.from('€').subarray(0, 2), Buffer.from('"}')]),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(cut.body.code).toBe('invalid-utf8');
+  });
+
   it('answers 415 to a body that is not application/json', async () => {
     const res = await api.call('POST', '/v1/sites/hq/failover', {
       key: api.keys.write,
@@ -431,6 +452,34 @@ describe('incidents', () => {
         query,
       ).toEqual([path]);
     }
+  });
+
+  it('answers 400 naming an unknown query parameter on every route, `__proto__` and `constructor` included', async () => {
+    const cases: [string, string, string][] = [
+      ['GET', '/v1/incidents?__proto__=x', 'query.__proto__'],
+      ['GET', '/v1/incidents?constructor=x&status=open', 'query.constructor'],
+      ['GET', '/v1/maintenance?toString=1', 'query.toString'],
+      // Routes that take no query at all refuse one too.
+      ['GET', '/v1/sites?__proto__[admin]=1', 'query.__proto__[admin]'],
+      ['GET', '/v1/sites/hq?verbose=1', 'query.verbose'],
+      ['GET', '/v1/openapi.json?x=1', 'query.x'],
+    ];
+    for (const [method, path, field] of cases) {
+      const res = await api.call(method, path, { key: api.keys.read });
+      expect(res.status, path).toBe(400);
+      expect(res.body.code, path).toBe('invalid-request');
+      expect(res.body.errors, path).toEqual([{ path: field, message: 'unknown parameter' }]);
+      expect(res.body.detail, path).toContain(field);
+    }
+    // A command with an unknown parameter changes nothing.
+    const before = await api.deps.store.load('depot');
+    const res = await api.call('POST', '/v1/sites/depot/failover?force=1', {
+      key: api.keys.write,
+      body: { reason: 'drill' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'query.force', message: 'unknown parameter' }]);
+    expect(await api.deps.store.load('depot')).toEqual(before);
   });
 
   it('refuses to acknowledge a resolved incident', async () => {

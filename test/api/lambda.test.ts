@@ -37,19 +37,20 @@ function event(
   method: string,
   path: string,
   routeKey: string,
-  options: { key?: string; body?: string; params?: Record<string, string> } = {},
+  options: { key?: string; body?: string; bytes?: Buffer; params?: Record<string, string>; query?: string } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey,
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: options.query ?? '',
     headers: {
       host: 'api.example.com',
       ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-      ...(options.body ? { 'content-type': 'application/json' } : {}),
+      ...(options.body || options.bytes ? { 'content-type': 'application/json' } : {}),
     },
     ...(options.params ? { pathParameters: options.params } : {}),
+    ...(options.query ? { queryStringParameters: gatewayQuery(options.query) } : {}),
     requestContext: {
       accountId: '123456789012',
       apiId: 'abc123',
@@ -63,8 +64,23 @@ function event(
       timeEpoch: 0,
     },
     ...(options.body ? { body: options.body } : {}),
-    isBase64Encoded: false,
+    ...(options.bytes ? { body: options.bytes.toString('base64') } : {}),
+    isBase64Encoded: options.bytes !== undefined,
   };
+}
+
+/**
+ * queryStringParameters as the Lambda runtime hands them over: parsed from JSON, so `__proto__` is a key like any other
+ * (duplicates joined with commas, as API Gateway does).
+ */
+function gatewayQuery(raw: string): Record<string, string> {
+  const joined = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(raw)) {
+    const seen = joined.get(name);
+    joined.set(name, seen === undefined ? value : `${seen},${value}`);
+  }
+  const json = `{${[...joined].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  return JSON.parse(json) as Record<string, string>;
 }
 
 beforeAll(async () => {
@@ -150,6 +166,44 @@ describe('the API Lambda', () => {
     const routed = await handler(event('GET', '/v1/sites/hq', '$default', { key: writeKey }), ctx);
     expect(routed.statusCode).toBe(200);
     expect(JSON.parse(routed.body!).id).toBe('hq');
+  });
+
+  it('answers 400 to a body that is not valid UTF-8, base64-encoded or with unpaired surrogates', async () => {
+    const ctx = lambdaContext('failover-api');
+    const route = (options: { body?: string; bytes?: Buffer }) =>
+      event('POST', '/v1/sites/hq/failback', 'POST /v1/sites/{id}/failback', {
+        key: writeKey,
+        params: { id: 'hq' },
+        ...options,
+      });
+    const bytes = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const lone = '{"reason":"\ud800("}';
+    for (const request of [route({ bytes }), route({ body: lone })]) {
+      const res = await handler(request, ctx);
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body!)).toMatchObject({ code: 'invalid-utf8' });
+    }
+    const fine = await handler(route({ bytes: Buffer.from('{"reason":"fixed, ça marche"}') }), ctx);
+    expect(fine.statusCode).toBe(200);
+  });
+
+  it('answers 400 naming an unknown query parameter, `__proto__` included, on routes with and without a query', async () => {
+    const ctx = lambdaContext('failover-api');
+    const cases: [APIGatewayProxyEventV2, string][] = [
+      [event('GET', '/v1/incidents', 'GET /v1/incidents', { key: writeKey, query: '__proto__=x' }), 'query.__proto__'],
+      [event('GET', '/v1/sites', 'GET /v1/sites', { key: writeKey, query: 'stauts=open' }), 'query.stauts'],
+      [event('GET', '/v1/sites/hq', '$default', { key: writeKey, query: 'constructor=1' }), 'query.constructor'],
+    ];
+    for (const [request, field] of cases) {
+      const res = await handler(request, ctx);
+      expect(res.statusCode, field).toBe(400);
+      expect(JSON.parse(res.body!).errors, field).toEqual([{ path: field, message: 'unknown parameter' }]);
+    }
+    const fine = await handler(
+      event('GET', '/v1/incidents', 'GET /v1/incidents', { key: writeKey, query: 'status=open' }),
+      ctx,
+    );
+    expect(fine.statusCode).toBe(200);
   });
 
   it('enforces the body limit on bodies API Gateway lets through (up to 10 MB)', async () => {

@@ -13,6 +13,7 @@ import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
 
 const CRM_SECRET = 'crm_signing_secret_for_api_tests';
 const CHANGES_SECRET = `whsec_${Buffer.from('changes-signing-key-for-api-tests').toString('base64')}`;
+const ZENDESK_SECRET = 'zendesk_signing_secret_for_api_tests';
 
 const config = apiTestConfig(
   ['hq', 'shop'],
@@ -29,6 +30,11 @@ const config = apiTestConfig(
       secret: { env: CHANGES_SECRET }
       allow: [maintenance.open, maintenance.close]
       sites: ['*']
+    - source: zendesk
+      scheme: zendesk
+      secret: { env: ZENDESK_SECRET }
+      allow: [failover, failback]
+      sites: [shop]
 `,
 );
 
@@ -48,7 +54,7 @@ beforeAll(async () => {
       return { store, secretBox, allowPrivateUrls: true, timeoutMs: 2_000 };
     },
     hooks: (dynamo, clock) => ({
-      secrets: createSecretResolver({ env: { CRM_SECRET, CHANGES_SECRET } }),
+      secrets: createSecretResolver({ env: { CRM_SECRET, CHANGES_SECRET, ZENDESK_SECRET } }),
       replay: new DynamoDbReplayGuard({ tableName: dynamo.tableName, client: dynamo.client, clock }),
     }),
   });
@@ -281,5 +287,56 @@ describe('inbound hooks', () => {
     const payload = await api.call('POST', '/v1/hooks/crm', stripe({ action: 'failover' }));
     expect(payload.status).toBe(422);
     expect(payload.body.detail).toBe('no site in the payload');
+  });
+
+  it('answers 400 to a signed body that is not valid UTF-8, changing nothing', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"action":"failover","site":"hq","reason":"'),
+      Buffer.from([0xff, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    const t = Math.floor(api.clock.now() / 1000);
+    const mac = createHmac('sha256', CRM_SECRET).update(`${t}.`).update(bytes).digest('hex');
+    const before = await api.deps.store.load('hq');
+    const res = await api.call('POST', '/v1/hooks/crm', {
+      body: bytes,
+      headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${mac}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid-utf8');
+    expect(await api.deps.store.load('hq')).toEqual(before);
+  });
+
+  it('applies a captured Zendesk request once: resent with new invocation ids it is 409 hook-replayed', async () => {
+    // Zendesk signs the timestamp and the body, not X-Zendesk-Webhook-Invocation-Id: an attacker can change the id.
+    const text = JSON.stringify({ action: 'failover', site: 'shop', reason: 'ticket: line down' });
+    const stamp = new Date(api.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const captured = {
+      'content-type': 'application/json',
+      'x-zendesk-webhook-signature': createHmac('sha256', ZENDESK_SECRET).update(`${stamp}${text}`).digest('base64'),
+      'x-zendesk-webhook-signature-timestamp': stamp,
+    };
+    const send = (invocation: string) =>
+      api.call('POST', '/v1/hooks/zendesk', {
+        body: text,
+        headers: { ...captured, 'x-zendesk-webhook-invocation-id': invocation },
+      });
+    const first = await send('8350205582');
+    expect(first.status).toBe(200);
+    expect(first.body.transitions).toEqual(['failover']);
+    // The operator fails back; the attacker then resends the capture within the 5-minute tolerance.
+    api.clock.advance(30_000);
+    expect(
+      (await api.call('POST', '/v1/sites/shop/failback', { key: api.keys.write, body: { reason: 'ok' } })).status,
+    ).toBe(200);
+    for (const [n, invocation] of ['8350205583', '8350205584', '8350205585'].entries()) {
+      api.clock.advance(30_000 * (n + 1));
+      const resent = await send(invocation);
+      expect(resent.status, invocation).toBe(409);
+      expect(resent.body.code, invocation).toBe('hook-replayed');
+    }
+    const transitions = await api.deps.store.listTransitions('shop');
+    expect(transitions.filter((t) => t.kind === 'failover')).toHaveLength(1);
+    expect(await api.deps.store.load('shop')).toMatchObject({ mode: 'PRIMARY_ACTIVE' });
   });
 });

@@ -76,7 +76,7 @@ export interface ApiAnswer {
 
 export interface CallOptions {
   readonly key?: string;
-  /** Sent as JSON unless a string (then as is, with the content type given in headers). */
+  /** Sent as JSON unless a string or bytes (then as is, with the content type given in headers). */
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
 }
@@ -150,8 +150,8 @@ export async function startApiHarness(options: {
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<ApiAnswer> => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.key !== undefined) headers.authorization = `Bearer ${opts.key}`;
-    let body: string | undefined;
-    if (typeof opts.body === 'string') body = opts.body;
+    let body: string | Uint8Array | undefined;
+    if (typeof opts.body === 'string' || opts.body instanceof Uint8Array) body = opts.body;
     else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';

@@ -82,10 +82,14 @@ describe('Zendesk', () => {
     'x-zendesk-webhook-invocation-id': '8350205582',
   };
 
-  it('verifies base64 HMAC-SHA256 of timestamp + body, keyed with the secret text; the invocation id is the key', () => {
-    expect(verifyZendesk(secret, headers, BODY, { now: NOW })).toEqual({ id: '8350205582', timestamp: SECONDS });
+  it('verifies base64 HMAC-SHA256 of timestamp + body, keyed with the secret text; the signed parts are the key', () => {
+    const key = `sig:${SECONDS}:${signature}`;
+    expect(verifyZendesk(secret, headers, BODY, { now: NOW })).toEqual({ id: key, timestamp: SECONDS });
+    // The invocation id is not signed: another one, or none, is the same message.
     const { 'x-zendesk-webhook-invocation-id': _id, ...noId } = headers;
-    expect(verifyZendesk(secret, noId, BODY, { now: NOW }).id).toBe(`sig:${signature}`);
+    expect(verifyZendesk(secret, noId, BODY, { now: NOW }).id).toBe(key);
+    const other = { ...headers, 'x-zendesk-webhook-invocation-id': '8350205599' };
+    expect(verifyZendesk(secret, other, BODY, { now: NOW }).id).toBe(key);
   });
 
   it('refuses another body, another secret, and an old timestamp', () => {

@@ -39,7 +39,7 @@ export interface VerifyInboundDeps {
 
 export interface VerifiedInbound {
   readonly source: InboundSourceConfig;
-  /** The message id: the replay key. */
+  /** The replay key: made only of what the signature covers (see VerifiedMessage). */
   readonly id: string;
   /** The signed timestamp, epoch seconds. */
   readonly timestamp: number;
@@ -88,8 +88,8 @@ export interface InboundHookResult {
 }
 
 /**
- * Handles POST /v1/hooks/{source}: verifies the request (verifyInbound), refuses a message id seen before
- * (HookReplayError), reads the command from the payload (HookPayloadError), checks that the source may take that
+ * Handles POST /v1/hooks/{source}: verifies the request (verifyInbound), refuses a message seen before
+ * (HookReplayError, keyed on its signed parts), reads the command from the payload (HookPayloadError), checks that the source may take that
  * action on that site (HookForbiddenError), and acts: opens or closes a maintenance window from a change ticket,
  * acknowledges an incident (no more reminders), or asks for a failover or failback, all through decideSite.
  * Whatever is refused changes nothing; a command the decider rejects raises HookRejectedError.
