@@ -19,6 +19,7 @@ import { apiMaintenanceWindows } from '../shared/ports/maintenance-store.ts';
 import type { Notifier } from '../shared/ports/notifier.ts';
 import type { DeliveryTicket } from '../shared/ports/webhook-store.ts';
 import type { AgentChannelDeps, AgentChannelEvent } from '../shared/usecases/agent/deps.ts';
+import { deliverPending, viaChannel } from '../shared/usecases/agent/deliver-pending.ts';
 import { sweepCommands } from '../shared/usecases/agent/expire-commands.ts';
 import { agentCommandHandler } from '../shared/usecases/agent/issue-command.ts';
 import { decideSite } from '../shared/usecases/decide-site.ts';
@@ -33,6 +34,7 @@ import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
 import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
+import { ResendTimers } from './resend-timers.ts';
 
 export interface ControlPlaneOptions {
   readonly config: FailoverConfig;
@@ -133,6 +135,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       queues.set(site, next);
       return next;
     };
+    // Not in the site's queue of decisions and dispatches: a hung alert lane must not hold back a resend.
+    const resends = new ResendTimers({
+      resend: (site) => deliverPending(agentDeps, { site, send: viaChannel(agentDeps, site) }),
+      now: () => clock.now(),
+      onError: (error, site) => options.onError(error, `agent command resend ${site}`),
+    });
+    closers.push(() => resends.close());
     const agentDeps: AgentChannelDeps & { channel: LocalAgentChannel } = {
       config,
       clock,
@@ -145,6 +154,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // Agents' inside-out observations join the probe regions' in the site's queue.
       observations: { publish: async (batches) => submit(batches) },
       dispatch: (site) => void run(site, () => dispatch(site)),
+      resendAt: (site, at) => resends.at(site, at),
       ...(options.onAgentEvent ? { log: options.onAgentEvent } : {}),
       onError: options.onError,
     };

@@ -126,7 +126,14 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
     finishedAt: result.finishedAt,
   });
 
-  const refuse = async (commandId: string | undefined, reason: Refusal, detail: string) => {
+  /** Sends the ack of an accepted command, remembering it first: a resend of the command is answered with it. */
+  const answer = async (command: SignedCommand, ack: CommandAck) => {
+    await seen.complete(command.nonce, ack);
+    await queue({ v: 1, type: 'ack', ack });
+  };
+
+  /** Refuses a command; `accepted` is the command when the guard had let it in (recorded as seen). */
+  const refuse = async (commandId: string | undefined, reason: Refusal, detail: string, accepted?: SignedCommand) => {
     log.log('warn', 'command-refused', `refused command ${commandId ?? '(no id)'}: ${reason}: ${detail}`, {
       commandId,
       reason,
@@ -140,21 +147,27 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       output: detail.slice(0, 4096),
       finishedAt: new Date().toISOString(),
     };
-    await queue({ v: 1, type: 'ack', ack });
+    if (accepted) await answer(accepted, ack);
+    else await queue({ v: 1, type: 'ack', ack });
   };
 
   const execute = async (command: SignedCommand) => {
     const link = command.args.link;
     const target = link === undefined ? undefined : config.links.find((l) => l.id === link);
     if (link !== undefined && !target)
-      return refuse(command.id, 'malformed', `unknown link "${link}" (this agent's links: ${linkIds.join(', ')})`);
+      return refuse(
+        command.id,
+        'malformed',
+        `unknown link "${link}" (this agent's links: ${linkIds.join(', ')})`,
+        command,
+      );
     log.log('info', 'command', `command ${command.id}: ${command.action}${link ? ` to ${link}` : ''}`, {
       commandId: command.id,
       action: command.action,
       args: command.args,
     });
     const run = await runFor(command.id, command.action, target, 'command');
-    if ('refused' in run) return refuse(command.id, 'malformed', run.refused);
+    if ('refused' in run) return refuse(command.id, 'malformed', run.refused, command);
     const { result, line } = run;
     log.log(
       result.status === 'succeeded' ? 'info' : 'error',
@@ -162,7 +175,16 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       `command ${command.id}: ${result.dryRun ? 'dry run of' : 'ran'} ${line}: ${result.status}${result.exitCode !== null ? ` (exit ${result.exitCode})` : ''}`,
       { commandId: command.id, status: result.status, exitCode: result.exitCode, dryRun: result.dryRun },
     );
-    await queue({ v: 1, type: 'ack', ack: ackOf(command.id, result) });
+    await answer(command, ackOf(command.id, result));
+  };
+
+  /** A command accepted before, sent again because its ack did not reach the control plane: the same ack again. */
+  const repeat = async (commandId: string, ack: CommandAck) => {
+    log.log('info', 'command-repeat', `command ${commandId} received again: it ${ack.status} before; ack sent again`, {
+      commandId,
+      status: ack.status,
+    });
+    await queue({ v: 1, type: 'ack', ack });
   };
 
   const onCommand = (raw: unknown) => {
@@ -178,6 +200,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
         seen,
         now: Date.now(),
       });
+      if (!verdict.ok && verdict.commandId && verdict.repeat?.ack) return repeat(verdict.commandId, verdict.repeat.ack);
       if (!verdict.ok) return refuse(verdict.commandId, verdict.reason, verdict.detail);
       return execute(verdict.command);
     }).catch((error: unknown) =>

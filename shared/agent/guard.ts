@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { SignedCommand, type REFUSALS } from '../contracts/agent.ts';
+import { CommandAck, SignedCommand, type REFUSALS } from '../contracts/agent.ts';
 import { verifyCommand } from './signing.ts';
 import { JsonFile } from './state.ts';
 
@@ -11,14 +11,27 @@ export const CLOCK_SKEW_MS = 30_000;
 // Seen ids outlive their command's expiry by a day, so that a clock set back cannot revive an expired command.
 const KEEP_AFTER_EXPIRY_MS = 86_400_000;
 const MAX_SEEN = 10_000;
+/** The output kept with a remembered ack, so that the file stays small; the first ack carried all of it. */
+const KEPT_OUTPUT_CHARS = 1024;
 
 const SeenDoc = z.object({
   v: z.literal(1),
-  entries: z.array(z.object({ id: z.string(), nonce: z.string(), expiresAt: z.number() })),
+  entries: z.array(
+    z.object({
+      id: z.string(),
+      nonce: z.string(),
+      expiresAt: z.number(),
+      /** The answer this agent gave; absent while the action runs (or when the agent died during it). */
+      ack: CommandAck.optional(),
+    }),
+  ),
 });
 type SeenEntry = z.infer<typeof SeenDoc>['entries'][number];
 
-/** Commands already accepted (id, nonce, expiry), kept in the state directory so that a restart forgets none. */
+/**
+ * Commands already accepted (id, nonce, expiry, and the ack once there is one), kept in the state directory so that
+ * a restart forgets none.
+ */
 export class SeenStore {
   readonly #file: JsonFile<z.infer<typeof SeenDoc>>;
   /** By nonce. */
@@ -45,10 +58,28 @@ export class SeenStore {
     return this.#entries.has(nonce);
   }
 
+  /** The command accepted with this nonce: its id and, once it has finished, its ack. */
+  get(nonce: string): { readonly id: string; readonly ack: CommandAck | undefined } | undefined {
+    const entry = this.#entries.get(nonce);
+    return entry && { id: entry.id, ack: entry.ack };
+  }
+
   /** Records a command as seen; resolves once that is on disk. */
   async record(id: string, nonce: string, expiresAt: number, now: number): Promise<void> {
     this.#add({ id, nonce, expiresAt });
     this.#prune(now);
+    await this.#file.write({ v: 1, entries: [...this.#entries.values()] });
+  }
+
+  /**
+   * Remembers the ack of a recorded command (its output shortened), so that a resend of the command is answered with
+   * it instead of running again; resolves once that is on disk. Nothing for a nonce that is not recorded.
+   */
+  async complete(nonce: string, ack: CommandAck): Promise<void> {
+    const entry = this.#entries.get(nonce);
+    if (!entry) return;
+    const output = ack.output === undefined ? {} : { output: ack.output.slice(-KEPT_OUTPUT_CHARS) };
+    this.#add({ ...entry, ack: { ...ack, ...output } });
     await this.#file.write({ v: 1, entries: [...this.#entries.values()] });
   }
 
@@ -73,7 +104,17 @@ export class SeenStore {
 /** Whether a command may run, and if not, why (the reason and a sentence for the ack). */
 export type Verdict =
   | { readonly ok: true; readonly command: SignedCommand }
-  | { readonly ok: false; readonly reason: Refusal; readonly detail: string; readonly commandId: string | undefined };
+  | {
+      readonly ok: false;
+      readonly reason: Refusal;
+      readonly detail: string;
+      readonly commandId: string | undefined;
+      /**
+       * The command is one this agent accepted before, sent again (the control plane resends until it hears an ack):
+       * the ack it gave then, to be sent again; undefined when the agent stopped before it finished (outcome unknown).
+       */
+      readonly repeat?: { readonly ack: CommandAck | undefined };
+    };
 
 export interface GuardOptions {
   readonly site: string;
@@ -86,12 +127,14 @@ export interface GuardOptions {
 
 /**
  * Judges a command as received: malformed, bad signature, another site's, expired (or issued too far in the
- * future), replayed, or an action this agent does not have. Accepted commands are recorded as seen before this
- * resolves, so that a crash while the action runs cannot let the same command run twice.
+ * future), an action this agent does not have, or seen before. Accepted commands are recorded as seen before this
+ * resolves, so that a crash while the action runs cannot let the same command run twice. A command seen before with
+ * the same id and nonce is a resend of the control plane (it resends until it hears an ack): refused as `replayed`
+ * with `repeat`, the earlier ack, so that the agent answers it again without running anything.
  */
 export async function guardCommand(raw: unknown, options: GuardOptions): Promise<Verdict> {
   const id = idOf(raw);
-  const refuse = (reason: Refusal, detail: string): Verdict => ({ ok: false, reason, detail, commandId: id });
+  const refuse = (reason: Refusal, detail: string) => ({ ok: false, reason, detail, commandId: id }) as const;
   const parsed = SignedCommand.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -111,14 +154,22 @@ export async function guardCommand(raw: unknown, options: GuardOptions): Promise
       'expired',
       `the command is issued at ${command.issuedAt}, more than ${CLOCK_SKEW_MS / 1000} s ahead of this agent's clock (${new Date(options.now).toISOString()}): check both clocks`,
     );
-  if (options.seen.has(command.nonce))
-    return refuse('replayed', `command ${command.id} (its nonce) was already received`);
-  await options.seen.record(command.id, command.nonce, expiresAt, options.now);
+  // Before the seen check: a refusal that runs nothing needs no memory, and a resend gets the same answer.
   if (!options.actions.has(command.action))
     return refuse(
       'unknown-action',
       `no action "${command.action}" is configured (configured: ${[...options.actions].join(', ') || 'none'})`,
     );
+  const seen = options.seen.get(command.nonce);
+  if (seen && seen.id !== command.id)
+    return refuse('replayed', `the nonce of command ${command.id} was already used by command ${seen.id}`);
+  if (seen) {
+    const detail = seen.ack
+      ? `command ${command.id} was received before and ${seen.ack.status}: not run again`
+      : `command ${command.id} was received before this agent stopped, and whether its action finished is unknown: not run again; check the site`;
+    return { ...refuse('replayed', detail), repeat: { ack: seen.ack } };
+  }
+  await options.seen.record(command.id, command.nonce, expiresAt, options.now);
   return { ok: true, command };
 }
 

@@ -2,7 +2,10 @@ import type { AutonomyReport, CommandAck, SignedCommand } from '../contracts/age
 import type { AgentCommandAction } from '../domain/model.ts';
 import { FailoverError } from '../errors.ts';
 
-/** Where a command is in its life: waiting, handed to the agent, answered, or too late to run. */
+/**
+ * Where a command is in its life: waiting to be sent, sent and waiting for the agent's ack (resent until it comes),
+ * acknowledged, or too late to run.
+ */
 export const COMMAND_STATUSES = ['queued', 'delivered', 'acked', 'expired'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
 
@@ -24,7 +27,10 @@ export interface CommandRecord {
   readonly createdAt: number;
   /** When it was last handed to a connection or a poll. */
   readonly deliveredAt: number | null;
-  /** How many times it was handed to the agent (a send that failed puts it back in the queue, uncounted). */
+  /**
+   * How many times it was handed to the agent: the first send and each resend while no ack came (a send that failed
+   * puts it back in the queue, uncounted).
+   */
   readonly deliveries: number;
   readonly ack: CommandAck | null;
   readonly ackedAt: number | null;
@@ -63,6 +69,11 @@ export interface CommandStore {
   list(site: string, filter?: { readonly statuses?: readonly CommandStatus[] }): Promise<CommandRecord[]>;
   /** Claims a queued command for delivery (→ delivered); null when it is not queued (claimed by another, or done). */
   claim(site: string, id: string, at: number): Promise<CommandRecord | null>;
+  /**
+   * Claims a delivered, unacknowledged command for a resend (`deliveries` + 1, `deliveredAt` = at), on condition that
+   * it is still delivered with the `deliveries` the caller saw; null when it moved on or another deliverer resent it.
+   */
+  reclaim(site: string, id: string, deliveries: number, at: number): Promise<CommandRecord | null>;
   /** Puts a claimed command whose send failed back in the queue (delivered → queued); false when it moved on. */
   requeue(site: string, id: string): Promise<boolean>;
   /** Records the agent's answer (queued | delivered → acked); null when it was not open: a late or repeated ack. */

@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { AlertLogError, ConsoleNotifier, jsonlWriteError } from '../../shared/adapters/local/console-notifier.ts';
+import { alertIdOf } from '../../shared/domain/alert-id.ts';
 import type { AlertAction } from '../../shared/domain/model.ts';
 import { TransientError, type FailoverError } from '../../shared/errors.ts';
 import { DEGRADED_ALERT, FAILOVER_ALERT } from '../support/alerts.ts';
@@ -37,7 +38,7 @@ describe('ConsoleNotifier', () => {
     const notifier = new ConsoleNotifier({ out, clock });
     expect(await notifier.notify(FAILOVER_ALERT)).toEqual({ detail: 'printed' });
     await notifier.notify(DEGRADED_ALERT);
-    await notifier.notify({ ...DEGRADED_ALERT, severity: 'info', suppressed: true });
+    await notifier.notify({ ...DEGRADED_ALERT, id: 'demo:4:1', severity: 'info', suppressed: true });
 
     expect(lines).toHaveLength(3);
     const time = (at: number) => new Date(at).toTimeString().slice(0, 8);
@@ -60,7 +61,7 @@ describe('ConsoleNotifier', () => {
     expect(lines[0]).toMatch(/ \[FAILOVER\] hq: failover now$/);
   });
 
-  it('appends one JSON object per alert with every field of the alert and sentAt, creating the directory', async () => {
+  it('appends one JSON object per alert with every field of the alert, its id and sentAt, creating the directory', async () => {
     const path = join(await scratch(), 'deep', 'er', 'alerts.jsonl');
     const { out } = capture();
     const notifier = new ConsoleNotifier({ out, jsonlPath: path, clock });
@@ -69,8 +70,8 @@ describe('ConsoleNotifier', () => {
 
     const records = await readRecords(path);
     expect(records).toEqual([
-      { ...FAILOVER_ALERT, sentAt: '2026-01-01T00:02:14.000Z' },
-      { ...DEGRADED_ALERT, sentAt: '2026-01-01T00:02:14.000Z' },
+      { ...FAILOVER_ALERT, alertId: 'demo:1:5@2026-01-01T00:02:13.333Z', sentAt: '2026-01-01T00:02:14.000Z' },
+      { ...DEGRADED_ALERT, alertId: alertIdOf(DEGRADED_ALERT), sentAt: '2026-01-01T00:02:14.000Z' },
     ]);
     for (const key of Object.keys(FAILOVER_ALERT)) expect(records[0]).toHaveProperty(key);
   });
@@ -80,8 +81,58 @@ describe('ConsoleNotifier', () => {
     const { out } = capture();
     await new ConsoleNotifier({ out, jsonlPath: path, clock }).notify(FAILOVER_ALERT);
     await new ConsoleNotifier({ out, jsonlPath: path, clock }).notify(DEGRADED_ALERT);
-    await new ConsoleNotifier({ out, jsonlPath: path, clock }).notify({ ...FAILOVER_ALERT, dedupKey: 'demo:2' });
+    await new ConsoleNotifier({ out, jsonlPath: path, clock }).notify({
+      ...FAILOVER_ALERT,
+      id: 'demo:2:1',
+      dedupKey: 'demo:2',
+    });
     expect((await readRecords(path)).map((r) => r.dedupKey)).toEqual(['demo:1', 'demo:3', 'demo:2']);
+  });
+
+  it('sends an alert once per id: a notifier started again on the file (a restart) neither prints nor writes it', async () => {
+    const path = join(await scratch(), 'alerts.jsonl');
+    const first = capture();
+    await new ConsoleNotifier({ out: first.out, jsonlPath: path, clock }).notify(FAILOVER_ALERT);
+    // The dispatcher died before it marked the alert sent: the next one sends it again.
+    const second = capture();
+    const again = new ConsoleNotifier({ out: second.out, jsonlPath: path, clock });
+    expect(await again.notify(FAILOVER_ALERT)).toEqual({
+      detail: `alert ${alertIdOf(FAILOVER_ALERT)} was sent before (in ${path}): not again`,
+    });
+    expect(await again.notify(FAILOVER_ALERT)).toMatchObject({ detail: expect.stringMatching(/not again$/) });
+    expect(second.lines).toEqual([]);
+    // The same transition of a state that started over (same action id, another time) is another alert.
+    await again.notify({ ...FAILOVER_ALERT, at: FAILOVER_ALERT.at + 60_000 });
+    expect(second.lines).toHaveLength(1);
+    expect((await readRecords(path)).map((r) => r.alertId)).toEqual([
+      alertIdOf(FAILOVER_ALERT),
+      alertIdOf({ ...FAILOVER_ALERT, at: FAILOVER_ALERT.at + 60_000 }),
+    ]);
+  });
+
+  it('sees what another writer appended since, and records from before alert ids (id and at)', async () => {
+    const path = join(await scratch(), 'alerts.jsonl');
+    const { out, lines } = capture();
+    const mine = new ConsoleNotifier({ out, jsonlPath: path, clock });
+    await mine.notify(DEGRADED_ALERT);
+    const { alertId: _, ...old } = { ...FAILOVER_ALERT, alertId: '', sentAt: '2026-01-01T00:02:14.000Z' };
+    await writeFile(path, `${JSON.stringify(old)}\n`, { flag: 'a' });
+    expect(await mine.notify(FAILOVER_ALERT)).toMatchObject({ detail: expect.stringMatching(/not again$/) });
+    expect(lines).toHaveLength(1);
+  });
+
+  it('starts on a new line after a line cut short, which counts as no alert', async () => {
+    const path = join(await scratch(), 'alerts.jsonl');
+    await writeFile(path, `${JSON.stringify({ ...DEGRADED_ALERT, alertId: alertIdOf(DEGRADED_ALERT) })}\n{"kind":"al`);
+    const { lines, out } = capture();
+    const notifier = new ConsoleNotifier({ out, jsonlPath: path, clock });
+    await notifier.notify(DEGRADED_ALERT);
+    await notifier.notify(FAILOVER_ALERT);
+    await notifier.notify(FAILOVER_ALERT);
+    expect(lines).toHaveLength(1);
+    const text = await readFile(path, 'utf8');
+    expect(text.split('\n').map((l) => l.slice(0, 11))).toEqual(['{"kind":"al', '{"kind":"al', '{"kind":"al', '']);
+    expect(JSON.parse(text.split('\n')[2]!)).toMatchObject({ alertId: alertIdOf(FAILOVER_ALERT) });
   });
 
   it('makes the directory again when it was removed while the notifier ran', async () => {
@@ -100,6 +151,7 @@ describe('ConsoleNotifier', () => {
     const writers = [1, 2, 3].map(() => new ConsoleNotifier({ out, jsonlPath: path, clock }));
     const big = (w: number, i: number): AlertAction => ({
       ...FAILOVER_ALERT,
+      id: `w${w}:${i}:1`,
       dedupKey: `w${w}:${i}`,
       body: `${String(w).repeat(40_000)}\n${'ü→'.repeat(5_000)}`,
     });
@@ -143,6 +195,7 @@ describe('ConsoleNotifier', () => {
       new RegExp(`^cannot record alert demo:1 in ${file}/alerts\\.jsonl: (ENOTDIR|EEXIST): `),
     );
     expect((underFile as Error).cause).toBeInstanceOf(Error);
+    expect(lines).toHaveLength(2); // printed each time, though not recorded
   });
 
   it.each([

@@ -74,6 +74,7 @@ describe('SnsNotifier', () => {
         sms: FAILOVER_ALERT.short,
       }),
       MessageAttributes: {
+        alertId: { DataType: 'String', StringValue: 'demo:1:5@2026-01-01T00:02:13.333Z' },
         dedupKey: { DataType: 'String', StringValue: 'demo:1' },
         site: { DataType: 'String', StringValue: 'demo' },
         severity: { DataType: 'String', StringValue: 'critical' },
@@ -81,6 +82,28 @@ describe('SnsNotifier', () => {
         incidentId: { DataType: 'String', StringValue: 'demo.1' },
       },
     });
+  });
+
+  it('gives a FIFO topic the alert id as MessageDeduplicationId and the site as group; a standard topic neither', async () => {
+    const fifo = 'arn:aws:sns:us-east-1:123456789012:failover-critical.fifo';
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1', SequenceNumber: '1' });
+    const toFifo = new SnsNotifier({ topics: { critical: fifo, warning: WARNING }, client: new SNSClient({}) });
+    await toFifo.notify(FAILOVER_ALERT);
+    await toFifo.notify(FAILOVER_ALERT); // a dispatcher that ran again after a crash: SNS drops this one
+    const [first, second] = published();
+    expect(first).toMatchObject({
+      TopicArn: fifo,
+      MessageGroupId: 'demo',
+      MessageDeduplicationId: 'demo:1:5@2026-01-01T00:02:13.333Z',
+    });
+    expect(second!.MessageDeduplicationId).toBe(first!.MessageDeduplicationId);
+    const later = publishInput({ ...FAILOVER_ALERT, at: FAILOVER_ALERT.at + 1 }, fifo);
+    expect(later.MessageDeduplicationId).not.toBe(first!.MessageDeduplicationId);
+    const longSite = publishInput({ ...FAILOVER_ALERT, id: `${'s'.repeat(120)}:1:5` }, fifo);
+    expect(longSite.MessageDeduplicationId).toMatch(/^[0-9a-f]{64}$/);
+    const standard = publishInput(FAILOVER_ALERT, CRITICAL);
+    expect(standard).not.toHaveProperty('MessageDeduplicationId');
+    expect(standard).not.toHaveProperty('MessageGroupId');
   });
 
   it('publishes a warning alert to the warning topic', async () => {
@@ -109,7 +132,7 @@ describe('SnsNotifier', () => {
 
   it('leaves the incident attribute out when the alert has no incident (SNS refuses empty values)', async () => {
     const input = await publish({ ...DEGRADED_ALERT, incidentId: null });
-    expect(Object.keys(input.MessageAttributes ?? {})).toEqual(['dedupKey', 'site', 'severity', 'event']);
+    expect(Object.keys(input.MessageAttributes ?? {})).toEqual(['alertId', 'dedupKey', 'site', 'severity', 'event']);
     expect(messageOf(input).email).toMatch(/\nIncident: none$/);
   });
 

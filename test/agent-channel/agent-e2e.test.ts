@@ -1,8 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentKeys } from '../../shared/adapters/aws/dynamodb-command-store.ts';
+import { TABLE } from '../../shared/adapters/aws/table.ts';
 import { controlPlanePublicKey, EphemeralAgentKeyring } from '../../shared/adapters/local/file-agent-keyring.ts';
 import { nonce, signCommand } from '../../shared/agent/signing.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
@@ -189,6 +192,47 @@ describe('the agent channel with the real agent (WebSocket on loopback)', () => 
     expect(await files.records()).toEqual([`lte ${a.id}`]);
   });
 
+  it('sends a command marked delivered that never reached the agent (a crash before the send) when it connects', async () => {
+    const files = await agentFiles();
+    const a = action();
+    await issueCommand(endpoint.deps, a);
+    // What a control plane killed between its claim and its send leaves behind.
+    expect(await endpoint.deps.commands.claim('hq', a.id, Date.now())).toMatchObject({ status: 'delivered' });
+    startAgent(files.config);
+    expect((await acked(a.id))?.ack?.status).toBe('succeeded');
+    expect(await record(a.id)).toMatchObject({ deliveries: 2 });
+    expect(await files.records()).toEqual([`lte ${a.id}`]);
+  });
+
+  it('resends a command whose ack was lost; the agent answers with the same ack and runs it once', async () => {
+    const files = await agentFiles();
+    startAgent(files.config);
+    await connected();
+    const a = action();
+    await agentCommandHandler(endpoint.deps)(a);
+    const first = await acked(a.id);
+    // The ack never recorded (a control plane killed as it arrived): the command is delivered, unacknowledged.
+    await endpoint.dynamo.client.send(
+      new UpdateCommand({
+        TableName: endpoint.dynamo.tableName,
+        Key: { [TABLE.partitionKey]: agentKeys.agent('hq'), [TABLE.sortKey]: agentKeys.commandSk(a.id) },
+        UpdateExpression: 'SET #status = :delivered, #ack = :null, #ackedAt = :null',
+        ExpressionAttributeNames: { '#status': 'status', '#ack': 'ack', '#ackedAt': 'ackedAt' },
+        ExpressionAttributeValues: { ':delivered': 'delivered', ':null': null },
+      }),
+    );
+    // Resent after 5 s, with the agent's next heartbeat (every 2 s here).
+    const again = await until(
+      () => record(a.id),
+      (r) => r?.status === 'acked',
+      'the ack of the resend',
+      30_000,
+    );
+    expect(again).toMatchObject({ deliveries: 2, ack: first!.ack });
+    expect(endpoint.events).toContainEqual({ type: 'command-resent', site: 'hq', id: a.id, deliveries: 2 });
+    expect(await files.records()).toEqual([`lte ${a.id}`]);
+  });
+
   it('never runs a command that expired while the agent was offline, and raises the alert', async () => {
     const files = await agentFiles();
     const a = action({ expiresAt: Date.now() + 300 });
@@ -239,7 +283,7 @@ describe('the agent channel with the real agent (WebSocket on loopback)', () => 
     );
   });
 
-  it('has the agent refuse a replayed command: it runs once', async () => {
+  it('has the agent answer a command sent again with its first ack: it runs once, the resend loop ends', async () => {
     const files = await agentFiles();
     startAgent(files.config);
     await connected();
@@ -255,7 +299,12 @@ describe('the agent channel with the real agent (WebSocket on loopback)', () => 
       'the answer to the replay',
     );
     expect(endpoint.events).toContainEqual(
-      expect.objectContaining({ type: 'ack-ignored', id: a.id, status: 'refused', reason: 'replayed' }),
+      expect.objectContaining({
+        type: 'ack-ignored',
+        id: a.id,
+        status: 'succeeded',
+        why: 'the command is already acked',
+      }),
     );
     expect(await files.records()).toEqual([`lte ${a.id}`]);
   });

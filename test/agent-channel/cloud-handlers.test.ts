@@ -258,6 +258,9 @@ describe('the WebSocket routes', () => {
   });
 
   it('pushes a command to a connected agent at once; a gone connection is forgotten and the command waits', async () => {
+    // An older command still waiting for its ack would go out first (in order): not this test's subject.
+    for (const r of await deps.commands.list('hq', { statuses: ['queued', 'delivered'] }))
+      await deps.commands.expire('hq', r.id, Date.now());
     await gateway(wsEvent('CONNECT', 'conn-2'), context);
     const a = action();
     expect((await agentCommandHandler(deps)(a)).detail).toContain('delivered to the agent');

@@ -72,6 +72,25 @@ describe('DynamoDbCommandStore on dynalite (the CommandStore contract)', () => {
     expect(await store.claim(s, 'missing', T0)).toBeNull();
   });
 
+  it('lets exactly one of racing resenders claim a delivered command, and only as they last saw it', async () => {
+    const s = site('hq');
+    const { id } = newCommand(s, 1);
+    await store.create(newCommand(s, 1));
+    expect(await store.reclaim(s, id, 0, T0)).toBeNull(); // queued: a first send is a claim
+    await store.claim(s, id, T0 + 10);
+    const resends = await Promise.all(Array.from({ length: 8 }, () => store.reclaim(s, id, 1, T0 + 5010)));
+    expect(resends.filter((r) => r !== null)).toHaveLength(1);
+    expect(resends.find((r) => r !== null)).toMatchObject({
+      status: 'delivered',
+      deliveries: 2,
+      deliveredAt: T0 + 5010,
+    });
+    expect(await store.reclaim(s, id, 1, T0 + 5020)).toBeNull(); // resent by another since
+    await store.acknowledge(s, id, ack(s, id, 'succeeded'), T0 + 5030);
+    expect(await store.reclaim(s, id, 2, T0 + 20_000)).toBeNull();
+    expect(await store.reclaim(s, 'missing', 0, T0)).toBeNull();
+  });
+
   it('takes the first ack of an open command only, and never one of an expired command', async () => {
     const s = site('hq');
     for (const seq of [1, 2, 3]) await store.create(newCommand(s, seq));

@@ -6,6 +6,7 @@ import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
 import type { AgentChannel } from '../../shared/ports/agent-channel.ts';
 import { authenticateAgent } from '../../shared/usecases/agent/authenticate-agent.ts';
+import { deliverPending, RESEND, viaChannel } from '../../shared/usecases/agent/deliver-pending.ts';
 import { AgentAuthError, NoAgentError, type AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { expireCommands } from '../../shared/usecases/agent/expire-commands.ts';
 import { handleAgentMessage } from '../../shared/usecases/agent/handle-agent-message.ts';
@@ -172,7 +173,9 @@ describe('issueCommand (the dispatcher handler)', () => {
     recording.online.add('hq');
     const a = action('hq', { command: 'restore-wan', link: 'fiber' });
     const { detail } = await agentCommandHandler(deps)(a);
-    expect(detail).toBe(`restore-wan to fiber (${a.id}) delivered to the agent`);
+    expect(detail).toBe(
+      `restore-wan to fiber (${a.id}) delivered to the agent; sent again until it acks, until ${new Date(a.expiresAt).toISOString()}`,
+    );
     expect(recording.sent).toHaveLength(1);
     const { message } = recording.sent[0]!;
     if (message.type !== 'command') throw new Error('expected a command');
@@ -189,8 +192,8 @@ describe('issueCommand (the dispatcher handler)', () => {
     expect(verifyCommand(message.command, key)).toBe(true);
     expect(verifyCommand({ ...message.command, args: { link: 'lte' } }, key)).toBe(false);
     expect(await deps.commands.get('hq', a.id)).toMatchObject({ status: 'delivered', deliveries: 1 });
-    // A retry of a delivered command does not send it again.
-    expect((await issueCommand(deps, a)).detail).toContain('already delivered');
+    // A retry of the dispatcher before a resend is due sends nothing again.
+    expect((await issueCommand(deps, a)).detail).toContain('delivered to the agent');
     expect(recording.sent).toHaveLength(1);
   });
 
@@ -230,6 +233,112 @@ describe('issueCommand (the dispatcher handler)', () => {
     const out = await dispatchSite({ config, store, clock, agentCommands: agentCommandHandler(deps) }, { site });
     expect(out.applied.map((x) => x.id)).toContain(pending.id);
     expect(await deps.commands.get(site, pending.id)).toMatchObject({ status: 'queued', action: pending });
+  });
+});
+
+describe('resending a command until the agent acks it', () => {
+  /** The deps with the resend clock recorded, and the commands sent to hq so far. */
+  const resending = () => {
+    const scheduled: number[] = [];
+    const d: AgentChannelDeps = { ...deps, resendAt: (site, at) => void scheduled.push(at) };
+    const sentIds = () =>
+      recording.sent.map((m) => (m.message.type === 'command' ? m.message.command.id : m.message.type));
+    const pending = () => deliverPending(d, { site: 'hq', send: viaChannel(d, 'hq') });
+    return { d, scheduled, sentIds, pending };
+  };
+
+  it('sends the same signed command again when its resend is due, backing off, until the ack; then never', async () => {
+    const r = resending();
+    recording.online.add('hq');
+    const a = action();
+    await issueCommand(r.d, a);
+    const first = recording.sent[0]!.message;
+    expect(r.scheduled).toEqual([now + RESEND.firstMs]);
+    await r.pending(); // not due yet
+    expect(r.sentIds()).toEqual([a.id]);
+    now += RESEND.firstMs;
+    await r.pending();
+    expect(r.sentIds()).toEqual([a.id, a.id]);
+    expect(recording.sent[1]!.message).toEqual(first); // same id, nonce and signature
+    expect(await deps.commands.get('hq', a.id)).toMatchObject({ status: 'delivered', deliveries: 2 });
+    expect(ch.events).toContainEqual({ type: 'command-resent', site: 'hq', id: a.id, deliveries: 2 });
+    expect(r.scheduled.at(-1)).toBe(now + 2 * RESEND.firstMs);
+    now += 2 * RESEND.firstMs - 1;
+    await r.pending();
+    expect(r.sentIds()).toHaveLength(2);
+    now += 1;
+    await r.pending();
+    expect(r.sentIds()).toHaveLength(3);
+    // The agent's ack (of its one run) ends it.
+    await handleAgentMessage(deps, {
+      site: siteOf('hq'),
+      message: { v: 1, type: 'ack', ack: ackOf(a, 'succeeded') },
+      reply: async () => undefined,
+    });
+    now += RESEND.maxMs;
+    await r.pending();
+    expect(r.sentIds()).toHaveLength(3);
+  });
+
+  it('backs off to a minute apart and stops before the expiry; the sweep then expires it', async () => {
+    const r = resending();
+    recording.online.add('hq');
+    const a = action('hq', { expiresAt: now + 600_000 });
+    await issueCommand(r.d, a);
+    const sentAt: number[] = [];
+    for (let t = 0; t <= 600_000; t += 5_000) {
+      const before = r.sentIds().length;
+      await r.pending();
+      if (r.sentIds().length > before || t === 0) sentAt.push(t / 1000);
+      now += 5_000;
+    }
+    expect(sentAt).toEqual([0, 5, 15, 35, 75, 135, 195, 255, 315, 375, 435, 495, 555]);
+    expect(await deps.commands.get('hq', a.id)).toMatchObject({ status: 'delivered', deliveries: 13 });
+    expect(Math.max(...r.scheduled)).toBeLessThan(a.expiresAt);
+    expect((await expireCommands(deps)).expired.map((e) => e.id)).toContain(a.id);
+  });
+
+  it('gives a new connection every command still waiting for its ack at once', async () => {
+    const r = resending();
+    recording.online.add('hq');
+    const a = action();
+    await issueCommand(r.d, a);
+    recording.sent.length = 0;
+    const { sent, reply } = replies();
+    await deliverPending(r.d, {
+      site: 'hq',
+      resend: 'all',
+      send: (command) => reply({ v: 1, type: 'command', command }).then(() => true),
+    });
+    expect(sent).toMatchObject([{ type: 'command', command: { id: a.id } }]);
+  });
+
+  it('sends an older command still waiting for its ack again before a newer one, so the agent gets them in order', async () => {
+    const r = resending();
+    recording.online.add('hq');
+    const older = action();
+    await issueCommand(r.d, older);
+    now += 1000;
+    const newer = action('hq', { command: 'restore-wan', link: 'fiber' });
+    await issueCommand(r.d, newer);
+    expect(r.sentIds()).toEqual([older.id, older.id, newer.id]);
+  });
+
+  it('sends a due command once when deliverers race, and puts it back in the queue when the agent is gone', async () => {
+    const r = resending();
+    recording.online.add('hq');
+    const a = action();
+    await issueCommand(r.d, a);
+    now += RESEND.firstMs;
+    await Promise.all([r.pending(), r.pending(), r.pending()]);
+    expect(r.sentIds()).toEqual([a.id, a.id]);
+    now += 2 * RESEND.firstMs;
+    recording.online.clear();
+    await r.pending();
+    expect(await deps.commands.get('hq', a.id)).toMatchObject({ status: 'queued', deliveries: 2 });
+    recording.online.add('hq');
+    await r.pending(); // queued: sent at the next chance
+    expect(r.sentIds()).toEqual([a.id, a.id, a.id]);
   });
 });
 

@@ -77,9 +77,17 @@ describe('command guard', () => {
     const b = body();
     const first = await options(dir);
     expect(await guardCommand(signCommand(b, privateKey), first)).toMatchObject({ ok: true });
-    expect(await guardCommand(signCommand(b, privateKey), first)).toMatchObject({ ok: false, reason: 'replayed' });
+    // Sent again before it finished (or by an agent that died while it ran): nothing to answer with but "unknown".
+    expect(await guardCommand(signCommand(b, privateKey), first)).toMatchObject({
+      ok: false,
+      reason: 'replayed',
+      repeat: { ack: undefined },
+      detail: expect.stringMatching(/whether its action finished is unknown/),
+    });
     const sameNonce = signCommand(body({ nonce: b.nonce }), privateKey);
-    expect(await guardCommand(sameNonce, first)).toMatchObject({ ok: false, reason: 'replayed' });
+    const reused = await guardCommand(sameNonce, first);
+    expect(reused).toMatchObject({ ok: false, reason: 'replayed' });
+    expect(reused).not.toHaveProperty('repeat');
     // A control plane that lost its store (a local runtime restarted without --data-dir) re-uses the id.
     const reissued = signCommand(body({ id: b.id }), privateKey);
     expect(await guardCommand(reissued, first)).toMatchObject({ ok: true });
@@ -87,8 +95,36 @@ describe('command guard', () => {
     const reopened = await options(dir);
     expect(await guardCommand(signCommand(b, privateKey), reopened)).toMatchObject({ ok: false, reason: 'replayed' });
     expect(reopened.seen.size).toBe(2);
-    expect(await guardCommand(signCommand(b, privateKey), reopened)).toMatchObject({ ok: false, reason: 'replayed' });
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('answers a resend of a finished command with its ack, kept across a restart (output shortened)', async () => {
+    const dir = await stateDir();
+    const b = body();
+    const o = await options(dir);
+    expect(await guardCommand(signCommand(b, privateKey), o)).toMatchObject({ ok: true });
+    const ack = {
+      commandId: b.id,
+      site: 'hq',
+      status: 'succeeded' as const,
+      exitCode: 0,
+      output: `${'x'.repeat(3000)}switched`,
+      startedAt: new Date(NOW).toISOString(),
+      finishedAt: new Date(NOW + 50).toISOString(),
+    };
+    await o.seen.complete(b.nonce, ack);
+    const kept = { ...ack, output: ack.output.slice(-1024) };
+    expect(await guardCommand(signCommand(b, privateKey), o)).toMatchObject({
+      ok: false,
+      reason: 'replayed',
+      commandId: b.id,
+      repeat: { ack: kept },
+    });
+    const reopened = await options(dir);
+    expect(await guardCommand(signCommand(b, privateKey), reopened)).toMatchObject({ repeat: { ack: kept } });
+    // A forged copy is refused for its signature, before any memory of the real one is used.
+    const forged = signCommand(b, generateKeyPairSync('ed25519').privateKey);
+    expect(await guardCommand(forged, reopened)).toMatchObject({ ok: false, reason: 'bad-signature' });
   });
 
   it('prunes ids a day after their expiry', async () => {

@@ -120,6 +120,30 @@ export class DynamoDbCommandStore implements CommandStore {
     });
   }
 
+  async reclaim(site: string, id: string, deliveries: number, at: number): Promise<CommandRecord | null> {
+    let updated: Item | undefined;
+    const done = await this.#conditional('UpdateItem', async () => {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: commandKey(site, id),
+          UpdateExpression: 'SET #deliveredAt = :at, #deliveries = :next',
+          ConditionExpression: '#status = :delivered AND #deliveries = :seen',
+          ExpressionAttributeNames: { '#status': 'status', '#deliveredAt': 'deliveredAt', '#deliveries': 'deliveries' },
+          ExpressionAttributeValues: {
+            ':delivered': 'delivered',
+            ':seen': deliveries,
+            ':next': deliveries + 1,
+            ':at': at,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = out.Attributes;
+    });
+    return done && updated ? decode(updated) : null;
+  }
+
   async requeue(site: string, id: string): Promise<boolean> {
     const out = await this.#transition(site, id, ['delivered'], {
       UpdateExpression: 'SET #status = :next, #deliveries = #deliveries - :one',

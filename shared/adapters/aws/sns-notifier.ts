@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
+import { alertIdOf } from '../../domain/alert-id.ts';
 import { alertTexts, SMS_MAX_CHARS, type AlertTexts } from '../../domain/alert-text.ts';
 import type { AlertAction, Severity } from '../../domain/model.ts';
 import { isTransientAwsError, type AwsErrorShape } from './sdk-errors.ts';
@@ -39,6 +41,11 @@ export interface SnsNotifierOptions {
  * one GSM-7 line under 140 characters for SMS, a short summary for any other subscriber) to the topic of its
  * severity. Info alerts are recorded only, never published. SDK errors never leave this class: they become
  * TransientError (retry later) or AlertRejectedError (will not pass), with the SDK error as cause.
+ *
+ * Every message carries the alert's id (alertIdOf) as the `alertId` attribute. To a FIFO topic (`.fifo`) it is also
+ * the MessageDeduplicationId, so that SNS drops a second publish of the same alert within its 5-minute window; the
+ * site is the message group. Standard topics (the only kind SMS and email can subscribe to) deduplicate nothing:
+ * docs/alerts.md says when a duplicate can still happen.
  */
 export class SnsNotifier implements Notifier {
   readonly #topics: Readonly<Record<Exclude<Severity, 'info'>, string>>;
@@ -99,12 +106,26 @@ export function publishInput(
     Subject: texts.subject,
     Message: JSON.stringify({ default: texts.default, email: message.email, sms: texts.sms }),
     MessageAttributes: attributes,
+    ...(isFifoTopic(topicArn)
+      ? { MessageGroupId: alert.site, MessageDeduplicationId: deduplicationId(alertIdOf(alert)) }
+      : {}),
   };
+}
+
+/** Whether the topic is a FIFO topic, which deduplicates on MessageDeduplicationId for 5 minutes. */
+export function isFifoTopic(arn: string): boolean {
+  return arn.endsWith('.fifo');
+}
+
+/** SNS takes at most 128 characters (letters, digits, punctuation); a longer id is replaced by its SHA-256. */
+function deduplicationId(alertId: string): string {
+  return alertId.length <= 128 ? alertId : createHash('sha256').update(alertId).digest('hex');
 }
 
 /** String attributes subscribers can filter on; SNS refuses an empty value, so a missing incident is left out. */
 function messageAttributes(alert: AlertAction): Record<string, MessageAttributeValue> {
   const values: Record<string, string | null> = {
+    alertId: alertIdOf(alert),
     dedupKey: alert.dedupKey,
     site: alert.site,
     severity: alert.severity,

@@ -84,7 +84,8 @@ export interface AgentSocketDeps extends AgentChannelDeps {
 /**
  * The local runtime's agent endpoint, for the HTTP server's upgrade hook: on `/v1/agent/ws` it checks the AgentAuth
  * in the query string before accepting (401 otherwise, logged with the reason), sends `welcome` and the site's
- * queued commands, answers heartbeats and handles the agent's messages in arrival order. Other paths get a 404.
+ * open commands (queued, and delivered ones without an ack), answers heartbeats and handles the agent's messages in
+ * arrival order. Other paths get a 404.
  */
 export function agentUpgrade(deps: AgentSocketDeps): UpgradeHandler {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_MESSAGE_BYTES });
@@ -124,8 +125,10 @@ function serve(deps: AgentSocketDeps, site: SiteConfig, ws: WebSocket): void {
   ws.on('close', () => deps.channel.detach(site.id, ws));
   run('agent welcome', async () => {
     await reply({ v: 1, type: 'welcome', site: site.id, serverTime: iso(deps.clock.now()) });
+    // A new connection gets every open command, including those sent on an earlier one whose ack never came.
     await deliverPending(deps, {
       site: site.id,
+      resend: 'all',
       send: (command) =>
         reply({ v: 1, type: 'command', command }).then(
           () => true,

@@ -1,5 +1,6 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { alertIdOf } from '../../domain/alert-id.ts';
 import type { AlertAction, Severity } from '../../domain/model.ts';
 import { FailoverError, TransientError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
@@ -26,8 +27,8 @@ export interface ConsoleNotifierOptions {
   readonly clock?: Clock;
 }
 
-/** One line of the JSONL file: every field of the alert, and when it was handed to this notifier. */
-export type AlertRecord = AlertAction & { readonly sentAt: string };
+/** One line of the JSONL file: every field of the alert, its id (alertIdOf), and when it was handed to this notifier. */
+export type AlertRecord = AlertAction & { readonly alertId: string; readonly sentAt: string };
 
 const COLORS: Record<Severity, string> = { critical: '\x1b[1;31m', warning: '\x1b[33m', info: '\x1b[36m' };
 const RESET = '\x1b[0m';
@@ -36,6 +37,11 @@ const RESET = '\x1b[0m';
  * The local runtime's Notifier: one readable console line per alert (`18:04:12 CRITICAL hq  [FAILOVER] ...`), the
  * full story underneath when verbose, and an append-only JSONL file of every alert. Each record is appended with a
  * single write on a file opened for appending, so several writers (instances or processes) never interleave lines.
+ *
+ * Exactly once per alert id (alertIdOf): an alert whose id is in the file already (a dispatcher that ran again after
+ * a crash between sending and marking it sent) is neither printed nor written again. The file is read once, then
+ * only what was appended since; a file that cannot be read back (a FIFO, a device) and the console alone are
+ * deduplicated within this process only.
  */
 export class ConsoleNotifier implements Notifier {
   readonly #out: (line: string) => void;
@@ -44,6 +50,17 @@ export class ConsoleNotifier implements Notifier {
   readonly #verbose: boolean;
   readonly #clock: Clock;
   #directoryReady: Promise<unknown> | undefined;
+  /** Ids of the alerts in the file (as far as read) and those this instance sent or is sending. */
+  readonly #known = new Set<string>();
+  /** Bytes of the file read so far: up to the end of its last complete line. */
+  #scanned = 0;
+  /**
+   * The file ended in a line cut short (power lost mid-write) before this instance wrote to it: its first record
+   * starts on a new line. Later, a line seen unfinished is another writer's append in progress.
+   */
+  #unterminated = false;
+  #appended = false;
+  #checking: Promise<unknown> = Promise.resolve();
 
   constructor(options: ConsoleNotifierOptions = {}) {
     this.#out = options.out ?? ((line) => console.log(line));
@@ -55,13 +72,69 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async notify(alert: AlertAction): Promise<{ detail: string }> {
+    const alertId = alertIdOf(alert);
+    if (!(await this.#reserve(alertId)))
+      return {
+        detail: `alert ${alertId} was sent before${this.#jsonlPath ? ` (in ${this.#jsonlPath})` : ''}: not again`,
+      };
     // Printed first: a person sees the alert even when the file cannot take it (a retry may print it again).
     this.#out(this.#line(alert));
     if (this.#verbose) for (const line of alert.body.split('\n')) this.#out(`    ${line}`);
     if (this.#jsonlPath === undefined) return { detail: 'printed' };
-    const record: AlertRecord = { ...alert, sentAt: new Date(this.#clock.now()).toISOString() };
-    await this.#append(this.#jsonlPath, alert, `${JSON.stringify(record)}\n`);
+    const record: AlertRecord = { ...alert, alertId, sentAt: new Date(this.#clock.now()).toISOString() };
+    try {
+      await this.#append(this.#jsonlPath, alert, `${JSON.stringify(record)}\n`);
+      this.#appended = true;
+      this.#unterminated = false;
+    } catch (error) {
+      this.#known.delete(alertId); // not recorded: a retry must send it
+      throw error;
+    }
     return { detail: `printed and appended to ${this.#jsonlPath}` };
+  }
+
+  /** Claims `alertId` for sending: false when it is in the file or was sent by this instance already. */
+  #reserve(alertId: string): Promise<boolean> {
+    const check = this.#checking.then(async () => {
+      if (this.#jsonlPath !== undefined) await this.#readNewRecords(this.#jsonlPath);
+      if (this.#known.has(alertId)) return false;
+      this.#known.add(alertId);
+      return true;
+    });
+    this.#checking = check.catch(() => undefined);
+    return check;
+  }
+
+  /**
+   * Adds the ids of the records appended to the file since the last read (by any writer). A file that cannot be read
+   * is left to the append, which names the problem (and the person has seen the alert printed by then).
+   */
+  async #readNewRecords(path: string): Promise<void> {
+    const info = await stat(path).catch(() => undefined);
+    // Missing, or a FIFO or a device: nothing to read back (reading a FIFO would take what others wait for).
+    if (!info?.isFile()) {
+      this.#scanned = 0;
+      return;
+    }
+    const size = info.size;
+    if (size < this.#scanned) this.#scanned = 0; // replaced by a shorter file: read it all
+    if (size === this.#scanned) return;
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (!handle) return;
+    try {
+      const bytes = Buffer.alloc(size - this.#scanned);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, this.#scanned);
+      const text = bytes.subarray(0, bytesRead);
+      const end = text.lastIndexOf(0x0a) + 1;
+      for (const line of text.subarray(0, end).toString('utf8').split('\n')) {
+        const id = recordId(line);
+        if (id) this.#known.add(id);
+      }
+      this.#scanned += end;
+      if (!this.#appended) this.#unterminated = end < bytesRead;
+    } finally {
+      await handle.close();
+    }
   }
 
   #line(alert: AlertAction): string {
@@ -73,7 +146,7 @@ export class ConsoleNotifier implements Notifier {
   }
 
   async #append(path: string, alert: AlertAction, line: string): Promise<void> {
-    const data = Buffer.from(line, 'utf8');
+    const data = Buffer.from(this.#unterminated ? `\n${line}` : line, 'utf8');
     try {
       this.#directoryReady ??= mkdir(dirname(path), { recursive: true });
       await this.#directoryReady;
@@ -88,6 +161,20 @@ export class ConsoleNotifier implements Notifier {
       throw jsonlWriteError(error, path, alert.dedupKey);
     }
   }
+}
+
+/** The alert id of one line of the file; older records have no `alertId` and get theirs from `id` and `at`. */
+function recordId(line: string): string | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const record = JSON.parse(line) as { alertId?: unknown; id?: unknown; at?: unknown };
+    if (typeof record.alertId === 'string') return record.alertId;
+    if (typeof record.id === 'string' && typeof record.at === 'number')
+      return alertIdOf({ id: record.id, at: record.at });
+  } catch {
+    // A line cut short by a crash: no alert was recorded by it.
+  }
+  return undefined;
 }
 
 /** errno codes of a file write that may pass when tried again. */

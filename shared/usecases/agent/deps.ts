@@ -31,6 +31,12 @@ export interface AgentChannelDeps {
    * runtime dispatches them; in the cloud the table's stream starts the dispatcher, so this is left out.
    */
   readonly dispatch?: (site: string) => void | Promise<void>;
+  /**
+   * Told when a site's delivered, unacknowledged commands are next due to be resent: the local runtime sets a timer
+   * that calls deliverPending then. In the cloud this is left out: heartbeats, polls and the minute's sweep resend
+   * what is due.
+   */
+  readonly resendAt?: (site: string, at: number) => void;
   /** How long a challenge may be used. @default 60 */
   readonly challengeTtlSeconds?: number;
   readonly log?: (event: AgentChannelEvent) => void;
@@ -56,6 +62,7 @@ export type AgentChannelEvent =
   | { readonly type: 'auth-accepted'; readonly site: string }
   | { readonly type: 'command-queued'; readonly site: string; readonly id: string; readonly action: string }
   | { readonly type: 'command-delivered'; readonly site: string; readonly id: string }
+  | { readonly type: 'command-resent'; readonly site: string; readonly id: string; readonly deliveries: number }
   | { readonly type: 'delivery-failed'; readonly site: string; readonly id: string; readonly error: string }
   | {
       readonly type: 'command-acked';
