@@ -75,7 +75,7 @@ export async function startDemoAgent(options: DemoAgentOptions): Promise<DemoAge
   const { site } = options;
   const keyFile = join(options.secretsDir, 'demo-agent.key');
   const switchLog = join(options.secretsDir, DEMO_SWITCH_LOG);
-  await mkdir(options.secretsDir, { recursive: true });
+  await mkdir(options.secretsDir, { recursive: true, mode: 0o700 });
   const handle = await open(keyFile, 'w', 0o600);
   try {
     await handle.chmod(0o600);
