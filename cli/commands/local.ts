@@ -121,7 +121,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   if (demo) {
     const port = control.api.port === 8080 ? '' : ` --api-port ${control.api.port}`;
     const dir = secretsDir === '.failover' ? '' : ` --data-dir ${secretsDir}`;
-    log(`  faults: npx failover demo break|heal primary|backup|region:NAME|voip-loss:PCT${port}${dir}`);
+    log(`  faults: node bin/failover.js demo break|heal primary|backup|region:NAME|voip-loss:PCT${port}${dir}`);
     log(`  demo API key (write) in ${demo.file}: curl -H "Authorization: Bearer $(cat ${demo.file})" ...`);
   }
   log(
