@@ -34,7 +34,7 @@ export async function buildCli(dir: string = CLI_DIR): Promise<CliBuild> {
     outdir: dir,
     bundle: true,
     splitting: true,
-    packages: 'external',
+    external: await externalPackages(),
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -42,6 +42,10 @@ export async function buildCli(dir: string = CLI_DIR): Promise<CliBuild> {
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
     charset: 'utf8',
+    // The CommonJS packages inside (yaml, commander) require Node's built-ins; an ES module has no require of its own.
+    banner: {
+      js: "import { createRequire as __failoverCreateRequire } from 'node:module';\nconst require = __failoverCreateRequire(import.meta.url);",
+    },
     define: { FAILOVER_VERSION: JSON.stringify(version) },
     metafile: true,
     write: false,
@@ -65,6 +69,21 @@ export async function buildCli(dir: string = CLI_DIR): Promise<CliBuild> {
   await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(tmp, join(dir, MANIFEST));
   return { dir, entry, files, inputs };
+}
+
+/**
+ * The packages left in node_modules: all but the small pure-JavaScript ones the common commands load (one bundled
+ * module loads faster than zod's hundreds of files). The AWS SDK, dynalite (LevelDB) and ws (optional native
+ * add-ons) stay out.
+ */
+async function externalPackages(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  const bundled = new Set(['commander', 'yaml', 'zod', 'jsonpath-plus', 'dns-packet', '@leichtgewicht/ip-codec']);
+  const names = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((n) => !bundled.has(n));
+  return names.flatMap((n) => [n, `${n}/*`]);
 }
 
 /** Chunks of an older build that this one no longer has. */
