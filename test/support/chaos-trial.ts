@@ -48,6 +48,13 @@ export interface TrialResult {
   readonly point: KillPoint;
   /** Whether the first runtime had printed the transition when it was killed. */
   readonly transitionBeforeKill: boolean;
+  /** What had happened when it was killed: switch lines, alert records, and whether the command was sent, acked. */
+  readonly atKill: {
+    readonly switches: number;
+    readonly alerts: number;
+    readonly sent: boolean;
+    readonly acked: boolean;
+  };
   /** Lines the agent's switch script wrote (one per command it ran). */
   readonly switches: number;
   readonly failoverAlerts: number;
@@ -119,6 +126,13 @@ export async function runTrial(
     await first.cli.exited.catch(() => undefined);
     step('killed');
     const transitionBeforeKill = first.events().some((e) => e.event === 'transition' && e.kind === 'failover');
+    const firstAgentEvent = (type: string) => first.events().some((e) => e.event === 'agent' && e.type === type);
+    const atKill = {
+      switches: (await agent.records()).length,
+      alerts: (await alertRecords(first.ready.alerts)).length,
+      sent: firstAgentEvent('command-delivered'),
+      acked: firstAgentEvent('command-acked'),
+    };
     const answered = await requested.then(
       (r) => r.status,
       () => undefined,
@@ -205,6 +219,7 @@ export async function runTrial(
     return {
       point,
       transitionBeforeKill,
+      atKill,
       switches: seen.switches,
       failoverAlerts,
       duplicateAlertIds,
@@ -233,7 +248,9 @@ export function formatTrial(n: number, r: TrialResult): string {
       : [...r.lost.map((l) => `LOST ${l}`), ...r.duplicated.map((d) => `DUPLICATED ${d}`)].join(', ');
   return (
     `trial ${String(n).padStart(3)}  kill at ${describeKillPoint(r.point).padEnd(18)} ` +
-    `(${r.transitionBeforeKill ? 'after' : 'before'} the transition)  switches ${r.switches}  ` +
+    `(${r.transitionBeforeKill ? 'after' : 'before'} the transition; at the kill: ` +
+    `${r.atKill.sent ? 'command sent' : 'command not sent'}, ${r.atKill.acked ? 'acked' : 'not acked'}, ` +
+    `${r.atKill.switches} switch, ${r.atKill.alerts} alert)  after the restart: switches ${r.switches}  ` +
     `failover alerts ${r.failoverAlerts}  dns ${r.dns}  outbox ${r.pendingActions}  open commands ${r.openCommands}  ` +
     `${(r.ms / 1000).toFixed(1)} s  ${verdict}`
   );
