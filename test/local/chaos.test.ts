@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { describeKillPoint, formatTrial, runTrial, type KillPoint } from '../support/chaos-trial.ts';
 
-// A sample of `npm run chaos` (bench/chaos.ts, the same trial): kill -9 while the request is decided, within 50 ms
-// of the transition (DNS, the agent command and the alert in flight), and once the effects have mostly happened.
+// A sample of `npm run chaos` (bench/chaos.ts, the same trial): kill -9 while the request is decided, right after the
+// command went to the agent (its ack not back), within 50 ms of the transition, and once most effects happened.
 const SAMPLE: readonly KillPoint[] = [
   { after: 'request', ms: 5 },
+  { after: 'command', ms: 0 },
   { after: 'transition', ms: 20 },
   { after: 'transition', ms: 400 },
 ];

@@ -17,25 +17,31 @@ import { demoConfigOnFreePorts } from './demo-config.ts';
 import { freePort } from './ports.ts';
 import { fileLines, startRuntimeChild, until, type RuntimeChild } from './runtime-child.ts';
 
-/** When the runtime is killed: so many ms after the failover request was sent, or after its transition was printed. */
+/**
+ * When the runtime is killed: so many ms after the failover request was sent, after its transition was printed, or
+ * after the agent command was handed to the agent (printed as `command-delivered`: its ack is usually not back yet).
+ */
 export interface KillPoint {
-  readonly after: 'request' | 'transition';
+  readonly after: 'request' | 'transition' | 'command';
   readonly ms: number;
 }
 
 export const describeKillPoint = (p: KillPoint) => `${p.after} +${p.ms} ms`;
 
 /**
- * `count` kill points around the transition: a tenth while the request is being decided, nearly half in the first
- * 50 ms after the transition (DNS, the agent command and the alert are in flight), the rest spread over 3 s.
+ * `count` kill points around the transition: a tenth while the request is being decided, from 10 points on two right
+ * after the command's send, nearly half of the rest in the first 50 ms after the transition (DNS, the agent command
+ * and the alert are in flight), the others spread over 3 s.
  */
 export function killPoints(count: number): KillPoint[] {
   if (!Number.isInteger(count) || count < 1) throw new Error(`kill points: expected a whole number >= 1, got ${count}`);
   const early = Math.max(count >= 10 ? 1 : 0, Math.round(count / 10));
-  const soon = Math.max(1, Math.round((count - early) / 2));
-  const late = count - early - soon;
+  const sent = count >= 10 ? 2 : 0;
+  const soon = Math.max(1, Math.round((count - early - sent) / 2));
+  const late = count - early - sent - soon;
   const points: KillPoint[] = [];
   for (let i = 0; i < early; i++) points.push({ after: 'request', ms: Math.round((i * 10) / Math.max(1, early - 1)) });
+  for (let i = 0; i < sent; i++) points.push({ after: 'command', ms: i * 2 });
   for (let i = 0; i < soon; i++) points.push({ after: 'transition', ms: Math.round((i * 50) / Math.max(1, soon - 1)) });
   // Geometric from 60 ms to 3 s: most effects finish within the first few hundred ms.
   for (let i = 0; i < late; i++)
@@ -48,6 +54,8 @@ export interface TrialResult {
   readonly point: KillPoint;
   /** Whether the first runtime had printed the transition when it was killed. */
   readonly transitionBeforeKill: boolean;
+  /** How long after this process read the transition line the kill was sent; null when it had not read it. */
+  readonly killedAfterTransitionMs: number | null;
   /** What had happened when it was killed: switch lines, alert records, and whether the command was sent, acked. */
   readonly atKill: {
     readonly switches: number;
@@ -119,10 +127,17 @@ export async function runTrial(
       body: { reason: `chaos ${describeKillPoint(point)}` },
     });
     requested.catch(() => undefined);
-    if (point.after === 'transition')
-      await first.cli.waitFor('"event":"transition"', { timeoutMs: settleMs }).catch(() => undefined);
+    let transitionSeenAt: number | undefined;
+    const transition = first.cli
+      .waitFor('"event":"transition"', { timeoutMs: settleMs })
+      .then(() => (transitionSeenAt = Date.now()));
+    transition.catch(() => undefined);
+    if (point.after === 'transition') await transition.catch(() => undefined);
+    if (point.after === 'command')
+      await first.cli.waitFor('"type":"command-delivered"', { timeoutMs: settleMs }).catch(() => undefined);
     if (point.ms > 0) await new Promise((r) => setTimeout(r, point.ms));
     first.cli.child.kill('SIGKILL');
+    const killedAfterTransitionMs = transitionSeenAt === undefined ? null : Date.now() - transitionSeenAt;
     await first.cli.exited.catch(() => undefined);
     step('killed');
     const transitionBeforeKill = first.events().some((e) => e.event === 'transition' && e.kind === 'failover');
@@ -219,6 +234,7 @@ export async function runTrial(
     return {
       point,
       transitionBeforeKill,
+      killedAfterTransitionMs,
       atKill,
       switches: seen.switches,
       failoverAlerts,
@@ -248,7 +264,7 @@ export function formatTrial(n: number, r: TrialResult): string {
       : [...r.lost.map((l) => `LOST ${l}`), ...r.duplicated.map((d) => `DUPLICATED ${d}`)].join(', ');
   return (
     `trial ${String(n).padStart(3)}  kill at ${describeKillPoint(r.point).padEnd(18)} ` +
-    `(${r.transitionBeforeKill ? 'after' : 'before'} the transition; at the kill: ` +
+    `(${r.killedAfterTransitionMs === null ? (r.transitionBeforeKill ? 'after' : 'before') + ' the transition' : `${r.killedAfterTransitionMs} ms after the transition`}; at the kill: ` +
     `${r.atKill.sent ? 'command sent' : 'command not sent'}, ${r.atKill.acked ? 'acked' : 'not acked'}, ` +
     `${r.atKill.switches} switch, ${r.atKill.alerts} alert)  after the restart: switches ${r.switches}  ` +
     `failover alerts ${r.failoverAlerts}  dns ${r.dns}  outbox ${r.pendingActions}  open commands ${r.openCommands}  ` +
