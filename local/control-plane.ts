@@ -216,8 +216,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       upgrade: agentUpgrade(agentDeps),
       onError: (error, route) => options.onError(error, `${route.method} ${route.path}`),
     });
-    // Closed first: no request or agent message starts work while the rest shuts down.
-    closers.push(() => server.close());
+    // Closed first: no request or agent message starts work while the rest shuts down. The agents are told first
+    // (close 1001), so that the server does not just drop their sockets.
+    closers.push(async () => {
+      await channel.close();
+      await server.close();
+    });
 
     // Actions left pending by a previous run (killed mid-failover) are finished first, then webhooks resumed.
     for (const site of config.sites) void run(site.id, () => dispatch(site.id));
