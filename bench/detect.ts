@@ -65,7 +65,7 @@ console.log(
   ),
 );
 console.log(
-  `  ${'detection (bound)'.padEnd(22)} ${s(bound.minMs).padStart(7)} ${' '.repeat(15)} ${s(bound.maxMs).padStart(7)}`,
+  `  ${'detection (formula)'.padEnd(22)} ${s(bound.minMs).padStart(7)} ${' '.repeat(15)} ${s(bound.maxMs).padStart(7)}`,
 );
 console.log(
   row(
