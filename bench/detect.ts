@@ -39,7 +39,7 @@ try {
     console.log(
       `  trial ${String(i + 1).padStart(2)}: fault at +${s(t.phaseMs)} s of the interval; detection ` +
         `${s(t.detectionMs)} s (simulated ${s(t.simulatedDetectionMs)}), failback ${s(t.failbackMs)} s ` +
-        `(simulated ${s(t.simulatedFailbackMs)})`,
+        `(simulated ${s(t.simulatedFailbackMs)}); rounds late by up to ${s(t.roundLatenessMs)} s`,
     );
   }
 } finally {

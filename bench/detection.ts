@@ -21,6 +21,11 @@ export interface DetectionTrial {
   /** The simulator's delays for the same fault at the same phase and of the same length. */
   readonly simulatedDetectionMs: number;
   readonly simulatedFailbackMs: number;
+  /**
+   * The most any round of the runtime started after its scheduled time while the fault was being detected: what a
+   * starved machine adds to the measured detection and the simulator cannot know.
+   */
+  readonly roundLatenessMs: number;
 }
 
 /** The demo's answers: the site's record on its primary and on its backup. */
@@ -54,10 +59,14 @@ export async function startDetectionBench(configText: string, record: DemoRecord
   const { config, diagnostics } = parseConfig(text);
   if (!config) throw new Error(`the bench's config is not valid: ${JSON.stringify(diagnostics)}`);
   const errors: unknown[] = [];
+  const rounds: { plannedMs: number; startedMs: number }[] = [];
   const runtime = await startLocalRuntime({
     config,
     clock: systemClock,
-    onRound: () => undefined,
+    onRound: (r) => {
+      rounds.push({ plannedMs: Date.parse(r.roundId), startedMs: Date.parse(r.startedAt) });
+      if (rounds.length > 1000) rounds.splice(0, 500);
+    },
     onError: (e) => errors.push(e),
     control: {
       dnsPort: 0,
@@ -112,6 +121,12 @@ export async function startDetectionBench(configText: string, record: DemoRecord
     const brokeAt = Date.now();
     primary.setBroken(true);
     const movedAt = await answerIs(record.backup, 10 * intervalMs);
+    const roundLatenessMs = Math.max(
+      0,
+      ...rounds
+        .filter((r) => r.plannedMs >= brokeAt - intervalMs && r.plannedMs <= movedAt)
+        .map((r) => r.startedMs - r.plannedMs),
+    );
     primary.setBroken(false);
     const healedAt = Date.now();
     const backAt = await answerIs(record.primary, 30 * intervalMs + site.policy.holdDownSeconds * 1000);
@@ -126,6 +141,7 @@ export async function startDetectionBench(configText: string, record: DemoRecord
       failbackMs: backAt - healedAt,
       simulatedDetectionMs: simulated.detectionMs,
       simulatedFailbackMs: simulated.failbackMs,
+      roundLatenessMs,
     };
   };
 
