@@ -24,7 +24,7 @@ import type { AgentChannelDeps, AgentChannelEvent } from '../shared/usecases/age
 import { deliverPending, viaChannel } from '../shared/usecases/agent/deliver-pending.ts';
 import { sweepCommands } from '../shared/usecases/agent/expire-commands.ts';
 import { agentCommandHandler } from '../shared/usecases/agent/issue-command.ts';
-import { decideSite } from '../shared/usecases/decide-site.ts';
+import { decideSite, type DecideSiteOutput } from '../shared/usecases/decide-site.ts';
 import { dispatchSite, type DispatchEvent } from '../shared/usecases/dispatch.ts';
 import { reconcileDns } from '../shared/usecases/reconcile-dns.ts';
 import type { DeliverOutcome } from '../shared/usecases/webhooks/deliver-webhook.ts';
@@ -36,6 +36,7 @@ import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
 import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
+import type { DecisionOutcome } from './observability.ts';
 import { ResendTimers } from './resend-timers.ts';
 
 export interface ControlPlaneOptions {
@@ -73,6 +74,8 @@ export interface ControlPlaneOptions {
   readonly onAgentEvent?: (event: AgentChannelEvent) => void;
   readonly onWebhook?: (outcome: DeliverOutcome, ticket: DeliveryTicket) => void;
   readonly onError: (error: unknown, where: string) => void;
+  /** Told how each decision ended (observations, API commands). */
+  readonly onDecision?: (site: string, outcome: DecisionOutcome) => void;
 }
 
 /** The control region on one machine. */
@@ -189,7 +192,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const submit = (batches: readonly ObservationBatch[]) => {
       for (const batch of batches) {
         void run(batch.site, async () => {
-          const out = await decideSite(deps, { site: batch.site, batches: [batch] });
+          const out = await decideSite(deps, { site: batch.site, batches: [batch] }).catch((error: unknown) => {
+            options.onDecision?.(batch.site, 'error');
+            throw error;
+          });
+          options.onDecision?.(batch.site, decisionOutcome(out));
           for (const t of out.transitions) options.onTransition(t);
           if (out.state.outbox.some((a) => a.kind !== 'history')) await dispatch(batch.site);
         });
@@ -210,6 +217,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       // Inbound sources' secrets come from environment variables locally (a Secrets Manager reference is refused).
       hooks: { secrets: createSecretResolver(), replay: new DynamoDbReplayGuard({ tableName, client, clock }) },
       onDecision: (out) => {
+        options.onDecision?.(out.state.site, decisionOutcome(out));
         for (const t of out.transitions) options.onTransition(t);
         return run(out.state.site, () => dispatch(out.state.site));
       },
@@ -312,4 +320,8 @@ async function currentRecords(config: FailoverConfig, store: DynamoDbStateStore)
     for (const r of site.dns) records.push({ name: r.name, type: r.type, ttl: r.ttl, values: r.values[link] ?? [] });
   }
   return records;
+}
+
+function decisionOutcome(out: Pick<DecideSiteOutput, 'transitions' | 'written'>): DecisionOutcome {
+  return out.transitions.length > 0 ? 'transition' : out.written ? 'updated' : 'unchanged';
 }

@@ -14,6 +14,7 @@ import { demoAgentSites, startDemoAgent, type DemoAgent } from './demo-agent.ts'
 import { demoFaultRoutes, ensureDemoApiKey } from './demo-api.ts';
 import { DemoFaults } from './demo-faults.ts';
 import { startDemoTargets, type DemoTarget } from './demo-targets.ts';
+import { dnsAnswers, observabilityRoutes, RuntimeMetrics, within } from './observability.ts';
 
 export interface LocalRuntimeOptions {
   readonly config: FailoverConfig;
@@ -44,6 +45,8 @@ export interface LocalRuntime {
    */
   readonly agents: readonly DemoAgent[];
   readonly demoApiKey: { readonly key: string; readonly file: string } | undefined;
+  /** The Prometheus metrics served at `/metrics` on the API port. */
+  readonly metrics: RuntimeMetrics;
   /** Resolves when every worker has finished (after `rounds`, or after stop()). */
   readonly done: Promise<void>;
   /**
@@ -69,6 +72,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const agents: DemoAgent[] = [];
   const scratch: string[] = [];
   let demoApiKey: LocalRuntime['demoApiKey'];
+  const metrics = new RuntimeMetrics({ config, store: () => control?.store });
+  const working = new Set<string>();
+  let started = false;
+  const readiness = {
+    store: async () => {
+      if (!control) return 'starting';
+      const store = control.store;
+      return within(
+        store.load(config.sites[0]!.id).then(() => undefined),
+        2000,
+        'the state store',
+      );
+    },
+    dns: async () => {
+      if (!control) return 'starting';
+      const dns = control.dns;
+      const zone = config.sites.flatMap((s) => s.dns.map((r) => r.zone))[0];
+      return dns && zone ? dnsAnswers(dns.host, dns.port, zone) : undefined;
+    },
+    probeWorkers: async () => {
+      const idle = config.regions.probe.filter((r) => !working.has(r));
+      if (idle.length === 0) return undefined;
+      return `${started ? 'stopped' : 'not started'}: ${idle.join(', ')}`;
+    },
+  };
   const cleanUp = async () => {
     await Promise.all(agents.splice(0).map((a) => a.stop()));
     await control?.close();
@@ -78,19 +106,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     if (options.control) {
       const given = options.control.extraRoutes;
+      const { onTransition, onDispatch, onDecision } = options.control;
       control = await startControlPlane({
         ...options.control,
         config,
         clock,
         onError: options.onError,
-        ...(demo
-          ? {
-              extraRoutes: (api) => [
-                ...(typeof given === 'function' ? given(api) : (given ?? [])),
-                ...demoFaultRoutes(faults, api),
-              ],
-            }
-          : {}),
+        onTransition: (t) => {
+          metrics.transition(t);
+          onTransition(t);
+        },
+        onDispatch: (e) => {
+          metrics.dispatch(e);
+          onDispatch(e);
+        },
+        onDecision: (site, outcome) => {
+          metrics.decision(site, outcome);
+          onDecision?.(site, outcome);
+        },
+        extraRoutes: (api) => [
+          ...(typeof given === 'function' ? given(api) : (given ?? [])),
+          ...(demo ? demoFaultRoutes(faults, api) : []),
+          ...observabilityRoutes(metrics, readiness),
+        ],
       });
       if (demo) {
         const { secretsDir, dataDir } = options.control;
@@ -126,6 +164,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const worker = async (region: string): Promise<void> => {
     const inFlight = new Set<Promise<void>>();
     let from = clock.now();
+    working.add(region);
+    started = true;
     for (let n = 0; options.rounds === undefined || n < options.rounds; n++) {
       const next = planRounds(config, region, from, from + horizonMs)[0];
       if (!next || signal.aborted) break;
@@ -146,6 +186,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       })
         .then((round) => {
           if (signal.aborted) return;
+          metrics.round(region, round, next.atMs);
           options.onRound(round);
           control?.submit(toSiteBatches(round));
         })
@@ -153,6 +194,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       inFlight.add(running);
       void running.finally(() => inFlight.delete(running));
     }
+    working.delete(region);
     await Promise.all(inFlight);
   };
 
@@ -164,6 +206,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     faults,
     agents,
     demoApiKey,
+    metrics,
     done,
     stop: () =>
       (stopping ??= (async () => {
