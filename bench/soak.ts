@@ -214,8 +214,9 @@ async function main(): Promise<void> {
   const ready = new Promise<void>((done, fail) => {
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       // Observation lines (most of the output) are not parsed: only the round summaries and the ready line.
-      if (line.startsWith('{"event":"round"')) rounds.push(JSON.parse(line) as RoundLine);
-      else if (line.startsWith('{"event":"ready"')) {
+      if (line.includes('"level":"error"') && errors++ < 10) console.error(`  child: ${line}`);
+      if (line.includes('"event":"round"')) rounds.push(JSON.parse(line) as RoundLine);
+      else if (line.includes('"event":"ready"')) {
         readyAt = Date.now();
         done();
       }
@@ -330,7 +331,7 @@ function report(
   console.log(
     `result                ${flat && held ? 'PASS' : 'FAIL'} (RSS flat: ${flat ? 'yes' : 'no'}, intervals held: ${held ? 'yes' : 'no'})`,
   );
-  if (errors > 0) console.log(`warning: the runtime wrote ${errors} line(s) to stderr`);
+  if (errors > 0) console.log(`warning: the runtime wrote ${errors} error line(s) (stderr, or level error)`);
   process.exitCode = flat && held ? 0 : 1;
 }
 

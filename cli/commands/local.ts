@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { ConsoleNotifier } from '../../shared/adapters/local/console-notifier.ts';
 import { controlPlanePublicKey } from '../../shared/adapters/local/file-agent-keyring.ts';
-import type { AgentLogger } from '../../shared/agent/log.ts';
+import type { AgentLogger, LogLevel } from '../../shared/agent/log.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { Transition } from '../../shared/domain/model.ts';
 import { FailoverError } from '../../shared/errors.ts';
+import { createJsonLogger, logEvent, type JsonLogger } from '../../shared/observability/logger.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { RoundResult } from '../../shared/probes/round.ts';
 import type { AgentChannelEvent } from '../../shared/usecases/agent/deps.ts';
@@ -36,7 +37,20 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   const secretsDir = opts.dataDir ?? '.failover';
   const alertsFile = opts.alerts ?? join(secretsDir, 'alerts.jsonl');
   const json = opts.jsonLogs === true;
-  const emit = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, ...fields }));
+  // One JSON logger (pino) for machines; the live view is for people, not a log.
+  const logger = json ? createJsonLogger({ component: 'runtime' }) : undefined;
+  const loggers = new Map<string, JsonLogger>();
+  const emit = (
+    event: string,
+    fields: Record<string, unknown>,
+    component = 'runtime',
+    level: LogLevel = 'info',
+    message = event,
+  ) => {
+    let child = loggers.get(component);
+    if (!child) loggers.set(component, (child = logger!.child({ component })));
+    logEvent(child, level, event, message, fields);
+  };
   const view = json ? undefined : new LiveView({ config, out: process.stdout, err: process.stderr });
   // What the runtime says while it starts (the demo agent's first lines) waits until the header is out.
   let held: string[] | undefined = [];
@@ -44,7 +58,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   const paint = (color: Parameters<LiveView['paint']>[0], text: string) => view!.paint(color, text);
   const notifier = new ConsoleNotifier({
     jsonlPath: alertsFile,
-    out: json ? (line: string) => emit('alert', { line }) : print,
+    out: json ? (line: string) => emit('alert', { line }, 'alerts', 'warn', line) : print,
     color: process.stdout.isTTY === true && !process.env.NO_COLOR && !json,
   });
 
@@ -61,11 +75,11 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   const onError = (error: unknown, where: string) => {
     const line = `failover local: ${where}: ${error instanceof Error ? error.message : String(error)}`;
     if (view) view.print(line, 'err');
-    else console.error(line);
+    else emit('error', { where }, 'runtime', 'error', line);
   };
   const agentLog: AgentLogger = {
     log: (level, event, message, fields = {}) => {
-      if (json) return emit('demo-agent', { level, agentEvent: event, message, ...fields });
+      if (json) return emit(event, fields, 'demo-agent', level, message);
       if (level === 'debug') return;
       const site = typeof fields.site === 'string' ? fields.site : undefined;
       const color = level === 'error' ? 'red' : level === 'warn' ? 'yellow' : 'dim';
@@ -79,7 +93,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
       configFile: opts.config,
       clock: systemClock,
       ...(opts.rounds !== undefined ? { rounds: opts.rounds } : {}),
-      onRound: (round) => (view ? view.round(round) : printJson(round)),
+      onRound: (round) => (view ? view.round(round) : logRound(round, emit)),
       onError,
       demoAgentLog: agentLog,
       control: {
@@ -89,21 +103,27 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
         secretsDir,
         ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
         onTransition: (t) => {
-          if (json) return emit('transition', { ...t });
+          if (json) return emit('transition', { ...t }, 'decider', 'warn', t.explanation.summary);
           printTransition(t, print, paint);
           refresh(t.site);
         },
-        onDispatch: (e) => (json ? emit('dispatch', dispatchFields(e)) : printDispatch(e, print, paint)),
-        onAgentEvent: (e) => (json ? emit('agent', { ...e }) : printAgentEvent(e, print, paint)),
+        onDispatch: (e) =>
+          json
+            ? emit('dispatch', dispatchFields(e), 'dispatcher', e.type === 'dead-letter' ? 'error' : 'info')
+            : printDispatch(e, print, paint),
+        onAgentEvent: (e) => (json ? emit('agent', { ...e }, 'agent-channel') : printAgentEvent(e, print, paint)),
         onWebhook: (outcome, ticket) =>
-          json ? emit('webhook', { ...ticket, outcome: outcome.type }) : printWebhook(outcome, print, paint),
+          json
+            ? emit('webhook', { ...ticket, outcome: outcome.type }, 'webhooks')
+            : printWebhook(outcome, print, paint),
       },
     });
   } catch (error) {
     throw portHint(error, opts);
   }
   const control = runtime.control!;
-  const log = (message: string) => (json ? emit('runtime', { message }) : view!.print(paint('dim', message)));
+  const log = (message: string) =>
+    json ? emit('runtime', {}, 'runtime', 'info', message) : view!.print(paint('dim', message));
   log(`failover local: ${opts.config}: ${config.sites.length} site(s), regions ${config.regions.probe.join(', ')}`);
   for (const t of runtime.targets) log(`  demo target ${t.id} (${t.kind}) on ${t.host}:${t.port}`);
   const dns = control.dns;
@@ -112,6 +132,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     log(`  DNS server on ${dns.host}:${dns.port} (udp and tcp): dig @${dns.host} -p ${dns.port} ${example}`);
   else log('  no DNS records in the configuration: no DNS server');
   log(`  HTTP API on ${control.api.url}/v1 (keys: failover api-key create --data-dir ${secretsDir} ...)`);
+  log(`  metrics on ${control.api.url}/metrics, health on /healthz and /readyz (loopback clients only)`);
   const wsUrl = `${control.api.url.replace(/^http/, 'ws')}/v1/agent/ws`;
   if (config.sites.some((s) => s.agent))
     log(`  agents: ${wsUrl}, control plane key ${await controlPlanePublicKey(control.keys)}`);
@@ -242,8 +263,17 @@ function printWebhook(outcome: DeliverOutcome, print: Print, paint: Paint): void
   print(paint('dim', `    webhook ${delivery.event} -> ${delivery.subscriptionId}: ${status} (${delivery.status})`));
 }
 
-function printJson(round: RoundResult): void {
-  for (const o of round.observations) console.log(JSON.stringify({ event: 'observation', ...o }));
+type Emit = (
+  event: string,
+  fields: Record<string, unknown>,
+  component?: string,
+  level?: LogLevel,
+  message?: string,
+) => void;
+
+function logRound(round: RoundResult, emit: Emit): void {
+  for (const o of round.observations)
+    emit('observation', { ...o }, 'probe', 'info', `${o.vantage} ${o.check}: ${o.detail}`);
   const { observations: _, ...summary } = round;
-  console.log(JSON.stringify({ event: 'round', ...summary }));
+  emit('round', summary, 'probe', 'info', `${round.vantage} round ${round.roundId}`);
 }

@@ -68,6 +68,18 @@ describe.concurrent('failover local', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
     const byKind = (kind: string) => events.filter((e) => e.event === kind);
+    // One logger: every line carries its time, level and component.
+    for (const e of events) {
+      expect(e).toMatchObject({
+        level: expect.stringMatching(/^(debug|info|warn|error)$/),
+        component: expect.any(String),
+      });
+      expect(new Date(String(e.time)).toISOString()).toBe(e.time);
+    }
+    const components = new Set(events.map((e) => e.component));
+    expect(components).toContain('runtime');
+    expect(components).toContain('probe');
+    for (const c of components) expect(['runtime', 'probe', 'demo-agent', 'agent-channel', 'decider']).toContain(c);
     expect(byKind('runtime')[0]!.message).toMatch(/^failover local: .*demo\.yaml: 1 site\(s\)/);
     expect(byKind('runtime').at(-1)!.message).toBe('failover local: stopped');
     const rounds = byKind('round');
