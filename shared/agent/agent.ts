@@ -14,6 +14,7 @@ import { Outbox } from './outbox.ts';
 import { agentVantage, insideOutRound, linkAddress } from './probes.ts';
 import { nonce, publicKeyFromRaw } from './signing.ts';
 import { JsonFile, ensureStateDir } from './state.ts';
+import { AgentMetrics, startStatusServer, type StatusServer } from './status-server.ts';
 
 const ActiveLinkDoc = z.object({
   v: z.literal(1),
@@ -37,6 +38,8 @@ export interface RunningAgent {
   stop(): Promise<void>;
   /** The link the site's traffic uses, as far as this agent knows. */
   activeLink(): string;
+  /** The metrics and health server, when agent.yaml's `metrics.listen` asks for one. */
+  readonly status: StatusServer | undefined;
 }
 
 /**
@@ -67,6 +70,9 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
     chain = next.catch(() => undefined);
     return next;
   };
+
+  const metrics = new AgentMetrics({ outboxDepth: () => outbox.size, connected: () => client.connected });
+  let probing = config.checks.planned.length === 0;
 
   const queue = async (message: AgentMessage) => {
     const dropped = await outbox.push(message);
@@ -138,6 +144,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       commandId,
       reason,
     });
+    metrics.command(accepted?.action ?? 'unknown', 'refused');
     if (commandId === undefined) return;
     const ack: CommandAck = {
       commandId,
@@ -175,6 +182,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       `command ${command.id}: ${result.dryRun ? 'dry run of' : 'ran'} ${line}: ${result.status}${result.exitCode !== null ? ` (exit ${result.exitCode})` : ''}`,
       { commandId: command.id, status: result.status, exitCode: result.exitCode, dryRun: result.dryRun },
     );
+    metrics.command(command.action, result.status);
     await answer(command, ackOf(command.id, result));
   };
 
@@ -184,6 +192,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       commandId,
       status: ack.status,
     });
+    metrics.command('unknown', 'repeated');
     await queue({ v: 1, type: 'ack', ack });
   };
 
@@ -246,8 +255,10 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
     if (checks.planned.length === 0) return;
     const intervalMs = checks.intervalSeconds * 1000;
     let next = Date.now();
+    probing = true;
     while (!stopping) {
       const scheduledAt = next;
+      const startedAt = Date.now();
       const batches = await Promise.all(
         config.links.map(async (link): Promise<ObservationBatch | undefined> => {
           const address = await addressOf(link, 'its checks are skipped until it has one');
@@ -268,6 +279,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
       const ready = batches.filter((b): b is ObservationBatch => b !== undefined && b.observations.length > 0);
       if (ready.length > 0 && !rounds.signal.aborted) {
         // One message per link keeps each under API Gateway's 128 KB WebSocket message limit.
+        for (const batch of ready) metrics.round(batch, scheduledAt, startedAt);
         for (const batch of ready) await queue({ v: 1, type: 'observations', batches: [batch] });
         log.log(
           'debug',
@@ -362,6 +374,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
             finishedAt: new Date().toISOString(),
           }
         : ackOf(commandId, run.result);
+    metrics.autonomySwitch('result' in run ? run.result.status : 'failed');
     if ('result' in run)
       log.log(
         run.result.status === 'succeeded' ? 'warn' : 'error',
@@ -389,14 +402,33 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
     { site: config.site, active, queued: outbox.size, vantages: linkIds.map((l) => agentVantage(config.site, l)) },
   );
   if (config.dryRun) log.log('warn', 'dry-run', 'dry run: actions are logged and acked, never run');
+  let status: StatusServer | undefined;
+  if (config.metrics) {
+    // Three heartbeats (or polls) without an answer: the control plane is away.
+    const { heartbeatSeconds, pollIntervalSeconds } = config.controlPlane;
+    const offlineMs = 3000 * Math.max(heartbeatSeconds, pollIntervalSeconds);
+    status = await startStatusServer({
+      ...config.metrics,
+      registry: metrics.registry,
+      readiness: () => ({
+        ...(stopping ? { agent: 'stopping' } : {}),
+        ...(probing ? {} : { probes: 'the inside-out checks are not running' }),
+        ...(client.reachable(offlineMs)
+          ? {}
+          : { controlPlane: `no contact with the control plane for over ${offlineMs / 1000} s` }),
+      }),
+    });
+    log.log('info', 'metrics', `metrics on ${status.url}/metrics, health on /healthz and /readyz`, { url: status.url });
+  }
   client.start();
-  const loops = Promise.all([probeLoop(), autonomyLoop()]).catch((error: unknown) =>
-    log.log('error', 'agent-error', `agent loop failed: ${(error as Error).message}`),
-  );
+  const loops = Promise.all([probeLoop(), autonomyLoop()])
+    .catch((error: unknown) => log.log('error', 'agent-error', `agent loop failed: ${(error as Error).message}`))
+    .finally(() => (probing = config.checks.planned.length === 0));
 
   let stopped: Promise<void> | undefined;
   return {
     activeLink: () => active,
+    status,
     stop() {
       stopped ??= (async () => {
         stopping = true;
@@ -409,6 +441,7 @@ export async function startAgent(config: AgentConfig, options: AgentOptions): Pr
         await client.stop();
         await outbox.flushed();
         await activeFile.flushed();
+        await status?.close();
         log.log(
           'info',
           'stopped',

@@ -87,6 +87,14 @@ export const AutonomyConfig = z
   })
   .strict();
 
+export const MetricsConfig = z
+  .object({
+    listen: z
+      .string()
+      .describe('host:port (or [v6]:port) of /metrics, /healthz and /readyz, e.g. 127.0.0.1:9464; no authentication.'),
+  })
+  .strict();
+
 export const AgentConfigSchema = z
   .object({
     version: z.literal(1),
@@ -100,6 +108,7 @@ export const AgentConfigSchema = z
     presets: z.record(Id, Preset).default({}).describe('Your own presets, as in sites.yaml.'),
     checks: InsideOutChecks.optional(),
     autonomy: AutonomyConfig.optional(),
+    metrics: MetricsConfig.optional().describe('Off unless set: the metrics and health endpoint.'),
   })
   .strict();
 
@@ -122,6 +131,8 @@ export interface AgentConfig {
     readonly planned: readonly PlannedCheck[];
   };
   readonly autonomy: Omit<z.output<typeof AutonomyConfig>, 'targets'> & { readonly targets: readonly PlannedCheck[] };
+  /** Where /metrics, /healthz and /readyz are served; undefined: not served (the default). */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface AgentParseResult {
@@ -219,6 +230,7 @@ function resolveConfig(doc: Parsed, file: string | undefined): AgentConfig {
       ...schedule,
       planned: planInsideOutChecks(doc.site, custom, presets, doc.presets, schedule.confirmRetryMs),
     },
+    metrics: doc.metrics ? parseListen(doc.metrics.listen) : undefined,
     autonomy: {
       ...autonomy,
       targets: autonomy.targets.map((c) => ({
@@ -339,6 +351,10 @@ function crossReferences(data: unknown): Problem[] {
     (i, v) => add(['checks', 'custom', i, 'id'], `duplicate check id "${v}"`),
   );
 
+  const listen = str(obj(root.metrics).listen);
+  if (listen !== undefined && !parseListen(listen))
+    add(['metrics', 'listen'], 'expected host:port such as 127.0.0.1:9464 (or [::1]:9464), port 0-65535');
+
   const autonomy = obj(root.autonomy);
   const targets = arr(autonomy.targets);
   targets.forEach((c, i) => {
@@ -368,6 +384,15 @@ function crossReferences(data: unknown): Problem[] {
       add(['autonomy', 'reliability'], `reliability ${reliability} is more than the ${targets.length} target(s)`);
   }
   return out;
+}
+
+/** `host:port` or `[v6]:port`, as `metrics.listen` in agent.yaml takes it. */
+export function parseListen(value: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65_535) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 function parseUrl(url: string): URL | undefined {

@@ -1,11 +1,13 @@
 import { chmod, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { privateKeyFromPem, publicKeyFromRaw, rawPublicKey } from '../../shared/agent/signing.ts';
 import { createPublicKey } from 'node:crypto';
 import { agentFixture } from '../support/agent-fixture.ts';
 import { STACK_FRAME, jsonLines, runCli, startCli, type CliProcess } from '../support/cli.ts';
 import { FakeControlPlane } from '../support/fake-control-plane.ts';
+import { find, parsePrometheus } from '../support/prometheus.ts';
 
 const scratch = async () => {
   const base = join(inject('scratchDir'), 'agent-cli');
@@ -179,5 +181,99 @@ describe('failover agent as a process', () => {
     );
     expect(ended.stdout + ended.stderr).not.toMatch(STACK_FRAME);
     expect(ended.stdout).toMatch(/INFO +stopped/);
+  });
+});
+
+describe('failover agent: metrics and health (metrics.listen)', () => {
+  it('serves /metrics with its checks and commands, /healthz, and /readyz 503 while the control plane is away', async () => {
+    const fx = await agentFixture(await scratch());
+    const target = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const targetPort = (target.address() as AddressInfo).port;
+    try {
+      const cp = await plane(fx.publicKey);
+      const config = await fx.writeConfig(cp, {
+        metrics: { listen: '127.0.0.1:0' },
+        checks: {
+          intervalSeconds: 2,
+          jitterMs: 0,
+          custom: [{ id: 'web', timeoutMs: 500, tcp: { host: '127.0.0.1', port: targetPort } }],
+        },
+      });
+      const child = agent(config);
+      await child.waitFor('"event":"metrics"', { timeoutMs: 20_000 });
+      const line = jsonLines(child.stdout()).find((l) => l.event === 'metrics')!;
+      const url = String(line.url);
+      await cp.waitFor(() => cp.connected('hq'), 20_000, 'the agent to connect');
+      const cmd = cp.command('hq', { args: { link: 'lte' } });
+      expect(await cp.ackOf(cmd.id)).toMatchObject({ status: 'succeeded' });
+
+      const scrape = async () => {
+        const res = await fetch(`${url}/metrics`);
+        expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+        return parsePrometheus(await res.text());
+      };
+      await vi.waitFor(
+        async () => {
+          const { samples } = await scrape();
+          for (const link of ['fiber', 'lte'])
+            expect(
+              find(samples, 'failover_check_up', { site: 'hq', check: 'web', link, vantage: `site:hq/${link}` }),
+            ).toMatchObject([{ value: 1 }]);
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+      const { samples, types } = await scrape();
+      expect(
+        find(samples, 'failover_agent_commands_total', { action: 'switch-wan', result: 'succeeded' }),
+      ).toMatchObject([{ value: 1 }]);
+      expect(find(samples, 'failover_agent_connected')).toMatchObject([{ value: 1 }]);
+      expect(find(samples, 'failover_agent_outbox_depth')).toHaveLength(1);
+      expect(find(samples, 'failover_check_latency_seconds_count', { link: 'fiber' })[0]!.value).toBeGreaterThan(0);
+      expect(types.get('failover_check_latency_seconds')).toBe('histogram');
+      expect(find(samples, 'process_resident_memory_bytes')).toHaveLength(1);
+
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      await vi.waitFor(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), { timeout: 20_000 });
+      expect((await fetch(`${url}/metrics`, { method: 'POST' })).status).toBe(405);
+      expect((await fetch(`${url}/nothing`)).status).toBe(404);
+
+      await cp.stop();
+      await vi.waitFor(
+        async () => {
+          const res = await fetch(`${url}/readyz`);
+          expect(res.status).toBe(503);
+          expect(await res.json()).toMatchObject({ ready: false, notReady: { controlPlane: expect.any(String) } });
+        },
+        { timeout: 20_000, interval: 200 },
+      );
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      child.child.kill('SIGTERM');
+      const ended = await child.exited;
+      expect(ended.code).toBe(0);
+      // One logger: every line is JSON with its time, level and component.
+      for (const l of jsonLines(ended.stdout))
+        expect(l).toMatchObject({
+          time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          level: expect.any(String),
+          component: 'agent',
+        });
+      expect(ended.stdout.trim().split('\n').length).toBe(jsonLines(ended.stdout).length);
+    } finally {
+      target.close();
+    }
+  });
+
+  it('refuses a listen address that is not host:port', async () => {
+    const fx = await agentFixture(await scratch());
+    const config = await fx.writeConfig(
+      { wsUrl: 'ws://127.0.0.1:1/v1/agent/ws', publicKey: fx.publicKey },
+      {
+        metrics: { listen: '9464' },
+      },
+    );
+    const r = await runCli(['agent', '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/metrics\.listen \(line \d+:\d+\): expected host:port such as 127\.0\.0\.1:9464/);
   });
 });
