@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as dnsPacket from 'dns-packet';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { Transition } from '../shared/domain/model.ts';
@@ -140,35 +140,27 @@ export function within(promise: Promise<string | undefined>, ms: number, what: s
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
-
 /**
  * `GET /metrics` (Prometheus text), `/healthz` (200 while the process serves) and `/readyz` (200 when every check is
- * ready, else 503 with `{"ready":false,"notReady":{"<name>":"<why>"}}`). No API key: served to loopback clients only
- * (403 otherwise), like the rest of the local runtime.
+ * ready, else 503 with `{"ready":false,"notReady":{"<name>":"<why>"}}`). No API key: the local runtime's API port
+ * listens on 127.0.0.1 only.
  */
 export function observabilityRoutes(
   metrics: RuntimeMetrics,
   readiness: Readonly<Record<string, ReadinessCheck>>,
 ): HttpRoute[] {
-  const guard =
-    (serve: () => Promise<APIGatewayProxyStructuredResultV2>) =>
-    async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
-      LOOPBACK.test(event.requestContext.http.sourceIp)
-        ? serve()
-        : json(403, { error: `${event.rawPath} is served to loopback clients only` });
   return [
     {
       method: 'GET',
       path: '/metrics',
-      handler: guard(async () => ({
+      handler: async () => ({
         statusCode: 200,
         headers: { 'content-type': metrics.registry.contentType },
         body: await metrics.registry.metrics(),
-      })),
+      }),
     },
-    { method: 'GET', path: '/healthz', handler: guard(async () => json(200, { alive: true })) },
-    { method: 'GET', path: '/readyz', handler: guard(() => readinessResponse(readiness)) },
+    { method: 'GET', path: '/healthz', handler: async () => json(200, { alive: true }) },
+    { method: 'GET', path: '/readyz', handler: () => readinessResponse(readiness) },
   ];
 }
 
