@@ -27,7 +27,9 @@ describe('the agent bundle', () => {
     expect(text).not.toContain(box.root);
     expect(box.bundle.runtimeImports.length).toBeGreaterThan(0);
     for (const path of box.bundle.runtimeImports) expect(isBuiltin(path), path).toBe(true);
-    expect(box.bundle.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['commander', 'ws', 'yaml', 'zod']));
+    expect(box.bundle.packages.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['commander', 'pino', 'prom-client', 'ws', 'yaml', 'zod']),
+    );
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(text.split('\n').slice(0, 3).join('\n')).toMatch(
       new RegExp(`^#!/usr/bin/env node\\n// failover-agent ${pkg.version}: .*\\n// Bundled packages: .*ws \\d`),
