@@ -264,6 +264,24 @@ describe('failover agent: metrics and health (metrics.listen)', () => {
     }
   });
 
+  it('a metrics port that is taken stops the start, naming metrics.listen', async () => {
+    const fx = await agentFixture(await scratch());
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const config = await fx.writeConfig(
+        { wsUrl: 'ws://127.0.0.1:1/v1/agent/ws', publicKey: fx.publicKey },
+        { metrics: { listen: `127.0.0.1:${port}` } },
+      );
+      const r = await runCli(['agent', '--config', config]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toBe(`failover: metrics.listen 127.0.0.1:${port}: EADDRINUSE\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('refuses a listen address that is not host:port', async () => {
     const fx = await agentFixture(await scratch());
     const config = await fx.writeConfig(
