@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HttpSpec, TcpSpec } from '../../shared/config/checks.ts';
 import type { PlannedCheck } from '../../shared/config/model.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
+import { runProbe } from '../../shared/probes/index.ts';
 import { roundIdFor, runRound, toSiteBatches } from '../../shared/probes/round.ts';
 import { closedPort, ServerPool } from '../support/probe-servers.ts';
 
@@ -47,7 +48,7 @@ describe('runRound', () => {
     for (const b of batches) expect(ObservationBatch.safeParse(b).success).toBe(true);
   });
 
-  it('never has more checks in flight than its concurrency', async () => {
+  it('never has more answering checks in flight than its concurrency', async () => {
     let inFlight = 0;
     let peak = 0;
     const port = await pool.listen(
@@ -98,16 +99,18 @@ describe('runRound', () => {
     expect(o!.attempts.map((a) => a.outcome)).toEqual(['down', 'down']);
   });
 
-  it('skips checks the budget cannot fit rather than judging them half-run', async () => {
-    const port = await pool.listen(createServer((_req, res) => setTimeout(() => res.end('ok'), 300)));
-    const checks = Array.from({ length: 4 }, (_, i) => httpCheck('hq', `c${i}`, port, { timeoutMs: 1000 }));
-    const round = await runRound({ ...defaults, checks, concurrency: 1, budgetMs: 1700 });
-    // One slot: each check holds it ~300 ms, and a check only starts when its whole 1 s deadline fits the budget.
-    expect(round.observations.length).toBeGreaterThanOrEqual(1);
-    expect(round.observations.length).toBeLessThan(4);
-    expect(round.skipped.length).toBe(4 - round.observations.length);
-    expect(round.skipped[0]!.reason).toMatch(/budget/);
-    expect(round.observations.every((o) => o.outcome === 'up')).toBe(true);
+  it('skips a check whose whole deadline no longer fits the budget rather than judging it half-run', async () => {
+    const port = await pool.listen(createServer((_req, res) => res.end('ok')));
+    const round = await runRound({
+      ...defaults,
+      checks: [httpCheck('hq', 'short', port, { timeoutMs: 500 }), httpCheck('hq', 'long', port, { timeoutMs: 5000 })],
+      concurrency: 2,
+      budgetMs: 2000,
+    });
+    expect(round.observations.map((o) => [o.check, o.outcome])).toEqual([['short', 'up']]);
+    expect(round.skipped).toEqual([
+      { site: 'hq', check: 'long', reason: 'round budget exhausted before the check could run' },
+    ]);
   });
 
   it('spreads starts over the jitter window', async () => {
@@ -179,5 +182,87 @@ describe('runRound', () => {
     });
     expect(round.observations).toHaveLength(0);
     expect(round.skipped.map((s) => s.reason)).toEqual(Array(5).fill('round aborted'));
+  });
+
+  describe('with hanging targets', () => {
+    // Analogues of the defaults at a tenth of the scale in time: a 1 s timeout and a 400 ms confirming delay, whose
+    // 1 + 0.4 + 1 s do not fit in the round after queueing, like 5 + 2 + 5 s in an 8 s budget.
+    const hanging = (site: string, id: string, port: number) => httpCheck(site, id, port, { confirmRetryMs: 400 });
+
+    it('starts every healthy check and confirms every timeout inside the budget', async () => {
+      const healthy = await pool.listen(createServer((_req, res) => res.end('ok')));
+      const silent = await pool.silent();
+      const checks = Array.from({ length: 200 }, (_, i) =>
+        hanging(`site-${i % 20}`, `c${i}`, i % 10 === 0 ? silent : healthy),
+      );
+      const budgetMs = 2400;
+      const round = await runRound({
+        ...defaults,
+        checks: checks.map((c) => ({ ...c, timeoutMs: 1000 })),
+        concurrency: 8,
+        jitterMs: 200,
+        budgetMs,
+      });
+      expect(round.skipped).toEqual([]);
+      const byCheck = new Map(round.observations.map((o) => [o.check, o]));
+      const silentChecks = checks.filter((_, i) => i % 10 === 0);
+      expect(round.observations.filter((o) => o.outcome === 'up')).toHaveLength(180);
+      for (const c of silentChecks) {
+        const o = byCheck.get(c.id)!;
+        expect(o.outcome).toBe('down');
+        expect(o.attempts.map((a) => a.errorClass)).toEqual(['timeout', 'timeout']);
+      }
+      expect(Date.parse(round.finishedAt) - Date.parse(round.startedAt)).toBeLessThanOrEqual(budgetMs + 200);
+    });
+
+    it("gives a timeout's confirming attempt at once what is left of the budget", async () => {
+      const silent = await pool.silent();
+      const round = await runRound({
+        ...defaults,
+        checks: [{ ...hanging('hq', 'hung', silent), timeoutMs: 1000 }],
+        concurrency: 1,
+        budgetMs: 1600,
+      });
+      const [o] = round.observations;
+      expect(o!.attempts).toHaveLength(2);
+      const [first, second] = o!.attempts;
+      // The first attempt waited its whole second, longer than the 400 ms delay: the retry need not wait again.
+      expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeGreaterThanOrEqual(1000);
+      expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeLessThan(1400);
+      expect(second!.detail).toMatch(/no answer within \d+ ms/);
+      expect(Number(/within (\d+) ms/.exec(second!.detail)![1])).toBeLessThan(1000);
+    });
+
+    it('lets silent checks give their slot back but never opens more than maxOpen', async () => {
+      const silent = await pool.silent();
+      let open = 0;
+      let peak = 0;
+      // The real probe, counted as the runner sees it (a server sees a close only some time after the client).
+      const counted: typeof runProbe = async (spec, ctx) => {
+        peak = Math.max(peak, ++open);
+        try {
+          return await runProbe(spec, ctx);
+        } finally {
+          open--;
+        }
+      };
+      const checks = Array.from({ length: 6 }, (_, i) => ({ ...httpCheck('hq', `c${i}`, silent), timeoutMs: 300 }));
+      // A budget with little room to spare: the slot must turn over long before a silent peer's timeout.
+      const round = await runRound({ ...defaults, checks, concurrency: 1, maxOpen: 3, budgetMs: 1500, probe: counted });
+      expect(round.observations.length + round.skipped.length).toBe(6);
+      expect(round.observations.length).toBeGreaterThan(1);
+      expect(round.observations.every((o) => o.outcome === 'down')).toBe(true);
+      expect(peak).toBeGreaterThan(1);
+      expect(peak).toBeLessThanOrEqual(3);
+    });
+
+    it('reports as skipped the checks that a full socket cap kept from starting in time', async () => {
+      const silent = await pool.silent();
+      const checks = Array.from({ length: 10 }, (_, i) => ({ ...httpCheck('hq', `c${i}`, silent), timeoutMs: 500 }));
+      const round = await runRound({ ...defaults, checks, concurrency: 1, maxOpen: 2, budgetMs: 1200 });
+      expect(round.observations.length + round.skipped.length).toBe(10);
+      expect(round.skipped.length).toBeGreaterThan(0);
+      expect(round.skipped.every((s) => /budget/.test(s.reason))).toBe(true);
+    });
   });
 });
