@@ -1,4 +1,11 @@
-import type { Attempt, ControlSummary, Observation, ObservationBatch, ProbeResult } from '../contracts/observation.ts';
+import type {
+  Attempt,
+  ControlSummary,
+  Observation,
+  ObservationBatch,
+  ProbeResult,
+  SkippedCheckRef,
+} from '../contracts/observation.ts';
 import type { ProbeSpec } from '../config/checks.ts';
 import type { PlannedCheck } from '../config/model.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
@@ -8,7 +15,7 @@ import { describeError, down } from './result.ts';
 import type { ProbeContext } from './types.ts';
 
 /** What a confirming attempt leaves of the budget, for the timers' own lateness, so that the round ends inside it. */
-const TAIL_MS = 50;
+export const TAIL_MS = 50;
 
 /** How one vantage runs one round. */
 export interface RoundOptions {
@@ -43,6 +50,8 @@ export interface RoundOptions {
 export interface SkippedCheck {
   readonly site: string | null;
   readonly check: string;
+  readonly link: string | null;
+  readonly dependency: string | null;
   readonly reason: string;
 }
 
@@ -112,7 +121,13 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
   const finish = (job: Job): void => {
     unfinished--;
     if (job.attempts.length === 0)
-      skipped.push({ site: job.check.site, check: job.check.id, reason: skipReason(signal) });
+      skipped.push({
+        site: job.check.site,
+        check: job.check.id,
+        link: job.check.link,
+        dependency: job.check.dependency,
+        reason: skipReason(signal),
+      });
     else record(job);
     if (unfinished === 0) allDone();
   };
@@ -254,21 +269,27 @@ function summarizeControl(results: ControlResult[]): RoundResult['control'] {
   return { ok, passed, total: results.length, detail, results };
 }
 
-/** Splits a round into one batch per site: the unit that travels to the decider. */
+/**
+ * Splits a round into one batch per site: the unit that travels to the decider. A site whose checks were all skipped
+ * still gets its batch, so that the decider hears that this vantage has nothing to say about it this round.
+ */
 export function toSiteBatches(round: RoundResult): ObservationBatch[] {
-  const bySite = new Map<string, Observation[]>();
-  for (const o of round.observations) {
-    const list = bySite.get(o.site) ?? [];
-    list.push(o);
-    bySite.set(o.site, list);
-  }
+  const bySite = new Map<string, { observations: Observation[]; skipped: SkippedCheckRef[] }>();
+  const of = (site: string) => {
+    let entry = bySite.get(site);
+    if (!entry) bySite.set(site, (entry = { observations: [], skipped: [] }));
+    return entry;
+  };
+  for (const o of round.observations) of(o.site).observations.push(o);
+  for (const { site, check, link, dependency, reason } of round.skipped)
+    if (site !== null) of(site).skipped.push({ check, link, dependency, reason });
   const control = round.control && {
     ok: round.control.ok,
     passed: round.control.passed,
     total: round.control.total,
     detail: round.control.detail,
   };
-  return [...bySite].map(([site, observations]) => ({
+  return [...bySite].map(([site, { observations, skipped }]) => ({
     v: 1,
     site,
     vantage: round.vantage,
@@ -276,6 +297,7 @@ export function toSiteBatches(round: RoundResult): ObservationBatch[] {
     startedAt: round.startedAt,
     control,
     observations,
+    ...(skipped.length > 0 ? { skipped } : {}),
   }));
 }
 
