@@ -15,9 +15,10 @@ function staleAfterMs(site: SiteConfig): number {
 
 /**
  * One vantage's vote on a set of checks. It abstains when it is impaired, when none of the checks has a fresh
- * observation from it, or when its last round skipped one of them (its last result of that check is not this round's). Otherwise it votes `down` when a fresh check failed `failureThreshold` rounds running (down,
- * or down-or-degraded when the policy fails over on degraded), `degraded` when one was not up that long, `up` when
- * every fresh check was up `recoveryThreshold` rounds running, else `undecided`.
+ * observation from it, or when its last round skipped one of them (its last result of that check is not this
+ * round's). Otherwise it votes `down` when a fresh check failed `failureThreshold` rounds running (down, or
+ * down-or-degraded when the policy fails over on degraded), `degraded` when one was not up that long, `up` when every
+ * fresh check was up `recoveryThreshold` rounds running, else `undecided`.
  */
 export function vote(
   site: SiteConfig,
