@@ -182,7 +182,8 @@ export async function runRound(options: RoundOptions): Promise<RoundResult> {
     const { confirmRetryMs, timeoutMs } = job.check;
     const delayMs = Math.max(0, at + confirmRetryMs - clock.now());
     if (clock.now() + delayMs + confirmFloorMs(timeoutMs) > deadline - TAIL_MS) return finish(job);
-    later(job, delayMs);
+    // A timer can fire a millisecond early against the wall clock: never confirm sooner than confirmRetryMs.
+    later(job, delayMs > 0 ? delayMs + 1 : 0);
   };
 
   const start = (job: Job): boolean => {
