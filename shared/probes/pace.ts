@@ -7,6 +7,8 @@ import type { PlannedCheck } from '../config/model.ts';
 export const MAX_OPEN_CHECKS = 768;
 /** The shortest time a check holds its slot before a silent peer lets the next check start. */
 const MIN_STALL_MS = 20;
+/** What a confirming attempt leaves of the budget, for the timers' own lateness, so that the round ends inside it. */
+export const TAIL_MS = 50;
 /** The longest budget a confirming attempt needs: a healthy peer answers well within it. */
 const MAX_CONFIRM_FLOOR_MS = 1000;
 

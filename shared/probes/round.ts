@@ -10,12 +10,9 @@ import type { ProbeSpec } from '../config/checks.ts';
 import type { PlannedCheck } from '../config/model.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import { runProbe } from './index.ts';
-import { confirmFloorMs, paceRound } from './pace.ts';
+import { confirmFloorMs, paceRound, TAIL_MS } from './pace.ts';
 import { describeError, down } from './result.ts';
 import type { ProbeContext } from './types.ts';
-
-/** What a confirming attempt leaves of the budget, for the timers' own lateness, so that the round ends inside it. */
-export const TAIL_MS = 50;
 
 /** How one vantage runs one round. */
 export interface RoundOptions {

@@ -4,8 +4,8 @@ import { HttpSpec, TcpSpec } from '../../shared/config/checks.ts';
 import type { PlannedCheck } from '../../shared/config/model.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 import { runProbe } from '../../shared/probes/index.ts';
-import { confirmFloorMs, paceRound } from '../../shared/probes/pace.ts';
-import { roundIdFor, runRound, TAIL_MS, toSiteBatches } from '../../shared/probes/round.ts';
+import { confirmFloorMs, paceRound, TAIL_MS } from '../../shared/probes/pace.ts';
+import { roundIdFor, runRound, toSiteBatches } from '../../shared/probes/round.ts';
 import { closedPort, ServerPool } from '../support/probe-servers.ts';
 
 const pool = new ServerPool();
