@@ -1,6 +1,7 @@
 import type { PlannedCheck } from '../config/model.ts';
 import { confirmFloorMs, TAIL_MS } from '../probes/pace.ts';
 import type { ErrorClass, Observation, ObservationBatch, ProbeFields } from '../contracts/observation.ts';
+import { voipBurstMs } from '../probes/voip.ts';
 import type { OutcomeEntry, Scenario } from './scenario.ts';
 import type { Timeline } from './timeline.ts';
 
@@ -209,13 +210,27 @@ function attempt(check: PlannedCheck, entry: Entry | undefined, baseMs: number, 
     if (spec.kind === 'http') fields.status = errorClass === 'status' ? 503 : null;
   }
   if (entry?.detail !== undefined) detail = entry.detail;
-  const durationMs = errorClass === 'timeout' ? check.timeoutMs : (latencyMs ?? baseMs);
+  const durationMs = attemptMs(check, { outcome, errorClass, latencyMs: latencyMs ?? baseMs });
   return { atMs, durationMs, outcome, latencyMs, errorClass, detail, fields };
 }
 
 /** The timeout a confirming attempt at `retryAt` gets in a round started at `roundMs` (runRound's rule). */
 function confirmBudgetMs(scenario: Scenario, check: PlannedCheck, roundMs: number, retryAt: number): number {
   return Math.min(check.timeoutMs, roundMs + scenario.config.probing.roundBudgetMs - TAIL_MS - retryAt);
+}
+
+/** How long an attempt took: the check's timeout when it timed out, a voice burst's length, else its latency. */
+function attemptMs(
+  check: PlannedCheck,
+  a: {
+    readonly outcome: Observation['outcome'];
+    readonly errorClass: ErrorClass | null;
+    readonly latencyMs: number | null;
+  },
+): number {
+  if (a.errorClass === 'timeout') return check.timeoutMs;
+  if (check.probe.kind === 'voip' && a.outcome !== 'down') return voipBurstMs(check.probe.voip);
+  return a.latencyMs ?? 0;
 }
 
 /** When a batch reaches the decider: its round ends with the last attempt of its slowest check. */
@@ -225,11 +240,11 @@ export function batchEndMs(scenario: Scenario, batch: ObservationBatch, checks: 
   for (const o of batch.observations) {
     const check = checks.find((c) => c.id === o.check);
     const last = o.attempts?.at(-1);
-    if (!last || !check) continue;
+    if (!check || !last) continue;
+    // A confirming attempt was given what was left of the budget, not always the whole timeout.
     const timeoutMs =
       o.attempts.length > 1 ? confirmBudgetMs(scenario, check, startMs, Date.parse(last.at)) : check.timeoutMs;
-    const took = last.errorClass === 'timeout' ? timeoutMs : (last.latencyMs ?? 0);
-    end = Math.max(end, Date.parse(last.at) + took);
+    end = Math.max(end, Date.parse(last.at) + attemptMs({ ...check, timeoutMs }, last));
   }
   return end;
 }
