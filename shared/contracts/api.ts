@@ -262,7 +262,7 @@ export const Explanation = component(
             z.object({
               vantage: z.string(),
               vote: z.enum(['down', 'degraded', 'up', 'undecided', 'abstain']),
-              reason: z.enum(['stale', 'impaired', 'no data']).optional(),
+              reason: z.enum(['stale', 'impaired', 'no data', 'skipped']).optional(),
               checks: z.array(CheckEvidence),
             }),
           ),

@@ -31,6 +31,11 @@ export interface VantageHealth {
   /** Its control checks failed in its last round: it abstains until a healthy round. */
   impaired: boolean;
   detail: string;
+  /**
+   * Streak keys of the checks its last round skipped: it abstains on their paths until a round runs them. Absent in
+   * states written before it existed, and when none was skipped.
+   */
+  skipped?: string[];
 }
 
 export interface LinkHealth {
@@ -147,8 +152,8 @@ export interface CheckEvidence {
 export interface Vote {
   vantage: string;
   vote: 'down' | 'degraded' | 'up' | 'undecided' | 'abstain';
-  /** Why a vantage abstained. */
-  reason?: 'stale' | 'impaired' | 'no data';
+  /** Why a vantage abstained; `skipped`: its last round could not run one of the path's checks. */
+  reason?: 'stale' | 'impaired' | 'no data' | 'skipped';
   checks: CheckEvidence[];
 }
 

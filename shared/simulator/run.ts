@@ -203,7 +203,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
   config.regions.probe.forEach((region, regionIndex) => {
     for (const round of planRounds(config, region, startMs, end)) {
       const batch = regionBatch(scenario, timeline, { region, regionIndex, ...round });
-      if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: regionIndex, batch });
+      if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: regionIndex, batch });
     }
   });
   if (site.agent && site.dependencies.length > 0) {
@@ -211,7 +211,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
     for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
       site.links.forEach((link, i) => {
         const batch = agentBatch(scenario, timeline, link.id, at);
-        if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: 1000 + i, batch });
+        if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: 1000 + i, batch });
       });
     }
   }
