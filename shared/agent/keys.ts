@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailoverError } from '../errors.ts';
-import { privateKeyFromPem } from './signing.ts';
+import { privateKeyFromPem } from '../contracts/agent-signing.ts';
 
 /** The agent's key file is missing, unreadable, not private, or not an Ed25519 key. */
 export class AgentKeyError extends FailoverError {

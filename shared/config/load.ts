@@ -3,7 +3,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type Diagnostic } from '../errors.ts';
-import { isTimeZone, zonedTimeToEpoch } from '../domain/zoned-time.ts';
+import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';

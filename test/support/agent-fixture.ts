@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { AgentLogger, LogLevel } from '../../shared/agent/log.ts';
-import { generateAgentKeys } from '../../shared/agent/signing.ts';
+import { generateAgentKeys } from '../../shared/contracts/agent-signing.ts';
 import type { FakeControlPlane } from './fake-control-plane.ts';
 
 /** A site agent's files in a scratch directory: its key, its state directory, a switch script and its record. */

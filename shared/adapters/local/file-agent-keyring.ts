@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rawPublicKey } from '../../agent/signing.ts';
+import { rawPublicKey } from '../../contracts/agent-signing.ts';
 import { AgentKeyError, parseSigningKey, type AgentKeyring } from '../../ports/agent-channel.ts';
 
 /** File names of the local keyring in the data directory. */
