@@ -4,7 +4,7 @@ import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-mainte
 import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../shared/adapters/aws/dynamodb-webhook-store.ts';
-import { agentUpgrade, LocalAgentChannel } from '../shared/adapters/local/agent-socket-server.ts';
+import { agentUpgrade, LocalAgentChannel } from './agent-socket-server.ts';
 import { startDnsServer, type DnsServer } from '../shared/adapters/local/dns-server.ts';
 import { startDynalite, type LocalDynamo } from '../shared/adapters/local/dynalite.ts';
 import { FileAgentKeyring } from '../shared/adapters/local/file-agent-keyring.ts';

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { DynamoDbCommandStore } from '../../shared/adapters/aws/dynamodb-command-store.ts';
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
-import { LocalAgentChannel, agentUpgrade } from '../../shared/adapters/local/agent-socket-server.ts';
+import { LocalAgentChannel, agentUpgrade } from '../../local/agent-socket-server.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { EphemeralAgentKeyring } from '../../shared/adapters/local/file-agent-keyring.ts';
 import { rawPublicKey } from '../../shared/contracts/agent-signing.ts';
