@@ -33,7 +33,8 @@ import { localSecretBox } from '../shared/webhooks/secret-box.ts';
 import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
-import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
+import type { HttpRoute } from '../shared/api/http-route.ts';
+import { startHttpServer, type HttpServer } from './http-server.ts';
 import { ResendTimers } from './resend-timers.ts';
 
 export interface ControlPlaneOptions {
