@@ -17,6 +17,14 @@ export class StoreUnavailableError extends FailoverError {
   }
 }
 
+/** A pagination cursor that the store did not hand out for this query. */
+export class BadCursorError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BAD_CURSOR', message, options);
+    this.name = 'BadCursorError';
+  }
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /** Opaque; pass it back for the next page. Absent on the last page. */
