@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addAgentCommands } from './agent-commands.ts';
 import { runProgram } from './run-program.ts';
+import { packageVersion } from './version.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -22,6 +23,7 @@ function percent(value: string): number {
 
 const program = new Command('failover')
   .description('Failover-first monitoring: multi-region probes, quorum decisions, DNS and WAN failover.')
+  .version(packageVersion() ?? 'unknown', '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

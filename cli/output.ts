@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from 'node:util';
 import { ConfigError, FailoverError } from '../shared/errors.ts';
-import { formatDiagnostic } from '../shared/config/load.ts';
+import { formatDiagnostic } from '../shared/errors.ts';
 import type { Outcome } from '../shared/contracts/observation.ts';
 
 const COLORS = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;

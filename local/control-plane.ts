@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DynamoDbCommandStore } from '../shared/adapters/aws/dynamodb-command-store.ts';
 import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
@@ -9,6 +9,7 @@ import { startDnsServer, type DnsServer } from '../shared/adapters/local/dns-ser
 import { startDynalite, type LocalDynamo } from '../shared/adapters/local/dynalite.ts';
 import { FileAgentKeyring } from '../shared/adapters/local/file-agent-keyring.ts';
 import { localApiKeys } from '../shared/adapters/local/file-api-key-store.ts';
+import { checkLocalSecrets, ensurePrivateDir } from '../shared/adapters/local/private-dir.ts';
 import { LocalDnsRouter } from '../shared/adapters/local/local-dns-router.ts';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { ObservationBatch } from '../shared/contracts/observation.ts';
@@ -98,6 +99,10 @@ export interface ControlPlane {
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { config, clock } = options;
+  // Every secret file is checked here, at start, not at its first use (an agent's login, a key's first request).
+  await checkLocalSecrets(options.secretsDir);
+  if (options.dataDir && resolve(options.dataDir) !== resolve(options.secretsDir))
+    await ensurePrivateDir(options.dataDir, 'the data directory');
   const dynamo = await startDynalite(options.dataDir ? { path: options.dataDir } : {});
   const closers: (() => Promise<void>)[] = [() => dynamo.close()];
   const closeAll = async () => {
@@ -187,6 +192,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     };
 
     const { store: apiKeys, pepper } = localApiKeys(options.secretsDir);
+    // Read (or made) now, so that a bad secret stops the start instead of failing an agent's login or a request.
+    await Promise.all([keys.signingKey(), keys.challengeSecret(), pepper()]);
     const api: ApiDeps = {
       config,
       store,
@@ -210,8 +217,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       upgrade: agentUpgrade(agentDeps),
       onError: (error, route) => options.onError(error, `${route.method} ${route.path}`),
     });
-    // Closed first: no request or agent message starts work while the rest shuts down.
-    closers.push(() => server.close());
+    // Closed first: no request or agent message starts work while the rest shuts down. The agents are told first
+    // (close 1001), so that the server does not just drop their sockets.
+    closers.push(async () => {
+      await channel.close();
+      await server.close();
+    });
 
     // Actions left pending by a previous run (killed mid-failover) are finished first, then webhooks resumed.
     for (const site of config.sites) void run(site.id, () => dispatch(site.id));

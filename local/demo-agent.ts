@@ -1,7 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startAgent, type RunningAgent } from '../shared/agent/agent.ts';
 import { parseAgentConfig } from '../shared/agent/config.ts';
@@ -9,11 +8,12 @@ import type { AgentLogger } from '../shared/agent/log.ts';
 import { privateKeyFromPem, rawPublicKey } from '../shared/contracts/agent-signing.ts';
 import type { FailoverConfig, SiteConfig } from '../shared/config/model.ts';
 import { FailoverError } from '../shared/errors.ts';
+import { packageRoot } from '../shared/package-root.ts';
 
 /** The demo agent's key pair, published in the repository: demo only (see the file's header). */
-export const DEMO_AGENT_KEY_FILE = fileURLToPath(new URL('../examples/demo-agent.key', import.meta.url));
+export const DEMO_AGENT_KEY_FILE = join(packageRoot(), 'examples/demo-agent.key');
 /** The demo agent's "WAN switch": appends `switched to <link> ...` to a log file and prints it. */
-export const DEMO_SWITCH_SCRIPT = fileURLToPath(new URL('../examples/demo-switch.sh', import.meta.url));
+export const DEMO_SWITCH_SCRIPT = join(packageRoot(), 'examples/demo-switch.sh');
 /** The demo switch script's log, in the secrets directory. */
 export const DEMO_SWITCH_LOG = 'demo-switches.log';
 
@@ -75,7 +75,7 @@ export async function startDemoAgent(options: DemoAgentOptions): Promise<DemoAge
   const { site } = options;
   const keyFile = join(options.secretsDir, 'demo-agent.key');
   const switchLog = join(options.secretsDir, DEMO_SWITCH_LOG);
-  await mkdir(options.secretsDir, { recursive: true });
+  await mkdir(options.secretsDir, { recursive: true, mode: 0o700 });
   const handle = await open(keyFile, 'w', 0o600);
   try {
     await handle.chmod(0o600);

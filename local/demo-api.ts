@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { issueApiKey, verifyApiKey, type ApiKeyDeps } from '../shared/api/api-keys.ts';
 import { HttpProblem } from '../shared/api/problem.ts';
+import { assertPrivateFile } from '../shared/secret-file.ts';
 import type { ApiRouteSpec } from '../shared/api/routes.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiHandler } from '../functions/api/middleware.ts';
@@ -102,13 +103,13 @@ export function demoFaultRoutes(faults: DemoFaults, api: ApiDeps): HttpRoute[] {
  */
 export async function ensureDemoApiKey(deps: ApiKeyDeps, secretsDir: string): Promise<{ key: string; file: string }> {
   const file = join(secretsDir, DEMO_API_KEY_FILE);
-  const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
+  const existing = (await assertPrivateFile(file, 'the demo API key')) ? (await readFile(file, 'utf8')).trim() : '';
   if (existing) {
     const record = await verifyApiKey(deps, existing);
     if (record?.scope === 'write') return { key: existing, file };
   }
   const { key } = await issueApiKey(deps, { name: 'demo', scope: 'write' });
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   const handle = await open(tmp, 'w', 0o600);
   try {

@@ -35,7 +35,7 @@ export interface HttpServer {
   readonly port: number;
   /** `http://<host>:<port>` */
   readonly url: string;
-  /** Stops listening and closes every connection, idle or not. */
+  /** Stops listening and closes every connection, idle or not, upgraded ones (WebSockets) dropped: close those first. */
   close(): Promise<void>;
 }
 
@@ -117,7 +117,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     res.writeContinue();
     server.emit('request', req, res);
   });
-  if (options.upgrade) server.on('upgrade', options.upgrade);
+  // Upgraded sockets leave the server's connection list but keep server.close() waiting: close() drops them.
+  const upgraded = new Set<Duplex>();
+  const upgrade = options.upgrade;
+  if (upgrade)
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      upgraded.add(socket);
+      socket.once('close', () => upgraded.delete(socket));
+      upgrade(req, socket, head);
+    });
   else server.on('upgrade', (_req, socket: Duplex) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
@@ -146,6 +154,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       (closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       })),
   };
 }

@@ -41,3 +41,23 @@ export class TransientError extends FailoverError {
     this.name = 'TransientError';
   }
 }
+
+/** A diagnostic's path as written in the document: `sites[1].checks[0].http.url`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path
+    .map((p, i) =>
+      typeof p === 'number'
+        ? `[${p}]`
+        : /^[A-Za-z_][\w-]*$/.test(p)
+          ? `${i === 0 ? '' : '.'}${p}`
+          : `[${JSON.stringify(p)}]`,
+    )
+    .join('');
+}
+
+/** `sites[1].checks[0].http.url (line 42:14): expected a URL` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line !== undefined ? `(line ${d.line}:${d.column ?? 1})` : '';
+  const head = [formatPath(d.path), where].filter(Boolean).join(' ');
+  return head ? `${head}: ${d.message}` : d.message;
+}

@@ -29,6 +29,8 @@ export interface LocalOptions {
  * SIGINT or SIGTERM stops it gracefully (actions in flight finish); a second one exits at once.
  */
 export async function localCommand(opts: LocalOptions): Promise<number> {
+  // Whatever this process makes is its owner's alone: dynalite's LevelDB files, logs and alerts 0600, folders 0700.
+  process.umask(0o077);
   const config = await loadConfig(opts.config);
   // Keys and secrets outlive an in-memory state: API keys and agents keep working across runs.
   const secretsDir = opts.dataDir ?? '.failover';
@@ -119,7 +121,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
   if (demo) {
     const port = control.api.port === 8080 ? '' : ` --api-port ${control.api.port}`;
     const dir = secretsDir === '.failover' ? '' : ` --data-dir ${secretsDir}`;
-    log(`  faults: npx failover demo break|heal primary|backup|region:NAME|voip-loss:PCT${port}${dir}`);
+    log(`  faults: node bin/failover.js demo break|heal primary|backup|region:NAME|voip-loss:PCT${port}${dir}`);
     log(`  demo API key (write) in ${demo.file}: curl -H "Authorization: Bearer $(cat ${demo.file})" ...`);
   }
   log(

@@ -3,6 +3,7 @@ import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailoverError } from '../errors.ts';
 import { privateKeyFromPem } from '../contracts/agent-signing.ts';
+import { assertPrivateFile } from '../secret-file.ts';
 
 /** The agent's key file is missing, unreadable, not private, or not an Ed25519 key. */
 export class AgentKeyError extends FailoverError {
@@ -17,23 +18,10 @@ export class AgentKeyError extends FailoverError {
  * can read lets them pose as this site's agent.
  */
 export async function loadPrivateKeyFile(file: string): Promise<KeyObject> {
-  let mode: number;
-  try {
-    mode = (await stat(file)).mode;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT')
-      throw new AgentKeyError(
-        `privateKeyFile ${file}: no such file (create it with \`failover agent keygen --out ${file}\`)`,
-      );
-    throw new AgentKeyError(`privateKeyFile ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  if ((mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  if (!(await assertPrivateFile(file, 'privateKeyFile')))
     throw new AgentKeyError(
-      `privateKeyFile ${file} is accessible by group or others (mode ${octal}); run \`chmod 600 ${file}\``,
+      `privateKeyFile ${file}: no such file (create it with \`failover agent keygen --out ${file}\`)`,
     );
-  }
   let pem: string;
   try {
     pem = await readFile(file, 'utf8');

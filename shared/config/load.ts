@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type Diagnostic } from '../errors.ts';
+import { ConfigError, formatPath, type Diagnostic } from '../errors.ts';
+
+// Where they always were for their callers; they live in errors.ts so that printing one loads no YAML parser.
+export { formatDiagnostic, formatPath } from '../errors.ts';
 import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
@@ -106,26 +109,6 @@ export function locateProblems(doc: Document, lc: LineCounter, problems: readonl
     })
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0))
     .map(({ path, message, line, column }) => ({ path, message, line, column }));
-}
-
-/** `sites[1].checks[0].http.url` */
-export function formatPath(path: readonly (string | number)[]): string {
-  return path
-    .map((p, i) =>
-      typeof p === 'number'
-        ? `[${p}]`
-        : /^[A-Za-z_][\w-]*$/.test(p)
-          ? `${i === 0 ? '' : '.'}${p}`
-          : `[${JSON.stringify(p)}]`,
-    )
-    .join('');
-}
-
-/** `sites[1].checks[0].http.url (line 42:14): expected a URL` */
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.line !== undefined ? `(line ${d.line}:${d.column ?? 1})` : '';
-  const head = [formatPath(d.path), where].filter(Boolean).join(' ');
-  return head ? `${head}: ${d.message}` : d.message;
 }
 
 /** Line and column of the node at `path`, or of its nearest existing ancestor (e.g. for a missing field). */

@@ -5,7 +5,7 @@ import type { Contact, DemoTarget, DnsRecord, InboundSource, Link, Policy, Secre
 /** Built-in policy defaults; `defaults.policy` in sites.yaml and then each site's `policy` override them. */
 export const DEFAULT_POLICY = {
   intervalSeconds: 60,
-  failureThreshold: 2,
+  failureThreshold: 1,
   recoveryThreshold: 3,
   quorum: 'majority',
   holdDownSeconds: 300,

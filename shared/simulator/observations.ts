@@ -38,8 +38,9 @@ export function regionBatch(scenario: Scenario, timeline: Timeline, round: Regio
   const observations = round.checks
     .filter((c) => c.site !== null)
     .map((check) => {
-      const entry = status.impaired ? IMPAIRED : timeline.condition(check, { region: round.region }, t);
-      return observe(scenario, check, entry, {
+      const at = (ms: number) =>
+        status.impaired ? IMPAIRED : timeline.condition(check, { region: round.region }, ms - scenario.startMs);
+      return observe(scenario, check, at, {
         vantage,
         link: check.link,
         roundId: round.roundId,
@@ -74,7 +75,7 @@ export function agentBatch(
   const vantage = `site:${site.id}/${link}`;
   const roundId = iso(atMs);
   const observations = checks.map((check) =>
-    observe(scenario, check, timeline.condition(check, { agentLink: link }, atMs - scenario.startMs), {
+    observe(scenario, check, (ms) => timeline.condition(check, { agentLink: link }, ms - scenario.startMs), {
       vantage,
       link,
       roundId,
@@ -85,7 +86,9 @@ export function agentBatch(
   return { v: 1, site: site.id, vantage, roundId, startedAt: roundId, control: null, observations };
 }
 
-const IMPAIRED: Pick<OutcomeEntry, 'outcome' | 'errorClass' | 'latencyMs' | 'mos' | 'lossPct' | 'detail'> = {
+type Entry = Pick<OutcomeEntry, 'outcome' | 'errorClass' | 'latencyMs' | 'mos' | 'lossPct' | 'detail'>;
+
+const IMPAIRED: Entry = {
   outcome: 'down',
   errorClass: 'timeout',
   latencyMs: undefined,
@@ -113,19 +116,68 @@ const UP_DETAIL: Record<PlannedCheck['probe']['kind'], string> = {
   voip: 'MOS 4.3, 0% loss',
 };
 
-/** One observation with plausible numbers for its outcome: baseline latency when up, over budget when degraded. */
+/**
+ * One observation with plausible numbers for its outcome: baseline latency when up, over budget when degraded. As a
+ * real round does, a failed first try is confirmed by a second one confirmRetryMs after the first ended, and the
+ * second one's outcome is the observation's (a fault that ends in between is not counted).
+ */
 function observe(
   scenario: Scenario,
   check: PlannedCheck,
-  entry: Pick<OutcomeEntry, 'outcome' | 'errorClass' | 'latencyMs' | 'mos' | 'lossPct' | 'detail'> | undefined,
+  conditionAt: (epochMs: number) => Entry | undefined,
   at: { vantage: string; link: string | null; roundId: string; atMs: number; baseMs: number },
 ): Observation {
+  const first = attempt(check, conditionAt(at.atMs), at.baseMs, at.atMs);
+  const attempts = [first];
+  if (first.outcome === 'down') {
+    const retryAt = at.atMs + first.durationMs + check.confirmRetryMs;
+    attempts.push(attempt(check, conditionAt(retryAt), at.baseMs, retryAt));
+  }
+  const final = attempts.at(-1)!;
+  return {
+    v: 1,
+    site: scenario.site.id,
+    check: check.id,
+    link: at.link,
+    dependency: check.dependency,
+    kind: check.probe.kind,
+    vantage: at.vantage,
+    roundId: at.roundId,
+    at: iso(final.atMs),
+    outcome: final.outcome,
+    latencyMs: final.latencyMs,
+    errorClass: final.errorClass,
+    detail: final.detail,
+    fields: final.fields,
+    attempts: attempts.map((a) => ({
+      at: iso(a.atMs),
+      outcome: a.outcome,
+      latencyMs: a.latencyMs,
+      errorClass: a.errorClass,
+      detail: a.detail,
+    })),
+  };
+}
+
+interface SimAttempt {
+  readonly atMs: number;
+  /** How long the attempt took: its latency, or the check's timeout when it timed out. */
+  readonly durationMs: number;
+  readonly outcome: Observation['outcome'];
+  readonly latencyMs: number | null;
+  readonly errorClass: ErrorClass | null;
+  readonly detail: string;
+  readonly fields: ProbeFields;
+}
+
+/** One try of a check under the timeline's condition at its start. */
+function attempt(check: PlannedCheck, entry: Entry | undefined, baseMs: number, atMs: number): SimAttempt {
   const outcome = entry?.outcome ?? 'up';
   const spec = check.probe;
   const budget = (spec as unknown as Record<string, { latencyBudgetMs?: number } | undefined>)[spec.kind]
     ?.latencyBudgetMs;
   const fields: ProbeFields = {};
-  let latencyMs: number | null = at.baseMs;
+  let latencyMs: number | null = baseMs;
   let errorClass: ErrorClass | null = null;
   let detail = UP_DETAIL[spec.kind];
   if (spec.kind === 'voip') Object.assign(fields, { mos: 4.3, lossPct: 0 });
@@ -139,7 +191,7 @@ function observe(
       const mos = entry?.mos ?? Math.max(1, spec.voip.minMos - 0.6);
       const lossPct = entry?.lossPct ?? 4;
       Object.assign(fields, { mos, lossPct });
-      latencyMs = entry?.latencyMs ?? at.baseMs;
+      latencyMs = entry?.latencyMs ?? baseMs;
       detail = `MOS ${mos} below ${spec.voip.minMos} (${lossPct}% loss)`;
     } else {
       latencyMs = entry?.latencyMs ?? (budget ?? 1000) * 2;
@@ -152,27 +204,21 @@ function observe(
     if (spec.kind === 'http') fields.status = errorClass === 'status' ? 503 : null;
   }
   if (entry?.detail !== undefined) detail = entry.detail;
+  const durationMs = errorClass === 'timeout' ? check.timeoutMs : (latencyMs ?? baseMs);
+  return { atMs, durationMs, outcome, latencyMs, errorClass, detail, fields };
+}
 
-  // A failed first try is confirmed by a second one confirmRetryMs later, as a real round does.
-  const first = { at: iso(at.atMs), outcome, latencyMs, errorClass, detail };
-  const attempts = outcome === 'down' ? [first, { ...first, at: iso(at.atMs + check.confirmRetryMs) }] : [first];
-  return {
-    v: 1,
-    site: scenario.site.id,
-    check: check.id,
-    link: at.link,
-    dependency: check.dependency,
-    kind: spec.kind,
-    vantage: at.vantage,
-    roundId: at.roundId,
-    at: attempts.at(-1)!.at,
-    outcome,
-    latencyMs,
-    errorClass,
-    detail,
-    fields,
-    attempts,
-  };
+/** When a batch reaches the decider: its round ends with the last attempt of its slowest check. */
+export function batchEndMs(batch: ObservationBatch, checks: readonly PlannedCheck[]): number {
+  let end = Date.parse(batch.startedAt);
+  for (const o of batch.observations) {
+    const check = checks.find((c) => c.id === o.check);
+    const last = o.attempts?.at(-1);
+    if (!last) continue;
+    const took = last.errorClass === 'timeout' ? (check?.timeoutMs ?? 0) : (last.latencyMs ?? 0);
+    end = Math.max(end, Date.parse(last.at) + took);
+  }
+  return end;
 }
 
 /** A small, stable spread of baseline latencies between checks (0-9 ms). */

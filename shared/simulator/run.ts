@@ -10,7 +10,7 @@ import { planRounds } from '../probes/schedule.ts';
 import { completeActions } from '../usecases/complete-actions.ts';
 import { decideSite } from '../usecases/decide-site.ts';
 import { CountingStateStore } from './counting-store.ts';
-import { agentBatch, regionBatch } from './observations.ts';
+import { agentBatch, batchEndMs, regionBatch } from './observations.ts';
 import type { SimEffect, SimRejection, SimTransition } from './records.ts';
 import type { Scenario } from './scenario.ts';
 import { checkExpectations, judgeFailovers, summarize, type ExpectationResult, type Summary } from './summary.ts';
@@ -167,7 +167,10 @@ const commandKinds: Record<OperatorCommand['type'], readonly string[]> = {
   acknowledge: ['acknowledged'],
 };
 
-/** Every decision of the run in time order: region batches (by region), then the agent's, then commands. */
+/**
+ * Every decision of the run in time order: region batches (by region), then the agent's, then commands. A batch is
+ * decided when its round ends (after any confirming retry), as it reaches the decider in a real deployment.
+ */
 function steps(scenario: Scenario, timeline: Timeline): Step[] {
   const { config, site, startMs, durationMs } = scenario;
   const end = startMs + durationMs;
@@ -175,7 +178,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
   config.regions.probe.forEach((region, regionIndex) => {
     for (const round of planRounds(config, region, startMs, end)) {
       const batch = regionBatch(scenario, timeline, { region, regionIndex, ...round });
-      if (batch) out.push({ atMs: round.atMs, order: regionIndex, batch });
+      if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: regionIndex, batch });
     }
   });
   if (site.agent && site.dependencies.length > 0) {
@@ -183,7 +186,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
     for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
       site.links.forEach((link, i) => {
         const batch = agentBatch(scenario, timeline, link.id, at);
-        if (batch) out.push({ atMs: at, order: 1000 + i, batch });
+        if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: 1000 + i, batch });
       });
     }
   }

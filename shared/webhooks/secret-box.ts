@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FailoverError } from '../errors.ts';
+import { assertPrivateFile } from '../secret-file.ts';
 
 /** Seals secrets for storage and opens them again: subscriptions' signing secrets, routing keys, auth headers. */
 export interface SecretBox {
@@ -115,12 +116,8 @@ export class AesGcmSecretBox implements SecretBox {
 export function localSecretBox(file?: string): AesGcmSecretBox {
   return new AesGcmSecretBox(async () => {
     if (!file) return parseKeyRing(newKeyRingText());
-    try {
-      return parseKeyRing(await readFile(file, 'utf8'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    await mkdir(dirname(file), { recursive: true });
+    if (await assertPrivateFile(file, 'the webhook key ring')) return parseKeyRing(await readFile(file, 'utf8'));
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const text = newKeyRingText();
     try {
       await writeFile(file, text, { mode: 0o600, flag: 'wx' });

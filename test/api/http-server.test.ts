@@ -223,6 +223,29 @@ describe('startHttpServer', () => {
     await s.close();
     await expect(fetch(`${s.url}/v1/things`)).rejects.toThrow();
   });
+
+  it('closes with an upgraded connection (a WebSocket) still open, which it drops', async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    const s = await startHttpServer({
+      port: 0,
+      routes,
+      upgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    });
+    const client = new WebSocket(`${s.url.replace('http', 'ws')}/v1/agent/ws`);
+    try {
+      await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      const dropped = new Promise((resolve) => client.once('close', resolve));
+      const closed = await Promise.race([
+        s.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000)),
+      ]);
+      expect(closed).toBe('closed');
+      await dropped;
+    } finally {
+      client.terminate();
+      wss.close();
+    }
+  });
 });
 
 describe('invokeLocally', () => {

@@ -42,7 +42,7 @@ describe('parseConfig', () => {
     expect(site.backups.map((l) => l.id)).toEqual(['lte']);
     expect(site.policy).toMatchObject({
       intervalSeconds: 60,
-      failureThreshold: 2,
+      failureThreshold: 1,
       recoveryThreshold: 3,
       quorum: 2,
       quorumSpec: 'majority',

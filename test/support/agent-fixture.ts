@@ -5,6 +5,9 @@ import type { AgentLogger, LogLevel } from '../../shared/agent/log.ts';
 import { generateAgentKeys } from '../../shared/contracts/agent-signing.ts';
 import type { FakeControlPlane } from './fake-control-plane.ts';
 
+/** Where an agent connects and the key its commands are signed with: a fake control plane or a real runtime. */
+export type ControlPlaneAddress = Pick<FakeControlPlane, 'wsUrl' | 'publicKey'>;
+
 /** A site agent's files in a scratch directory: its key, its state directory, a switch script and its record. */
 export interface AgentFixture {
   readonly dir: string;
@@ -21,9 +24,9 @@ export interface AgentFixture {
   /** Lines the switch script recorded so far. */
   records(): Promise<string[]>;
   /** Writes agent.yaml for `cp` with `overrides` merged in (objects deeply, other values replaced); returns its path. */
-  writeConfig(cp: FakeControlPlane, overrides?: Record<string, unknown>): Promise<string>;
+  writeConfig(cp: ControlPlaneAddress, overrides?: Record<string, unknown>): Promise<string>;
   /** The YAML text of that configuration. */
-  configText(cp: FakeControlPlane, overrides?: Record<string, unknown>): string;
+  configText(cp: ControlPlaneAddress, overrides?: Record<string, unknown>): string;
 }
 
 /** A fresh fixture under `base`. */
@@ -45,7 +48,7 @@ export async function agentFixture(base: string): Promise<AgentFixture> {
     'switch-wan',
     'echo "switching to $1 from $2"\necho "$1 $2 $FAILOVER_COMMAND_ID" >> "$3"\nexit "${SWITCH_EXIT:-0}"',
   );
-  const configText = (cp: FakeControlPlane, overrides: Record<string, unknown> = {}) =>
+  const configText = (cp: ControlPlaneAddress, overrides: Record<string, unknown> = {}) =>
     stringify(
       merge(
         {

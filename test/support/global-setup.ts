@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { buildCli } from '../../scripts/build-cli.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,8 +11,12 @@ declare module 'vitest' {
   }
 }
 
-/** One scratch directory per test run, shared by the workers and removed when the run ends. */
+/**
+ * One scratch directory per test run, shared by the workers and removed when the run ends. The compiled CLI is built
+ * first, so that every test that runs `bin/failover.js` runs what `npm install` would have built from these sources.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await buildCli();
   const dir = await mkdtemp(join(tmpdir(), 'failover-test-'));
   project.provide('scratchDir', dir);
   return () => rm(dir, { recursive: true, force: true });

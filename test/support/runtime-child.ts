@@ -43,6 +43,8 @@ export async function startRuntimeChild(options: {
   readonly dataDir: string;
   readonly extraArgs?: readonly string[];
   readonly timeoutMs?: number;
+  /** A fixed API port, so that an agent's configured URL stays valid across restarts. @default 0 (a free one) */
+  readonly apiPort?: number;
 }): Promise<RuntimeChild> {
   const cli = startCli(
     [
@@ -52,7 +54,7 @@ export async function startRuntimeChild(options: {
       '--dns-port',
       '0',
       '--api-port',
-      '0',
+      String(options.apiPort ?? 0),
       '--data-dir',
       options.dataDir,
       '--json-logs',

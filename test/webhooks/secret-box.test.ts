@@ -35,7 +35,7 @@ describe('AesGcmSecretBox', () => {
   it('after a key rotation, seals with the new key and still opens values of the old one', async () => {
     const file = join(inject('scratchDir'), `webhook-ring-${randomBytes(4).toString('hex')}.json`);
     const k1 = randomBytes(32).toString('base64');
-    await writeFile(file, JSON.stringify({ current: 'k1', keys: { k1 } }));
+    await writeFile(file, JSON.stringify({ current: 'k1', keys: { k1 } }), { mode: 0o600 });
     const old = await localSecretBox(file).seal('old value', 'ctx');
     let text = JSON.stringify({ current: 'k1', keys: { k1 } });
     const box = new AesGcmSecretBox(async () => parseKeyRing(text));

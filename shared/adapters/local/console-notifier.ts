@@ -148,13 +148,13 @@ export class ConsoleNotifier implements Notifier {
   async #append(path: string, alert: AlertAction, line: string): Promise<void> {
     const data = Buffer.from(this.#unterminated ? `\n${line}` : line, 'utf8');
     try {
-      this.#directoryReady ??= mkdir(dirname(path), { recursive: true });
+      this.#directoryReady ??= mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await this.#directoryReady;
-      await appendFile(path, data, { flag: 'a' }).catch(async (error: unknown) => {
+      await appendFile(path, data, { flag: 'a', mode: 0o600 }).catch(async (error: unknown) => {
         // The directory was removed since it was made: make it again, once.
         if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
-        await mkdir(dirname(path), { recursive: true });
-        await appendFile(path, data, { flag: 'a' });
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        await appendFile(path, data, { flag: 'a', mode: 0o600 });
       });
     } catch (error) {
       this.#directoryReady = undefined;

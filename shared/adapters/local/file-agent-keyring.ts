@@ -1,8 +1,10 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rawPublicKey } from '../../contracts/agent-signing.ts';
 import { AgentKeyError, parseSigningKey, type AgentKeyring } from '../../ports/agent-channel.ts';
+import { assertPrivateFile } from '../../secret-file.ts';
+import { LOCAL_SECRET_FILES } from './private-dir.ts';
 
 /** File names of the local keyring in the data directory. */
 export const KEYRING_FILES = {
@@ -50,17 +52,13 @@ export class FileAgentKeyring implements AgentKeyring {
   /** The file's text; a missing file is created first with `generate()`'s text (never overwriting a racing writer). */
   async #load(name: string, generate: () => string): Promise<string> {
     const file = join(this.#dir, name);
-    await mkdir(this.#dir, { recursive: true });
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     try {
       await writeFile(file, generate(), { mode: 0o600, flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    if (process.platform !== 'win32') {
-      const { mode } = await stat(file);
-      if ((mode & 0o077) !== 0)
-        throw new AgentKeyError(`${file} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`);
-    }
+    await assertPrivateFile(file, LOCAL_SECRET_FILES[name] ?? name);
     return readFile(file, 'utf8');
   }
 }
