@@ -11,7 +11,7 @@ import {
   type ScheduleRoundsDeps,
 } from '../../shared/usecases/probe-region.ts';
 import { failStart, logger, metrics } from '../shared/runtime.ts';
-import { RoundTicketMessage } from './sqs-round-queue.ts';
+import { RoundTicketMessage } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
 /** What the EventBridge Scheduler sends: `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`. */
 export interface ScheduledProbeEvent {

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { TRANSITION_KINDS } from '../domain/model.ts';
-import { WEBHOOK_FORMATS } from '../ports/webhook-store.ts';
-import { WEBHOOK_EVENTS } from '../webhooks/events.ts';
+import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.ts';
 
 /**
  * The HTTP API, version 1: every request and response body of `/v1/...`. Handlers validate requests with these
