@@ -7,7 +7,7 @@ import { CheckMetrics, Counter, Gauge, processRegistry, type Registry } from '..
 import type { RoundResult } from '../shared/probes/round.ts';
 import type { StateStore } from '../shared/ports/state-store.ts';
 import type { DispatchEvent } from '../shared/usecases/dispatch.ts';
-import type { HttpRoute } from './http-server.ts';
+import type { HttpRoute } from '../shared/api/http-route.ts';
 
 /** A round that starts more than this after its slot counts as late. */
 export const LATE_ROUND_MS = 1000;

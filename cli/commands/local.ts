@@ -132,7 +132,9 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     log(`  DNS server on ${dns.host}:${dns.port} (udp and tcp): dig @${dns.host} -p ${dns.port} ${example}`);
   else log('  no DNS records in the configuration: no DNS server');
   log(`  HTTP API on ${control.api.url}/v1 (keys: failover api-key create --data-dir ${secretsDir} ...)`);
-  log(`  metrics on ${control.api.url}/metrics, health on /healthz and /readyz (no key: the API port listens on 127.0.0.1 only)`);
+  log(
+    `  metrics on ${control.api.url}/metrics, health on /healthz and /readyz (no key: the API port listens on 127.0.0.1 only)`,
+  );
   const wsUrl = `${control.api.url.replace(/^http/, 'ws')}/v1/agent/ws`;
   if (config.sites.some((s) => s.agent))
     log(`  agents: ${wsUrl}, control plane key ${await controlPlanePublicKey(control.keys)}`);

@@ -63,9 +63,9 @@ describe('the local runtime: /metrics, /healthz, /readyz on the API port', () =>
       );
       const first = await scrape();
       expect(first.types.get('failover_check_latency_seconds')).toBe('histogram');
-      expect(find(first.samples, 'failover_check_latency_seconds_count', { check: 'portal-fiber' })[0]!.value).toBeGreaterThan(
-        0,
-      );
+      expect(
+        find(first.samples, 'failover_check_latency_seconds_count', { check: 'portal-fiber' })[0]!.value,
+      ).toBeGreaterThan(0);
       expect(find(first.samples, 'failover_outbox_depth', { site: 'demo' })).toHaveLength(1);
       expect(find(first.samples, 'process_cpu_seconds_total')).toHaveLength(1);
       expect(first.types.get('failover_rounds_late_total')).toBe('counter');
