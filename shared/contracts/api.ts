@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TRANSITION_KINDS } from '../domain/model.ts';
 import { WEBHOOK_FORMATS } from '../ports/webhook-store.ts';
 import { WEBHOOK_EVENTS } from '../webhooks/events.ts';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
+import { configJsonOf, formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
 import { resolveQuorum } from '../../shared/config/model.ts';
+import { parseConfigJson } from '../../shared/config/validate.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
 const base = `version: 1
@@ -221,6 +222,9 @@ describe('parseConfig', () => {
     expect(problems('version: 1\nsites: [\n  - a: b\n')[0]).toMatch(/^\(line \d+:\d+\): /);
     expect(problems('a: 1\na: 1\n')).toEqual(['(line 2:1): Map keys must be unique']);
     expect(problems('')).toEqual(['(line 1:1): the file is empty; expected version, regions and sites']);
+    expect(problems('sites: *later\nx: &later []\n')).toEqual([
+      '(line 1:1): Unresolved alias (the anchor must be set before the alias): later',
+    ]);
   });
 
   it('throws ConfigError with every diagnostic from loadConfig, and names an unreadable file', async () => {
@@ -230,6 +234,64 @@ describe('parseConfig', () => {
       (e: ConfigError) => e,
     );
     expect(error?.diagnostics[0]!.message).toBe('cannot read test/config/does-not-exist.yaml: no such file');
+  });
+});
+
+describe('configJsonOf and parseConfigJson (the configuration the functions carry)', () => {
+  it.each(['examples/sites.yaml', 'examples/demo.yaml', 'examples/cost-20-sites.yaml'])(
+    'turn %s into JSON that resolves to the same configuration',
+    async (file) => {
+      const text = await readFile(file, 'utf8');
+      const { config, json } = configJsonOf(text, file);
+      expect(config).toEqual(parseConfig(text).config);
+      expect(parseConfigJson(json)).toEqual({ config, diagnostics: [] });
+    },
+  );
+
+  it('resolve YAML anchors and hex numbers before the JSON is written', () => {
+    const text = base
+      .replace(
+        'version: 1\n',
+        'version: 1\nprobing: { concurrency: 0x10 }\ndefaults:\n  policy: &fast { intervalSeconds: 10, failureThreshold: 1 }\n',
+      )
+      .replace('  - id: hq\n', '  - id: hq\n    policy: *fast\n');
+    const { config, json } = configJsonOf(text);
+    expect(config.probing.concurrency).toBe(16);
+    expect(config.sites[0]!.policy).toMatchObject({ intervalSeconds: 10, failureThreshold: 1 });
+    expect(json).not.toContain('fast');
+    expect(parseConfigJson(json).config).toEqual(config);
+  });
+
+  it('refuse an invalid sites.yaml at synthesis with its located diagnostics', () => {
+    const error = (() => {
+      try {
+        configJsonOf(base.replace('control: us-east-1', 'control: nowhere'), 'sites.yaml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toBe('sites.yaml: 1 problem(s)');
+    expect(error!.diagnostics.map(formatDiagnostic)).toEqual([
+      expect.stringMatching(/^regions\.control \(line 4:\d+\): expected an AWS region/),
+    ]);
+  });
+
+  it('report every problem of a JSON document by path, and text that is not JSON', () => {
+    const doc = JSON.parse(configJsonOf(base).json) as { regions: { probe: string[] }; sites: { id: string }[] };
+    doc.regions.probe = ['us-east-1', 'us-east-1', 'us-west-2'];
+    doc.sites[0]!.id = 'Not An Id';
+    const { config, diagnostics } = parseConfigJson(JSON.stringify(doc));
+    expect(config).toBeUndefined();
+    expect(diagnostics.map(formatDiagnostic)).toEqual(
+      expect.arrayContaining([
+        'regions.probe[1]: duplicate region "us-east-1"',
+        expect.stringMatching(/^sites\[0\]\.id: /),
+      ]),
+    );
+    expect(parseConfigJson('version: 1').diagnostics).toEqual([
+      { path: [], message: expect.stringMatching(/^not JSON: /) },
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@ import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry }
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configJsonOf } from '../../shared/config/load.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
@@ -129,7 +130,7 @@ afterEach(() => {
 
 describe('probe handler', () => {
   const env = () => ({
-    FAILOVER_CONFIG_YAML: configYaml(),
+    FAILOVER_CONFIG_JSON: configJsonOf(configYaml()).json,
     OBSERVATIONS_QUEUE_URL: QUEUE_URL,
     ROUNDS_QUEUE_URL: ROUNDS_URL,
     AWS_REGION: 'eu-west-1',
@@ -252,18 +253,27 @@ describe('probe handler', () => {
 
   it('fails the cold start with every diagnostic logged when the bundled config is invalid', async () => {
     const logs = captureLogs();
-    const bad = 'version: 1\nregions: { probe: [eu-west-1], control: nowhere }\nsites: []\n';
-    await expect(importHandler({ ...env(), FAILOVER_CONFIG_YAML: bad })).rejects.toMatchObject({
+    // What a bundle built by hand, without the synth-time validation, could carry.
+    const bad = JSON.stringify({ version: 1, regions: { probe: ['eu-west-1'], control: 'nowhere' }, sites: [] });
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: bad })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
     const diagnostics = logs
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual([
-      expect.stringMatching(/^regions\.control \(line 2:\d+\): /),
-      expect.stringMatching(/^sites \(line 3:\d+\): /),
-    ]);
+    expect(diagnostics).toEqual([expect.stringMatching(/^regions\.control: /), expect.stringMatching(/^sites: /)]);
+  });
+
+  it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {
+    const logs = captureLogs();
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: 'version: 1' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+    expect(logs.records().find((r) => r.message === 'invalid configuration')?.diagnostic).toMatch(/^not JSON: /);
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: '' })).rejects.toThrow(
+      'FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration',
+    );
   });
 
   it('refuses to start in a region that is not a probe region of the config', async () => {

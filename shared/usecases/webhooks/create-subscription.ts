@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id } from '../../config/checks.ts';
 import type { FailoverConfig } from '../../config/model.ts';
 import type { Clock } from '../../ports/clock.ts';
