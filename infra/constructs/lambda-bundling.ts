@@ -8,6 +8,19 @@ export const FAILOVER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** The variable every handler reads its configuration from; esbuild replaces it by the JSON text at bundle time. */
 export const CONFIG_VARIABLE = 'process.env.FAILOVER_CONFIG_JSON';
 
+/** The handler file of every function of the app, relative to the repository root. */
+export const LAMBDA_ENTRIES = {
+  probe: 'functions/probe/handler.ts',
+  decide: 'functions/decide/handler.ts',
+  dispatch: 'functions/dispatch/handler.ts',
+  reconcile: 'functions/reconcile/handler.ts',
+  api: 'functions/api/handler.ts',
+  'webhook-deliver': 'functions/webhooks/deliver-handler.ts',
+  'agent-authorizer': 'functions/agent/authorizer.ts',
+  'agent-gateway': 'functions/agent/gateway.ts',
+  'agent-sweep': 'functions/agent/sweep.ts',
+} as const;
+
 // esbuild's ESM output cannot `require` Node built-ins from bundled CommonJS code (the AWS SDK) without this.
 const REQUIRE_BANNER =
   "import { createRequire as __failoverCreateRequire } from 'node:module'; " +
