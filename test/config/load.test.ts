@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { configJsonOf, formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
 import { resolveQuorum } from '../../shared/config/model.ts';
-import { parseConfigJson } from '../../shared/config/validate.ts';
+import { BUNDLED_CONFIG_FORMAT, bundledConfigJson, readBundledConfig } from '../../shared/config/bundled.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
 const base = `version: 1
@@ -237,14 +237,15 @@ describe('parseConfig', () => {
   });
 });
 
-describe('configJsonOf and parseConfigJson (the configuration the functions carry)', () => {
-  it.each(['examples/sites.yaml', 'examples/demo.yaml', 'examples/cost-20-sites.yaml'])(
-    'turn %s into JSON that resolves to the same configuration',
+describe('configJsonOf and readBundledConfig (the configuration the functions carry)', () => {
+  it.each(['examples/sites.yaml', 'examples/demo.yaml', 'examples/cost-1-site.yaml', 'examples/cost-20-sites.yaml'])(
+    'turn %s into JSON that reads back as the same resolved configuration',
     async (file) => {
       const text = await readFile(file, 'utf8');
       const { config, json } = configJsonOf(text, file);
       expect(config).toEqual(parseConfig(text).config);
-      expect(parseConfigJson(json)).toEqual({ config, diagnostics: [] });
+      expect(readBundledConfig(json)).toEqual({ config });
+      expect(JSON.parse(json)).toMatchObject({ format: BUNDLED_CONFIG_FORMAT, config: { version: 1 } });
     },
   );
 
@@ -258,8 +259,7 @@ describe('configJsonOf and parseConfigJson (the configuration the functions carr
     const { config, json } = configJsonOf(text);
     expect(config.probing.concurrency).toBe(16);
     expect(config.sites[0]!.policy).toMatchObject({ intervalSeconds: 10, failureThreshold: 1 });
-    expect(json).not.toContain('fast');
-    expect(parseConfigJson(json).config).toEqual(config);
+    expect(readBundledConfig(json)).toEqual({ config });
   });
 
   it('refuse an invalid sites.yaml at synthesis with its located diagnostics', () => {
@@ -277,21 +277,22 @@ describe('configJsonOf and parseConfigJson (the configuration the functions carr
     ]);
   });
 
-  it('report every problem of a JSON document by path, and text that is not JSON', () => {
-    const doc = JSON.parse(configJsonOf(base).json) as { regions: { probe: string[] }; sites: { id: string }[] };
-    doc.regions.probe = ['us-east-1', 'us-east-1', 'us-west-2'];
-    doc.sites[0]!.id = 'Not An Id';
-    const { config, diagnostics } = parseConfigJson(JSON.stringify(doc));
-    expect(config).toBeUndefined();
-    expect(diagnostics.map(formatDiagnostic)).toEqual(
-      expect.arrayContaining([
-        'regions.probe[1]: duplicate region "us-east-1"',
-        expect.stringMatching(/^sites\[0\]\.id: /),
-      ]),
+  it('refuse to write what JSON would change, and to read what is not a bundled configuration', () => {
+    const config = parseConfig(base).config!;
+    expect(() => bundledConfigJson({ ...config, probing: { ...config.probing, roundBudgetMs: Infinity } })).toThrow(
+      'the configuration cannot be written as JSON: roundBudgetMs is Infinity',
     );
-    expect(parseConfigJson('version: 1').diagnostics).toEqual([
-      { path: [], message: expect.stringMatching(/^not JSON: /) },
-    ]);
+    expect(() => bundledConfigJson({ ...config, regions: { ...config.regions, probe: [undefined!] } })).toThrow(
+      'the configuration cannot be written as JSON: 0 is undefined',
+    );
+    expect(() => bundledConfigJson({ ...config, local: new Map() as never })).toThrow(/local is \[object Map\]/);
+    expect(readBundledConfig('version: 1')).toEqual({ problem: expect.stringMatching(/^not JSON: /) });
+    expect(readBundledConfig(JSON.stringify(config))).toEqual({
+      problem: `format undefined, expected "${BUNDLED_CONFIG_FORMAT}" (build it at synth)`,
+    });
+    expect(readBundledConfig(JSON.stringify({ format: BUNDLED_CONFIG_FORMAT, config: { version: 2 } }))).toEqual({
+      problem: 'version 2, expected 1',
+    });
   });
 });
 

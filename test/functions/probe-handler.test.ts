@@ -251,18 +251,18 @@ describe('probe handler', () => {
     expect(records.find((r) => '_aws' in r)).toMatchObject({ StaleRounds: 1 });
   });
 
-  it('fails the cold start with every diagnostic logged when the bundled config is invalid', async () => {
+  it('fails the cold start naming the problem when the bundle carries a raw document instead of a resolved config', async () => {
     const logs = captureLogs();
-    // What a bundle built by hand, without the synth-time validation, could carry.
-    const bad = JSON.stringify({ version: 1, regions: { probe: ['eu-west-1'], control: 'nowhere' }, sites: [] });
-    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: bad })).rejects.toMatchObject({
+    // What a bundle built by hand from the sites.yaml, without synth, would carry.
+    const raw = JSON.stringify({ version: 1, regions: { probe: ['eu-west-1'], control: 'us-east-1' }, sites: [] });
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: raw })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
     const diagnostics = logs
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual([expect.stringMatching(/^regions\.control: /), expect.stringMatching(/^sites: /)]);
+    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-1" (build it at synth)']);
   });
 
   it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {
