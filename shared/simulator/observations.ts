@@ -1,5 +1,6 @@
 import type { PlannedCheck } from '../config/model.ts';
 import type { ErrorClass, Observation, ObservationBatch, ProbeFields } from '../contracts/observation.ts';
+import { voipBurstMs } from '../probes/voip.ts';
 import type { OutcomeEntry, Scenario } from './scenario.ts';
 import type { Timeline } from './timeline.ts';
 
@@ -204,8 +205,22 @@ function attempt(check: PlannedCheck, entry: Entry | undefined, baseMs: number, 
     if (spec.kind === 'http') fields.status = errorClass === 'status' ? 503 : null;
   }
   if (entry?.detail !== undefined) detail = entry.detail;
-  const durationMs = errorClass === 'timeout' ? check.timeoutMs : (latencyMs ?? baseMs);
+  const durationMs = attemptMs(check, { outcome, errorClass, latencyMs: latencyMs ?? baseMs });
   return { atMs, durationMs, outcome, latencyMs, errorClass, detail, fields };
+}
+
+/** How long an attempt took: the check's timeout when it timed out, a voice burst's length, else its latency. */
+function attemptMs(
+  check: PlannedCheck,
+  a: {
+    readonly outcome: Observation['outcome'];
+    readonly errorClass: ErrorClass | null;
+    readonly latencyMs: number | null;
+  },
+): number {
+  if (a.errorClass === 'timeout') return check.timeoutMs;
+  if (check.probe.kind === 'voip' && a.outcome !== 'down') return voipBurstMs(check.probe.voip);
+  return a.latencyMs ?? 0;
 }
 
 /** When a batch reaches the decider: its round ends with the last attempt of its slowest check. */
@@ -214,9 +229,8 @@ export function batchEndMs(batch: ObservationBatch, checks: readonly PlannedChec
   for (const o of batch.observations) {
     const check = checks.find((c) => c.id === o.check);
     const last = o.attempts?.at(-1);
-    if (!last) continue;
-    const took = last.errorClass === 'timeout' ? (check?.timeoutMs ?? 0) : (last.latencyMs ?? 0);
-    end = Math.max(end, Date.parse(last.at) + took);
+    if (!check || !last) continue;
+    end = Math.max(end, Date.parse(last.at) + attemptMs(check, last));
   }
   return end;
 }
