@@ -4,7 +4,7 @@ import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-mainte
 import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../shared/adapters/aws/dynamodb-webhook-store.ts';
-import { agentUpgrade, LocalAgentChannel } from '../shared/adapters/local/agent-socket-server.ts';
+import { agentUpgrade, LocalAgentChannel } from './agent-socket-server.ts';
 import { startDnsServer, type DnsServer } from '../shared/adapters/local/dns-server.ts';
 import { startDynalite, type LocalDynamo } from '../shared/adapters/local/dynalite.ts';
 import { FileAgentKeyring } from '../shared/adapters/local/file-agent-keyring.ts';
@@ -35,7 +35,8 @@ import { localSecretBox } from '../shared/webhooks/secret-box.ts';
 import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
-import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
+import type { HttpRoute } from '../shared/api/http-route.ts';
+import { startHttpServer, type HttpServer } from './http-server.ts';
 import { ResendTimers } from './resend-timers.ts';
 
 export interface ControlPlaneOptions {

@@ -14,7 +14,7 @@ import {
   type ProbeEvent,
   type TickResult,
 } from './runtime.ts';
-import { SqsRoundQueue } from './sqs-round-queue.ts';
+import { SqsRoundQueue } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
 // FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
 const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
