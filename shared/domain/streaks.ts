@@ -1,6 +1,7 @@
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { SiteConfig } from '../config/model.ts';
 import type { SiteState, Streak } from './model.ts';
+import { nextLastAt } from './write-policy.ts';
 
 const MAX_STREAK = 10_000;
 const DETAIL_CHARS = 160;
@@ -39,13 +40,16 @@ export function applyBatch(
   const vantage = state.vantages[batch.vantage];
   const newerRound = !vantage || batch.roundId > vantage.lastRound;
   const impaired = batch.control !== null && !batch.control.ok;
+  const detail = impaired ? (batch.control?.detail ?? '') : '';
+  // A round that confirms the vantage as it stands is recorded (its time stored) only every freshness step; its
+  // checks' times move with it, so that a round is either recorded whole or leaves every time as it was.
+  let recorded = vantage !== undefined && vantage.lastAt === Date.parse(batch.startedAt);
   if (newerRound) {
-    state.vantages[batch.vantage] = {
-      lastRound: batch.roundId,
-      lastAt: Date.parse(batch.startedAt),
-      impaired,
-      detail: impaired ? (batch.control?.detail ?? '') : '',
-    };
+    const startedAt = Date.parse(batch.startedAt);
+    const same = vantage !== undefined && vantage.impaired === impaired && vantage.detail === detail;
+    const lastAt = same ? nextLastAt(vantage.lastAt, startedAt, site.policy) : startedAt;
+    recorded = !same || lastAt !== vantage.lastAt;
+    state.vantages[batch.vantage] = { lastRound: batch.roundId, lastAt, impaired, detail };
     changed = true;
   }
   if (impaired) return changed;
@@ -60,10 +64,26 @@ export function applyBatch(
     const key = streakKey(o.check, agentLink ?? o.link, batch.vantage);
     const before = state.streaks[key];
     if (before && o.roundId <= before.lastRound) continue;
-    state.streaks[key] = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);
+    const after = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);
+    // A check's round that confirms its streak as it stands (counters past the thresholds) keeps the recorded time.
+    if (before && !recorded && confirms(before, after, site)) after.lastAt = before.lastAt;
+    state.streaks[key] = after;
     changed = true;
   }
   return changed;
+}
+
+function confirms(before: Streak, after: Streak, site: SiteConfig): boolean {
+  const cap = Math.max(site.policy.failureThreshold, site.policy.recoveryThreshold);
+  const same = (a: number, b: number) => Math.min(a, cap) === Math.min(b, cap);
+  return (
+    after.lastOutcome === before.lastOutcome &&
+    after.lastErrorClass === before.lastErrorClass &&
+    after.lastDetail === before.lastDetail &&
+    same(after.down, before.down) &&
+    same(after.notUp, before.notUp) &&
+    same(after.up, before.up)
+  );
 }
 
 function next(
