@@ -1,5 +1,43 @@
 import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import tseslint from 'typescript-eslint';
+
+// The layers of docs/architecture.md, lowest first: a file may import from its own layer and those below it.
+const LAYERS = [
+  // shared/*.ts: errors and small helpers of their own (secret files, the package root).
+  { name: 'contracts and config', paths: ['shared/*.ts', 'shared/contracts/**', 'shared/config/**'] },
+  { name: 'domain', paths: ['shared/domain/**'] },
+  { name: 'ports', paths: ['shared/ports/**'] },
+  {
+    name: 'libraries',
+    paths: ['shared/probes/**', 'shared/responders/**', 'shared/webhooks/**', 'shared/api/**'],
+  },
+  { name: 'use cases', paths: ['shared/usecases/**'] },
+  { name: 'adapters', paths: ['shared/adapters/**'] },
+  { name: 'tools', paths: ['shared/simulator/**', 'shared/cost/**'] },
+  {
+    name: 'entry points',
+    paths: ['shared/agent/**', 'functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'],
+  },
+];
+
+const layerZones = LAYERS.slice(0, -1).map((layer, i) => ({
+  target: layer.paths,
+  from: LAYERS.slice(i + 1).flatMap((above) => above.paths),
+  message: `${layer.name} may not import from a layer above it (docs/architecture.md, "Layers").`,
+}));
+
+// Among the entry points: local/ wires functions/ together, cli/ starts local/, and none of them is the agent's.
+const entryZones = [
+  { target: ['functions/**'], from: ['local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'] },
+  { target: ['local/**'], from: ['cli/**', 'infra/**', 'bench/**', 'scripts/**'] },
+  { target: ['infra/**'], from: ['local/**', 'cli/**', 'bench/**', 'scripts/**'] },
+  { target: ['shared/agent/**'], from: ['functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'] },
+].map((zone) => ({
+  ...zone,
+  message: 'entry points import each other only downwards (docs/architecture.md, "Layers").',
+}));
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'dist/'] },
@@ -14,6 +52,29 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Files do not change during a run; with the default 30 s lifetime a slow run parses them again.
+      'import-x/cache': { lifetime: '∞' },
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
+    },
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        { basePath: import.meta.dirname, zones: [...layerZones, ...entryZones] },
+      ],
+    },
+  },
+  {
+    // Product code only: nothing imports a test, so a cycle through one is all but impossible, and walking the graph
+    // from each of the test files is most of what no-cycle would cost there.
+    files: ['{shared,functions,local,cli,infra,bench,scripts}/**/*.ts'],
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Domain code is pure: no adapters, no AWS SDK, no wall clock.

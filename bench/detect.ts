@@ -39,7 +39,8 @@ try {
     console.log(
       `  trial ${String(i + 1).padStart(2)}: fault at +${s(t.phaseMs)} s of the interval; detection ` +
         `${s(t.detectionMs)} s (simulated ${s(t.simulatedDetectionMs)}), failback ${s(t.failbackMs)} s ` +
-        `(simulated ${s(t.simulatedFailbackMs)}); rounds late by up to ${s(t.roundLatenessMs)} s`,
+        `(simulated ${s(t.simulatedFailbackMs)}); deciding round +${s(t.decidingRoundMs)} s ` +
+        `(simulated +${s(t.simulatedDecidingRoundMs)}), took ${s(t.decidingRoundTookMs)} s, then DNS ${s(t.pipelineMs)} s`,
     );
   }
 } finally {

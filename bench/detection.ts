@@ -22,10 +22,15 @@ export interface DetectionTrial {
   readonly simulatedDetectionMs: number;
   readonly simulatedFailbackMs: number;
   /**
-   * The most any round of the runtime started after its scheduled time while the fault was being detected: what a
-   * starved machine adds to the measured detection and the simulator cannot know.
+   * The round whose batch failed the site over, as milliseconds from the fault to its scheduled start: in the runtime
+   * (the last round that ended before DNS moved) and in the simulator. The same round when the model is right.
    */
-  readonly roundLatenessMs: number;
+  readonly decidingRoundMs: number;
+  readonly simulatedDecidingRoundMs: number;
+  /** The runtime's deciding round from its scheduled start to its end (the simulator's is detection - start). */
+  readonly decidingRoundTookMs: number;
+  /** From the end of the deciding round to DNS answering the backup: decision, dispatch, DNS, and this poll. */
+  readonly pipelineMs: number;
 }
 
 /** The demo's answers: the site's record on its primary and on its backup. */
@@ -59,12 +64,12 @@ export async function startDetectionBench(configText: string, record: DemoRecord
   const { config, diagnostics } = parseConfig(text);
   if (!config) throw new Error(`the bench's config is not valid: ${JSON.stringify(diagnostics)}`);
   const errors: unknown[] = [];
-  const rounds: { plannedMs: number; startedMs: number }[] = [];
+  const rounds: { plannedMs: number; finishedMs: number }[] = [];
   const runtime = await startLocalRuntime({
     config,
     clock: systemClock,
     onRound: (r) => {
-      rounds.push({ plannedMs: Date.parse(r.roundId), startedMs: Date.parse(r.startedAt) });
+      rounds.push({ plannedMs: Date.parse(r.roundId), finishedMs: Date.parse(r.finishedAt) });
       if (rounds.length > 1000) rounds.splice(0, 500);
     },
     onError: (e) => errors.push(e),
@@ -121,12 +126,8 @@ export async function startDetectionBench(configText: string, record: DemoRecord
     const brokeAt = Date.now();
     primary.setBroken(true);
     const movedAt = await answerIs(record.backup, 10 * intervalMs);
-    const roundLatenessMs = Math.max(
-      0,
-      ...rounds
-        .filter((r) => r.plannedMs >= brokeAt - intervalMs && r.plannedMs <= movedAt)
-        .map((r) => r.startedMs - r.plannedMs),
-    );
+    const deciding = rounds.filter((r) => r.finishedMs <= movedAt).at(-1);
+    if (!deciding) throw new Error('DNS moved before any round ended');
     primary.setBroken(false);
     const healedAt = Date.now();
     const backAt = await answerIs(record.primary, 30 * intervalMs + site.policy.holdDownSeconds * 1000);
@@ -141,7 +142,10 @@ export async function startDetectionBench(configText: string, record: DemoRecord
       failbackMs: backAt - healedAt,
       simulatedDetectionMs: simulated.detectionMs,
       simulatedFailbackMs: simulated.failbackMs,
-      roundLatenessMs,
+      decidingRoundMs: deciding.plannedMs - brokeAt,
+      simulatedDecidingRoundMs: simulated.decidingRoundMs,
+      decidingRoundTookMs: deciding.finishedMs - deciding.plannedMs,
+      pipelineMs: movedAt - deciding.finishedMs,
     };
   };
 
@@ -164,7 +168,7 @@ export async function startDetectionBench(configText: string, record: DemoRecord
 export async function simulatedDelays(
   configFile: string,
   fault: { readonly phaseMs: number; readonly faultMs: number; readonly dynamo?: SimulationDynamo },
-): Promise<{ detectionMs: number; failbackMs: number }> {
+): Promise<{ detectionMs: number; failbackMs: number; decidingRoundMs: number }> {
   const fromMs = 60_000 + fault.phaseMs;
   const toMs = fromMs + fault.faultMs;
   const yaml = [
@@ -181,7 +185,18 @@ export async function simulatedDelays(
   const failover = result.transitions.find((t) => t.transition.kind === 'failover');
   const failback = result.transitions.find((t) => t.transition.kind === 'failback');
   if (!failover || !failback) throw new Error('the simulator saw no failover and failback for the bench fault');
-  return { detectionMs: failover.offsetMs - fromMs, failbackMs: failback.offsetMs - toMs };
+  // The deciding round is the last one scheduled before the decision (a round lasts less than a region's turn here).
+  const { intervalSeconds } = scenario.site.policy;
+  const n = scenario.config.regions.probe.length;
+  const starts = scenario.config.regions.probe.map((_, i) => {
+    const offset = Math.floor((intervalSeconds * 1000 * i) / n);
+    return Math.floor((failover.offsetMs - offset) / (intervalSeconds * 1000)) * intervalSeconds * 1000 + offset;
+  });
+  return {
+    detectionMs: failover.offsetMs - fromMs,
+    failbackMs: failback.offsetMs - toMs,
+    decidingRoundMs: Math.max(...starts) - fromMs,
+  };
 }
 
 /**

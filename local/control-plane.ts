@@ -4,13 +4,14 @@ import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-mainte
 import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../shared/adapters/aws/dynamodb-webhook-store.ts';
-import { agentUpgrade, LocalAgentChannel } from '../shared/adapters/local/agent-socket-server.ts';
+import { agentUpgrade, LocalAgentChannel } from './agent-socket-server.ts';
 import { startDnsServer, type DnsServer } from '../shared/adapters/local/dns-server.ts';
 import { startDynalite, type LocalDynamo } from '../shared/adapters/local/dynalite.ts';
 import { FileAgentKeyring } from '../shared/adapters/local/file-agent-keyring.ts';
 import { localApiKeys } from '../shared/adapters/local/file-api-key-store.ts';
 import { checkLocalSecrets, ensurePrivateDir } from '../shared/adapters/local/private-dir.ts';
 import { LocalDnsRouter } from '../shared/adapters/local/local-dns-router.ts';
+import { TtlSweeper } from '../shared/adapters/local/ttl-sweeper.ts';
 import type { FailoverConfig } from '../shared/config/model.ts';
 import type { ObservationBatch } from '../shared/contracts/observation.ts';
 import type { Transition } from '../shared/domain/model.ts';
@@ -34,7 +35,8 @@ import { localSecretBox } from '../shared/webhooks/secret-box.ts';
 import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
-import { startHttpServer, type HttpRoute, type HttpServer } from './http-server.ts';
+import type { HttpRoute } from '../shared/api/http-route.ts';
+import { startHttpServer, type HttpServer } from './http-server.ts';
 import { ResendTimers } from './resend-timers.ts';
 
 export interface ControlPlaneOptions {
@@ -62,6 +64,11 @@ export interface ControlPlaneOptions {
   readonly reconcileEveryMs?: number;
   /** How often agent commands past their expiry are expired and queued ones pushed again. @default 60 s */
   readonly sweepEveryMs?: number;
+  /**
+   * How often the next page of the table is read and its items past their `expiresAt` deleted (dynalite has no TTL).
+   * @default 10 s, 250 items a page
+   */
+  readonly ttlSweep?: { readonly everyMs?: number; readonly pageSize?: number };
   readonly onTransition: (transition: Transition) => void;
   readonly onDispatch: (event: DispatchEvent) => void;
   readonly onAgentEvent?: (event: AgentChannelEvent) => void;
@@ -245,6 +252,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           .catch((error) => options.onError(error, 'agent command sweep'));
       }, options.sweepEveryMs ?? 60_000),
     ];
+    const ttl = new TtlSweeper({
+      client,
+      tableName,
+      now: () => clock.now(),
+      pageSize: options.ttlSweep?.pageSize ?? 250,
+    });
+    let ttlStep: Promise<void> | undefined;
+    timers.push(
+      setInterval(() => {
+        // One page at a time: a slow step is not overtaken by the next.
+        ttlStep ??= ttl
+          .step()
+          .then(() => undefined)
+          .catch((error) => options.onError(error, 'TTL sweep'))
+          .finally(() => (ttlStep = undefined));
+      }, options.ttlSweep?.everyMs ?? 10_000),
+    );
     for (const timer of timers) timer.unref();
 
     const idle = async () => {
@@ -270,6 +294,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         const server = closers.pop()!;
         await server();
         await idle();
+        await ttlStep;
         await closeAll();
       },
     };

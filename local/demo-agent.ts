@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { startAgent, type RunningAgent } from '../shared/agent/agent.ts';
 import { parseAgentConfig } from '../shared/agent/config.ts';
 import type { AgentLogger } from '../shared/agent/log.ts';
-import { privateKeyFromPem, rawPublicKey } from '../shared/agent/signing.ts';
+import { privateKeyFromPem, rawPublicKey } from '../shared/contracts/agent-signing.ts';
 import type { FailoverConfig, SiteConfig } from '../shared/config/model.ts';
 import { FailoverError } from '../shared/errors.ts';
 import { packageRoot } from '../shared/package-root.ts';

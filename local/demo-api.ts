@@ -8,7 +8,7 @@ import type { ApiRouteSpec } from '../shared/api/routes.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiHandler } from '../functions/api/middleware.ts';
 import { UnknownFaultError, type DemoFaults } from './demo-faults.ts';
-import { invokeLocally, type HttpRoute } from './http-server.ts';
+import { invokeLocally, type HttpRoute } from '../shared/api/http-route.ts';
 
 /** The file in the secrets directory that holds the demo's write API key (mode 0600), read by `failover demo`. */
 export const DEMO_API_KEY_FILE = 'demo-api-key';

@@ -3,18 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpRoute } from '../shared/api/http-route.ts';
 import { HttpProblem, internalProblem, problemResponse } from '../shared/api/problem.ts';
 import { findRoute } from '../shared/api/route-match.ts';
 import { FailoverError } from '../shared/errors.ts';
-
-/** A route of the local HTTP server: what API Gateway's HTTP API (payload format 2.0) would send to a Lambda. */
-export interface HttpRoute {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** A path template with `{name}` parameters, e.g. `/v1/sites/{id}`. */
-  readonly path: string;
-  readonly handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
-}
 
 /** The API's body limit: larger bodies are refused with 413 before they are read. */
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
@@ -325,31 +318,4 @@ function write(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): 
   if (body) headers['content-length'] = String(body.length);
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(body);
-}
-
-/**
- * Calls a Lambda handler (a middy one included) outside Lambda, with a minimal Context: 30 s to run, like API
- * Gateway's integration timeout.
- */
-export function invokeLocally<E, R>(
-  handler: (event: E, context: Context) => Promise<R> | R,
-  event: E,
-  functionName = 'failover-local',
-): Promise<R> {
-  const deadline = Date.now() + 30_000;
-  const context: Context = {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-  return Promise.resolve(handler(event, context));
 }

@@ -113,6 +113,18 @@ export class LiveView {
     const region = round.vantage.replace(/^region:/, '');
     const time = round.roundId.slice(11, 19);
     const impaired = round.control && !round.control.ok ? round.control.detail : null;
+    if (round.skipped.length > 0) {
+      const names = round.skipped.slice(0, 5).map((s) => (s.site ? `${s.site}/${s.check}` : s.check));
+      const more = round.skipped.length > 5 ? ` and ${round.skipped.length - 5} more` : '';
+      const why = round.skipped[0]!.reason;
+      this.print(
+        this.paint(
+          'yellow',
+          `${time} ${region.padEnd(14)} ${round.skipped.length} check(s) skipped (${why}): ${names.join(', ')}${more}; ` +
+            'the region abstains on their paths',
+        ),
+      );
+    }
     const bySite = new Map<string, Observation[]>();
     for (const o of round.observations) bySite.set(o.site, [...(bySite.get(o.site) ?? []), o]);
     for (const [site, observations] of bySite) {

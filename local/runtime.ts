@@ -44,6 +44,8 @@ export interface LocalRuntime {
    */
   readonly agents: readonly DemoAgent[];
   readonly demoApiKey: { readonly key: string; readonly file: string } | undefined;
+  /** Counted since the start, across regions (the local counterpart of the probe function's metrics). */
+  readonly counters: RuntimeCounters;
   /** Resolves when every worker has finished (after `rounds`, or after stop()). */
   readonly done: Promise<void>;
   /**
@@ -51,6 +53,14 @@ export interface LocalRuntime {
    * demo agents (an action in progress finishes and is acked), then closes the control plane and the demo targets.
    */
   stop(): Promise<void>;
+}
+
+/** What the local runtime counts as it runs. */
+export interface RuntimeCounters {
+  /** Rounds that ran to the end. */
+  readonly rounds: number;
+  /** Checks a round's budget kept from running (`SkippedChecks` in the cloud): their region abstained on them. */
+  readonly skippedChecks: number;
 }
 
 /**
@@ -121,6 +131,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const signal = controller.signal;
   // Every in-flight check of every region listens on this one signal (and lets go when done): not a leak.
   setMaxListeners(0, signal);
+  const counters = { rounds: 0, skippedChecks: 0 };
   const horizonMs = Math.max(...config.sites.map((s) => s.policy.intervalSeconds)) * 1000 + 1;
 
   const worker = async (region: string): Promise<void> => {
@@ -146,6 +157,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       })
         .then((round) => {
           if (signal.aborted) return;
+          counters.rounds++;
+          counters.skippedChecks += round.skipped.length;
           options.onRound(round);
           control?.submit(toSiteBatches(round));
         })
@@ -164,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     faults,
     agents,
     demoApiKey,
+    counters,
     done,
     stop: () =>
       (stopping ??= (async () => {

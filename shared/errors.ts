@@ -32,11 +32,12 @@ export class ConfigError extends FailoverError {
 
 /**
  * A failure that may pass if the same request is made again later: throttling, a 5xx, a network error, a change
- * still in progress. Adapters raise it so that callers retry with backoff; anything else is permanent.
+ * still in progress. Adapters raise it (or a subclass: StoreUnavailableError for a table) so that callers retry with
+ * backoff, and the HTTP edges answer 503 with Retry-After; anything else is permanent.
  */
 export class TransientError extends FailoverError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('TRANSIENT', message, options);
+  constructor(message: string, options?: { cause?: unknown }, code = 'TRANSIENT') {
+    super(code, message, options);
     this.name = 'TransientError';
   }
 }

@@ -2,7 +2,7 @@ import { startAgent } from '../../shared/agent/agent.ts';
 import { loadAgentConfig } from '../../shared/agent/config.ts';
 import { writePrivateKeyFile } from '../../shared/agent/keys.ts';
 import { createLogger } from '../../shared/agent/log.ts';
-import { generateAgentKeys } from '../../shared/agent/signing.ts';
+import { generateAgentKeys } from '../../shared/contracts/agent-signing.ts';
 import { paint } from '../output.ts';
 import { packageVersion } from '../version.ts';
 

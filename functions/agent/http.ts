@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { HttpRoute } from '../../local/http-server.ts';
+import type { HttpRoute } from '../../shared/api/http-route.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, internalProblem, problemResponse } from '../../shared/api/problem.ts';
 import { PollRequest, type PollResponse, type SignedCommand } from '../../shared/contracts/agent.ts';

@@ -10,7 +10,10 @@ import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook
 import { loadPepperSecret } from '../../shared/adapters/aws/secrets-manager-pepper.ts';
 import { cachedPepper } from '../../shared/api/api-keys.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
-import { secretsManagerSecretBox, secretsManagerSecretResolver } from '../../shared/webhooks/secrets-manager.ts';
+import {
+  secretsManagerSecretBox,
+  secretsManagerSecretResolver,
+} from '../../shared/adapters/aws/secrets-manager-webhook-secrets.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import type { ApiDeps } from './deps.ts';
 import { apiHandlers, routeEvent } from './router.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { HttpProblem, type ProblemIssue } from '../../shared/api/problem.ts';
 import { routeSpec } from '../../shared/api/routes.ts';
 import { windowView, type AnyWindow } from '../../shared/api/views.ts';
-import { isTimeZone, zonedTimeToEpoch } from '../../shared/domain/zoned-time.ts';
+import { isTimeZone, zonedTimeToEpoch } from '../../shared/config/zoned-time.ts';
 import type { StoredMaintenanceWindow } from '../../shared/ports/maintenance-store.ts';
 import { decideNow, knownSite, windowsOf } from './common.ts';
 import type { ApiDeps } from './deps.ts';

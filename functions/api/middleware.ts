@@ -1,13 +1,12 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { BadCursorError } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, internalProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
 import type { ApiRouteSpec } from '../../shared/api/routes.ts';
 import { TransientError } from '../../shared/errors.ts';
-import { StoreUnavailableError } from '../../shared/ports/state-store.ts';
+import { BadCursorError } from '../../shared/ports/state-store.ts';
 import { ContentionError, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
 import type { ApiDeps, ApiLog } from './deps.ts';
 
@@ -102,7 +101,7 @@ export function toProblem(error: unknown): HttpProblem {
       errors: [{ path: 'query.cursor', message: error.message }],
     });
   }
-  if (error instanceof ContentionError || error instanceof StoreUnavailableError || error instanceof TransientError) {
+  if (error instanceof ContentionError || error instanceof TransientError) {
     return new HttpProblem(503, 'the service is busy or briefly unavailable; try again shortly', {
       code: 'unavailable',
       headers: { 'retry-after': '2' },

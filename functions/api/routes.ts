@@ -1,4 +1,4 @@
-import { invokeLocally, type HttpRoute } from '../../local/http-server.ts';
+import { invokeLocally, type HttpRoute } from '../../shared/api/http-route.ts';
 import { API_ROUTES } from '../../shared/api/routes.ts';
 import type { ApiDeps } from './deps.ts';
 import { apiHandlers } from './router.ts';

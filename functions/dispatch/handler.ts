@@ -14,7 +14,7 @@ import { systemClock } from '../../shared/ports/clock.ts';
 import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
 import type { DispatchDeps } from '../../shared/usecases/dispatch.ts';
 import { webhookHandler } from '../../shared/usecases/webhooks/publish-webhook-event.ts';
-import { SqsDeliveryQueue } from '../../shared/webhooks/sqs-delivery-queue.ts';
+import { SqsDeliveryQueue } from '../../shared/adapters/aws/sqs-delivery-queue.ts';
 import { AGENT_ENV, cloudAgentDeps } from '../agent/runtime.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import { dispatchRecords, dispatchReporter } from './dispatch-records.ts';

@@ -14,7 +14,7 @@ import {
   type ProbeEvent,
   type TickResult,
 } from './runtime.ts';
-import { SqsRoundQueue } from './sqs-round-queue.ts';
+import { SqsRoundQueue } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
 // FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
 const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);

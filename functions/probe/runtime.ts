@@ -11,7 +11,7 @@ import {
   type ScheduleRoundsDeps,
 } from '../../shared/usecases/probe-region.ts';
 import { failStart, logger, metrics } from '../shared/runtime.ts';
-import { RoundTicketMessage } from './sqs-round-queue.ts';
+import { RoundTicketMessage } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
 /** What the EventBridge Scheduler sends: `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`. */
 export interface ScheduledProbeEvent {
@@ -116,8 +116,10 @@ export async function runTickets(
 export function recordOutputs(outputs: readonly ProbeRoundOutput[]): void {
   const failed = outputs.filter((o) => o.status === 'publish-failed').length;
   const stale = outputs.filter((o) => o.status === 'stale').length;
+  const skipped = outputs.reduce((n, o) => n + o.skipped, 0);
   if (failed > 0) metrics.addMetric('FailedPublishes', MetricUnit.Count, failed);
   if (stale > 0) metrics.addMetric('StaleRounds', MetricUnit.Count, stale);
+  if (skipped > 0) metrics.addMetric('SkippedChecks', MetricUnit.Count, skipped);
 }
 
 /** Flushes the metrics after the handler, when there are any (logMetrics would log a warning on every quiet run). */

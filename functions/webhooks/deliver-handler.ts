@@ -5,8 +5,8 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { DeliverDeps } from '../../shared/usecases/webhooks/deliver-webhook.ts';
-import { secretsManagerSecretBox } from '../../shared/webhooks/secrets-manager.ts';
-import { SqsDeliveryQueue } from '../../shared/webhooks/sqs-delivery-queue.ts';
+import { secretsManagerSecretBox } from '../../shared/adapters/aws/secrets-manager-webhook-secrets.ts';
+import { SqsDeliveryQueue } from '../../shared/adapters/aws/sqs-delivery-queue.ts';
 import { logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import { deliverRecords } from './deliver-records.ts';
 

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { DeliveryTicket } from '../../shared/ports/webhook-store.ts';
 import { deliverWebhook, type DeliverDeps } from '../../shared/usecases/webhooks/deliver-webhook.ts';
-import { DeliveryTicketMessage } from '../../shared/webhooks/sqs-delivery-queue.ts';
+import { DeliveryTicketMessage } from '../../shared/adapters/aws/sqs-delivery-queue.ts';
 import { logger, metrics } from '../shared/runtime.ts';
 
 /** A ticket due within this is attempted now; a later one goes back on the queue with the remaining delay. */

@@ -12,7 +12,7 @@ import { loadPrivateKeyFile } from './keys.ts';
 import type { AgentLogger } from './log.ts';
 import { Outbox } from './outbox.ts';
 import { agentVantage, insideOutRound, linkAddress } from './probes.ts';
-import { nonce, publicKeyFromRaw } from './signing.ts';
+import { nonce, publicKeyFromRaw } from '../contracts/agent-signing.ts';
 import { JsonFile, ensureStateDir } from './state.ts';
 
 const ActiveLinkDoc = z.object({

@@ -7,7 +7,7 @@ import { Backoff, Sleeper } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import type { AgentLogger, LogLevel } from './log.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
-import { agentAuthPayload, signBytes } from './signing.ts';
+import { agentAuthPayload, signBytes } from '../contracts/agent-signing.ts';
 import { CLOCK_SKEW_MS } from './guard.ts';
 
 const HTTP_TIMEOUT_MS = 15_000;

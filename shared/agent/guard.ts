@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CommandAck, SignedCommand, type REFUSALS } from '../contracts/agent.ts';
-import { verifyCommand } from './signing.ts';
+import { verifyCommand } from '../contracts/agent-signing.ts';
 import { JsonFile } from './state.ts';
 
 export type Refusal = (typeof REFUSALS)[number];

@@ -2,8 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailoverError } from '../errors.ts';
+import { privateKeyFromPem } from '../contracts/agent-signing.ts';
 import { assertPrivateFile } from '../secret-file.ts';
-import { privateKeyFromPem } from './signing.ts';
 
 /** The agent's key file is missing, unreadable, not private, or not an Ed25519 key. */
 export class AgentKeyError extends FailoverError {

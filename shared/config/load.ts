@@ -6,7 +6,7 @@ import { ConfigError, formatPath, type Diagnostic } from '../errors.ts';
 
 // Where they always were for their callers; they live in errors.ts so that printing one loads no YAML parser.
 export { formatDiagnostic, formatPath } from '../errors.ts';
-import { isTimeZone, zonedTimeToEpoch } from '../domain/zoned-time.ts';
+import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { TRANSITION_KINDS } from '../domain/model.ts';
-import { WEBHOOK_FORMATS } from '../ports/webhook-store.ts';
-import { WEBHOOK_EVENTS } from '../webhooks/events.ts';
+import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.ts';
 
 /**
  * The HTTP API, version 1: every request and response body of `/v1/...`. Handlers validate requests with these
@@ -262,7 +260,7 @@ export const Explanation = component(
             z.object({
               vantage: z.string(),
               vote: z.enum(['down', 'degraded', 'up', 'undecided', 'abstain']),
-              reason: z.enum(['stale', 'impaired', 'no data']).optional(),
+              reason: z.enum(['stale', 'impaired', 'no data', 'skipped']).optional(),
               checks: z.array(CheckEvidence),
             }),
           ),

@@ -82,6 +82,18 @@ export const ControlSummary = z.object({
 });
 export type ControlSummary = z.infer<typeof ControlSummary>;
 
+/**
+ * A check the vantage's round did not run (its budget could not fit it, or the round was aborted): the vantage says
+ * nothing about it this round, so that it abstains on the check's path rather than vote with its last result.
+ */
+export const SkippedCheckRef = z.object({
+  check: z.string(),
+  link: z.string().nullable(),
+  dependency: z.string().nullable(),
+  reason: z.string(),
+});
+export type SkippedCheckRef = z.infer<typeof SkippedCheckRef>;
+
 /** The unit that travels from a vantage to the decider: one site's observations from one round. */
 export const ObservationBatch = z.object({
   v: z.literal(1),
@@ -92,5 +104,7 @@ export const ObservationBatch = z.object({
   /** Null when the vantage has no control checks (an agent, or a region configured without them). */
   control: ControlSummary.nullable(),
   observations: z.array(Observation),
+  /** The site's checks this round skipped; absent from producers older than it, and when none was. */
+  skipped: z.array(SkippedCheckRef).optional(),
 });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;

@@ -85,6 +85,7 @@ export const CUSTOM_METRICS: readonly CustomMetric[] = [
   metric('failover-decide', 'FailedSites', 'on-events', 'sites whose decision failed (messages retried)'),
   metric('failover-probe', 'FailedPublishes', 'on-events', 'rounds whose observations could not be handed on'),
   metric('failover-probe', 'StaleRounds', 'on-events', 'rounds dropped unrun because they were late'),
+  metric('failover-probe', 'SkippedChecks', 'on-events', "checks a round's budget kept from running"),
   metric('failover-dispatch', 'ActionLatency', 'on-events', 'per applied action, ms from the decision'),
   metric('failover-dispatch', 'ActionsApplied', 'on-events', 'actions whose effect took place'),
   metric('failover-dispatch', 'ActionsSkipped', 'on-events', 'actions recorded without an effect'),

@@ -1,4 +1,7 @@
 import type { ErrorClass, Outcome } from '../contracts/observation.ts';
+import type { TransitionKind, WebhookEvent } from '../contracts/vocabulary.ts';
+
+export type { TransitionKind, WebhookEvent };
 
 /** Where a site's traffic goes. BOTH_DOWN keeps the link traffic last went to (`activeLink`). */
 export type SiteMode = 'PRIMARY_ACTIVE' | 'BACKUP_ACTIVE' | 'BOTH_DOWN';
@@ -31,6 +34,11 @@ export interface VantageHealth {
   /** Its control checks failed in its last round: it abstains until a healthy round. */
   impaired: boolean;
   detail: string;
+  /**
+   * Streak keys of the checks its last round skipped: it abstains on their paths until a round runs them. Absent in
+   * states written before it existed, and when none was skipped.
+   */
+  skipped?: string[];
 }
 
 export interface LinkHealth {
@@ -107,30 +115,6 @@ export interface OpenIncident {
   announced: boolean;
 }
 
-/** Every kind of transition the engine records. */
-export const TRANSITION_KINDS = [
-  'failover',
-  'failback',
-  'both-down',
-  'recovered',
-  'degraded',
-  'degraded-cleared',
-  'provider-outage',
-  'provider-restored',
-  'damping-hold',
-  'override',
-  'override-cleared',
-  'quorum-lost',
-  'quorum-restored',
-  'maintenance-started',
-  'maintenance-ended',
-  'acknowledged',
-  'reminder',
-  'action-failed',
-  'dns-drift',
-] as const;
-export type TransitionKind = (typeof TRANSITION_KINDS)[number];
-
 /** One check's counters as a vote saw them. */
 export interface CheckEvidence {
   check: string;
@@ -147,8 +131,8 @@ export interface CheckEvidence {
 export interface Vote {
   vantage: string;
   vote: 'down' | 'degraded' | 'up' | 'undecided' | 'abstain';
-  /** Why a vantage abstained. */
-  reason?: 'stale' | 'impaired' | 'no data';
+  /** Why a vantage abstained; `skipped`: its last round could not run one of the path's checks. */
+  reason?: 'stale' | 'impaired' | 'no data' | 'skipped';
   checks: CheckEvidence[];
 }
 
@@ -192,19 +176,6 @@ export interface Transition {
 }
 
 export type Severity = 'critical' | 'warning' | 'info';
-
-/** The event names of outbound webhooks. */
-export type WebhookEvent =
-  | 'incident.opened'
-  | 'failover.started'
-  | 'failover.completed'
-  | 'failback'
-  | 'both-down'
-  | 'degraded'
-  | 'resolved'
-  | 'maintenance.started'
-  | 'maintenance.ended'
-  | 'agent.command_failed';
 
 interface ActionBase {
   /** Deterministic: `<site>:<seq>:<n>`; the idempotency key of the effect. */

@@ -27,7 +27,8 @@ function knownVantage(vantage: string, site: SiteConfig, regions: readonly strin
  * Folds one batch into the site's counters. Idempotent: an observation whose round is not newer than the last one
  * applied to its (check, link, vantage) changes nothing, so redelivered or split batches are harmless. A batch whose
  * vantage failed its own control checks marks the vantage impaired and leaves the counters alone: that round, the
- * vantage abstains. Returns whether anything changed.
+ * vantage abstains. A check the round skipped leaves its counters alone too, and is remembered on the vantage until
+ * its next round, so that the vantage abstains on that check's path (vote). Returns whether anything changed.
  */
 export function applyBatch(
   state: SiteState,
@@ -41,27 +42,48 @@ export function applyBatch(
   const newerRound = !vantage || batch.roundId > vantage.lastRound;
   const impaired = batch.control !== null && !batch.control.ok;
   const detail = impaired ? (batch.control?.detail ?? '') : '';
+  const known = new Set(site.checks.map((c) => `${c.id}|${c.link ?? '-'}`));
+  // A region observes a check on its configured link; an agent observes dependencies through its own link.
+  const agentLink = batch.vantage.startsWith('site:') ? batch.vantage.slice(batch.vantage.indexOf('/') + 1) : null;
+  const keyOf = (o: { check: string; link: string | null; dependency: string | null }): string | null => {
+    const configured = agentLink !== null && o.dependency !== null ? `${o.check}|-` : `${o.check}|${o.link ?? '-'}`;
+    return known.has(configured) ? streakKey(o.check, agentLink ?? o.link, batch.vantage) : null;
+  };
+  const skipped = [...new Set((batch.skipped ?? []).map(keyOf).filter((k) => k !== null))].sort();
   // A round that confirms the vantage as it stands is recorded (its time stored) only every freshness step; its
   // checks' times move with it, so that a round is either recorded whole or leaves every time as it was.
   let recorded = vantage !== undefined && vantage.lastAt === Date.parse(batch.startedAt);
   if (newerRound) {
     const startedAt = Date.parse(batch.startedAt);
-    const same = vantage !== undefined && vantage.impaired === impaired && vantage.detail === detail;
+    const same =
+      vantage !== undefined &&
+      vantage.impaired === impaired &&
+      vantage.detail === detail &&
+      (vantage.skipped ?? []).join('\n') === skipped.join('\n');
     const lastAt = same ? nextLastAt(vantage.lastAt, startedAt, site.policy) : startedAt;
     recorded = !same || lastAt !== vantage.lastAt;
-    state.vantages[batch.vantage] = { lastRound: batch.roundId, lastAt, impaired, detail };
+    state.vantages[batch.vantage] = {
+      lastRound: batch.roundId,
+      lastAt,
+      impaired,
+      detail,
+      ...(skipped.length > 0 ? { skipped } : {}),
+    };
+    changed = true;
+  } else if (vantage && batch.roundId === vantage.lastRound && skipped.some((k) => !vantage.skipped?.includes(k))) {
+    // Another part of the same round's batch (a split message): what it skipped adds to what the others did.
+    vantage.skipped = [...new Set([...(vantage.skipped ?? []), ...skipped])].sort();
+    // A change records the round's time, as a newer round that changed the vantage does.
+    vantage.lastAt = Date.parse(batch.startedAt);
+    recorded = true;
     changed = true;
   }
   if (impaired) return changed;
 
-  const known = new Set(site.checks.map((c) => `${c.id}|${c.link ?? '-'}`));
   for (const o of batch.observations) {
     if (o.vantage !== batch.vantage) continue;
-    // A region observes a check on its configured link; an agent observes dependencies through its own link.
-    const agentLink = batch.vantage.startsWith('site:') ? batch.vantage.slice(batch.vantage.indexOf('/') + 1) : null;
-    const configured = agentLink !== null && o.dependency !== null ? `${o.check}|-` : `${o.check}|${o.link ?? '-'}`;
-    if (!known.has(configured)) continue;
-    const key = streakKey(o.check, agentLink ?? o.link, batch.vantage);
+    const key = keyOf(o);
+    if (key === null) continue;
     const before = state.streaks[key];
     if (before && o.roundId <= before.lastRound) continue;
     const after = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);

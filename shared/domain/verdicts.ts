@@ -11,10 +11,11 @@ export interface PathChange {
 }
 
 /**
- * One vantage's vote on a set of checks. It abstains when it is impaired, or when none of the checks has a fresh
- * observation from it. Otherwise it votes `down` when a fresh check failed `failureThreshold` rounds running (down,
- * or down-or-degraded when the policy fails over on degraded), `degraded` when one was not up that long, `up` when
- * every fresh check was up `recoveryThreshold` rounds running, else `undecided`.
+ * One vantage's vote on a set of checks. It abstains when it is impaired, when none of the checks has a fresh
+ * observation from it, or when its last round skipped one of them (its last result of that check is not this
+ * round's). Otherwise it votes `down` when a fresh check failed `failureThreshold` rounds running (down, or
+ * down-or-degraded when the policy fails over on degraded), `degraded` when one was not up that long, `up` when every
+ * fresh check was up `recoveryThreshold` rounds running, else `undecided`.
  */
 export function vote(
   site: SiteConfig,
@@ -45,6 +46,9 @@ export function vote(
   }
   if (state.vantages[vantage]?.impaired) return { vantage, vote: 'abstain', reason: 'impaired', checks: evidence };
   if (evidence.length === 0) return { vantage, vote: 'abstain', reason: seen ? 'stale' : 'no data', checks: [] };
+  const skipped = state.vantages[vantage]?.skipped;
+  if (skipped && checks.some((c) => skipped.includes(streakKey(c.id, streakLink, vantage))))
+    return { vantage, vote: 'abstain', reason: 'skipped', checks: evidence };
   const failing = (e: CheckEvidence) => (failoverOn.includes('degraded') ? e.notUp : e.down) >= failureThreshold;
   if (evidence.some(failing)) return { vantage, vote: 'down', checks: evidence };
   if (evidence.some((e) => e.notUp >= failureThreshold)) return { vantage, vote: 'degraded', checks: evidence };

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { privateKeyFromPem } from '../agent/signing.ts';
+import { privateKeyFromPem } from '../contracts/agent-signing.ts';
 import type { ServerMessage } from '../contracts/agent.ts';
 import { FailoverError } from '../errors.ts';
 

@@ -1,5 +1,5 @@
 import type { IncidentRecord, SiteState, Transition } from '../domain/model.ts';
-import { FailoverError } from '../errors.ts';
+import { FailoverError, TransientError } from '../errors.ts';
 
 /** The site's state changed since it was read: read it again and decide again. */
 export class VersionConflictError extends FailoverError {
@@ -9,11 +9,19 @@ export class VersionConflictError extends FailoverError {
   }
 }
 
-/** The state store failed in a way that retrying later may fix (throttling, network, 5xx). */
-export class StoreUnavailableError extends FailoverError {
+/** A store's table failed in a way that retrying later may fix (throttling, network, 5xx): every store's one error. */
+export class StoreUnavailableError extends TransientError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('STORE_UNAVAILABLE', message, options);
+    super(message, options, 'STORE_UNAVAILABLE');
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A pagination cursor that the store did not hand out for this query. */
+export class BadCursorError extends FailoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BAD_CURSOR', message, options);
+    this.name = 'BadCursorError';
   }
 }
 

@@ -1,19 +1,9 @@
+import type { WebhookFormat } from '../contracts/vocabulary.ts';
 import type { WebhookEvent } from '../domain/model.ts';
 import { FailoverError } from '../errors.ts';
 import type { Page } from './state-store.ts';
 
-/** The payload formats a subscription can ask for. */
-export const WEBHOOK_FORMATS = [
-  'generic',
-  'pagerduty',
-  'opsgenie',
-  'slack',
-  'teams',
-  'servicenow',
-  'jira',
-  'zendesk',
-] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+export type { WebhookFormat };
 
 /** Settings of a format that are no secret (the PagerDuty routing key and auth headers are sealed instead). */
 export interface FormatOptions {

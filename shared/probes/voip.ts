@@ -12,6 +12,11 @@ const RTP_HEADER_BYTES = 12;
 /** Stragglers get at least this long after the last send (and 4 x the mean RTT, 2 x the worst). */
 const MIN_GRACE_MS = 200;
 
+/** How long a burst that is echoed at once takes: the sends' spacing, then the shortest grace for stragglers. */
+export function voipBurstMs(spec: Pick<VoipSpec, 'packets' | 'intervalMs'>): number {
+  return (spec.packets - 1) * spec.intervalMs + MIN_GRACE_MS;
+}
+
 /**
  * VoIP path quality: a burst of RTP-sized UDP datagrams to an echo responder, measuring loss, round-trip time and
  * RFC 3550 interarrival jitter of the echoed stream, scored with the simplified E-model (one-way delay = RTT / 2).

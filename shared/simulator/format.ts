@@ -1,7 +1,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { renderExplanation } from '../domain/explain.ts';
 import { formatDuration, formatOffset } from './duration.ts';
-import type { SimEffect, SimulationResult, SimTransition } from './run.ts';
+import type { SimEffect, SimTransition } from './records.ts';
+import type { SimulationResult } from './run.ts';
 import type { ExpectationResult } from './summary.ts';
 
 /** One line for an applied effect: `DNS portal.example.com A -> 198.51.100.20`, `alert [critical] ...`. */

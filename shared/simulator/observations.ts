@@ -1,5 +1,7 @@
 import type { PlannedCheck } from '../config/model.ts';
+import { confirmFloorMs, TAIL_MS } from '../probes/pace.ts';
 import type { ErrorClass, Observation, ObservationBatch, ProbeFields } from '../contracts/observation.ts';
+import { voipBurstMs } from '../probes/voip.ts';
 import type { OutcomeEntry, Scenario } from './scenario.ts';
 import type { Timeline } from './timeline.ts';
 
@@ -118,8 +120,8 @@ const UP_DETAIL: Record<PlannedCheck['probe']['kind'], string> = {
 
 /**
  * One observation with plausible numbers for its outcome: baseline latency when up, over budget when degraded. As a
- * real round does, a failed first try is confirmed by a second one confirmRetryMs after the first ended, and the
- * second one's outcome is the observation's (a fault that ends in between is not counted).
+ * real round does, a failed first try is confirmed by a second one confirmRetryMs after the first began (at once
+ * after a timeout), and the second one's outcome is the observation's (a fault that ends in between is not counted).
  */
 function observe(
   scenario: Scenario,
@@ -130,8 +132,12 @@ function observe(
   const first = attempt(check, conditionAt(at.atMs), at.baseMs, at.atMs);
   const attempts = [first];
   if (first.outcome === 'down') {
-    const retryAt = at.atMs + first.durationMs + check.confirmRetryMs;
-    attempts.push(attempt(check, conditionAt(retryAt), at.baseMs, retryAt));
+    // As runRound does: confirmRetryMs after the first try began (at once after a timeout that long), with what is
+    // left of the round's budget, up to the check's timeout; no confirmation when not even its floor is left.
+    const retryAt = at.atMs + Math.max(check.confirmRetryMs, first.durationMs);
+    const leftMs = confirmBudgetMs(scenario, check, at.atMs, retryAt);
+    if (leftMs >= confirmFloorMs(check.timeoutMs))
+      attempts.push(attempt({ ...check, timeoutMs: leftMs }, conditionAt(retryAt), at.baseMs, retryAt));
   }
   const final = attempts.at(-1)!;
   return {
@@ -204,19 +210,41 @@ function attempt(check: PlannedCheck, entry: Entry | undefined, baseMs: number, 
     if (spec.kind === 'http') fields.status = errorClass === 'status' ? 503 : null;
   }
   if (entry?.detail !== undefined) detail = entry.detail;
-  const durationMs = errorClass === 'timeout' ? check.timeoutMs : (latencyMs ?? baseMs);
+  const durationMs = attemptMs(check, { outcome, errorClass, latencyMs: latencyMs ?? baseMs });
   return { atMs, durationMs, outcome, latencyMs, errorClass, detail, fields };
 }
 
+/** The timeout a confirming attempt at `retryAt` gets in a round started at `roundMs` (runRound's rule). */
+function confirmBudgetMs(scenario: Scenario, check: PlannedCheck, roundMs: number, retryAt: number): number {
+  return Math.min(check.timeoutMs, roundMs + scenario.config.probing.roundBudgetMs - TAIL_MS - retryAt);
+}
+
+/** How long an attempt took: the check's timeout when it timed out, a voice burst's length, else its latency. */
+function attemptMs(
+  check: PlannedCheck,
+  a: {
+    readonly outcome: Observation['outcome'];
+    readonly errorClass: ErrorClass | null;
+    readonly latencyMs: number | null;
+  },
+): number {
+  if (a.errorClass === 'timeout') return check.timeoutMs;
+  if (check.probe.kind === 'voip' && a.outcome !== 'down') return voipBurstMs(check.probe.voip);
+  return a.latencyMs ?? 0;
+}
+
 /** When a batch reaches the decider: its round ends with the last attempt of its slowest check. */
-export function batchEndMs(batch: ObservationBatch, checks: readonly PlannedCheck[]): number {
-  let end = Date.parse(batch.startedAt);
+export function batchEndMs(scenario: Scenario, batch: ObservationBatch, checks: readonly PlannedCheck[]): number {
+  const startMs = Date.parse(batch.startedAt);
+  let end = startMs;
   for (const o of batch.observations) {
     const check = checks.find((c) => c.id === o.check);
     const last = o.attempts?.at(-1);
-    if (!last) continue;
-    const took = last.errorClass === 'timeout' ? (check?.timeoutMs ?? 0) : (last.latencyMs ?? 0);
-    end = Math.max(end, Date.parse(last.at) + took);
+    if (!check || !last) continue;
+    // A confirming attempt was given what was left of the budget, not always the whole timeout.
+    const timeoutMs =
+      o.attempts.length > 1 ? confirmBudgetMs(scenario, check, startMs, Date.parse(last.at)) : check.timeoutMs;
+    end = Math.max(end, Date.parse(last.at) + attemptMs({ ...check, timeoutMs }, last));
   }
   return end;
 }

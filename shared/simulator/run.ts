@@ -4,42 +4,17 @@ import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.ts';
 import { createTable } from '../adapters/aws/table.ts';
 import { startDynalite } from '../adapters/local/dynalite.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
-import type { Action, OperatorCommand, SiteState, Transition } from '../domain/model.ts';
+import type { OperatorCommand, SiteState } from '../domain/model.ts';
 import type { Clock } from '../ports/clock.ts';
 import { planRounds } from '../probes/schedule.ts';
 import { completeActions } from '../usecases/complete-actions.ts';
 import { decideSite } from '../usecases/decide-site.ts';
 import { CountingStateStore } from './counting-store.ts';
 import { agentBatch, batchEndMs, regionBatch } from './observations.ts';
+import type { SimEffect, SimRejection, SimTransition } from './records.ts';
 import type { Scenario } from './scenario.ts';
 import { checkExpectations, judgeFailovers, summarize, type ExpectationResult, type Summary } from './summary.ts';
 import { Timeline } from './timeline.ts';
-
-/** A transition as the simulation saw it: who caused it, and, for a failover, whether the ground truth justified it. */
-export interface SimTransition {
-  readonly transition: Transition;
-  /** Milliseconds from the start of the scenario. */
-  readonly offsetMs: number;
-  /** `operator`: the direct result of a command in the timeline; `automatic`: the engine's own decision. */
-  readonly trigger: 'automatic' | 'operator';
-  /** Failovers only: made when no quorum of healthy regions saw the primary failing (see docs/scenarios.md). */
-  readonly falseFailover?: boolean;
-  /** Failovers only: seconds from the start of the fault episode it answered; null for a false or manual one. */
-  readonly detectionSeconds?: number | null;
-}
-
-/** An effect the instant dispatcher applied (every action but history, which decideSite writes itself). */
-export interface SimEffect {
-  readonly offsetMs: number;
-  readonly action: Exclude<Action, { kind: 'history' }>;
-}
-
-/** A command the engine refused. */
-export interface SimRejection {
-  readonly offsetMs: number;
-  readonly command: OperatorCommand;
-  readonly reason: string;
-}
 
 /** Everything a run produced. */
 export interface SimulationResult {
@@ -213,7 +188,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
   config.regions.probe.forEach((region, regionIndex) => {
     for (const round of planRounds(config, region, startMs, end)) {
       const batch = regionBatch(scenario, timeline, { region, regionIndex, ...round });
-      if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: regionIndex, batch });
+      if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: regionIndex, batch });
     }
   });
   if (site.agent && site.dependencies.length > 0) {
@@ -221,7 +196,7 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
     for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
       site.links.forEach((link, i) => {
         const batch = agentBatch(scenario, timeline, link.id, at);
-        if (batch) out.push({ atMs: batchEndMs(batch, site.checks), order: 1000 + i, batch });
+        if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: 1000 + i, batch });
       });
     }
   }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Id } from '../config/checks.ts';
 import { ErrorClass, Outcome } from '../contracts/observation.ts';
-import { TRANSITION_KINDS, type SiteMode } from '../domain/model.ts';
+import { TRANSITION_KINDS } from '../contracts/vocabulary.ts';
+import type { SiteMode } from '../domain/model.ts';
 import { parseDuration } from './duration.ts';
 
 export const SITE_MODES = ['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN'] as const satisfies readonly SiteMode[];

@@ -1,6 +1,6 @@
 import type { SiteMode, SiteState, TransitionKind } from '../domain/model.ts';
 import { formatOffset } from './duration.ts';
-import type { SimEffect, SimRejection, SimTransition } from './run.ts';
+import type { SimEffect, SimRejection, SimTransition } from './records.ts';
 import type { Scenario, Span } from './scenario.ts';
 import { COUNTED, type Count } from './schema.ts';
 

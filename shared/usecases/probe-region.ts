@@ -101,6 +101,8 @@ export interface ProbeRoundOutput {
   /** How late the round started (negative: early), in milliseconds. */
   readonly lateMs: number;
   readonly observations: number;
+  /** Checks the round's budget (or an abort) kept from running: their vantage abstains on their paths. */
+  readonly skipped: number;
   /** Site batches handed on. */
   readonly published: number;
 }
@@ -115,7 +117,14 @@ export interface ProbeRoundOutput {
 export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Promise<ProbeRoundOutput> {
   const roundId = roundIdFor(ticket.atMs);
   const lateMs = deps.clock.now() - ticket.atMs;
-  const dropped = (status: 'stale' | 'unplanned') => ({ roundId, status, lateMs, observations: 0, published: 0 });
+  const dropped = (status: 'stale' | 'unplanned') => ({
+    roundId,
+    status,
+    lateMs,
+    observations: 0,
+    skipped: 0,
+    published: 0,
+  });
   const planned = planRounds(deps.config, ticket.region, ticket.atMs, ticket.atMs + 1)[0];
   if (!planned) {
     deps.log?.({ type: 'unplanned', roundId });
@@ -138,12 +147,13 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
   deps.log?.({ type: 'round', round });
   const batches = toSiteBatches(round);
   const observations = round.observations.length;
+  const skipped = round.skipped.length;
   try {
     await deps.sink.publish(batches);
-    return { roundId, status: 'published', lateMs, observations, published: batches.length };
+    return { roundId, status: 'published', lateMs, observations, skipped, published: batches.length };
   } catch (error) {
     deps.log?.({ type: 'publish-failed', roundId, error });
-    return { roundId, status: 'publish-failed', lateMs, observations, published: 0 };
+    return { roundId, status: 'publish-failed', lateMs, observations, skipped, published: 0 };
   }
 }
 

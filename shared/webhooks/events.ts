@@ -1,23 +1,5 @@
 import type { Action, WebhookAction, WebhookEvent } from '../domain/model.ts';
 
-/** Every outbound event, in the order of an incident's life. */
-export const WEBHOOK_EVENTS = [
-  'incident.opened',
-  'failover.started',
-  'failover.completed',
-  'failback',
-  'both-down',
-  'degraded',
-  'resolved',
-  'maintenance.started',
-  'maintenance.ended',
-  'agent.command_failed',
-] as const satisfies readonly WebhookEvent[];
-
-// A WebhookEvent missing from the list above is a compile error.
-type Missing = Exclude<WebhookEvent, (typeof WEBHOOK_EVENTS)[number]>;
-const _complete: [Missing] extends [never] ? true : never = true;
-
 /**
  * The generic JSON body of every delivery, in the shape the Standard Webhooks spec recommends (`type`,
  * `timestamp`, `data`). It is stored with the delivery; the other formats are rendered from it at each attempt.

@@ -5,7 +5,7 @@ import type { Action, SiteState } from '../../shared/domain/model.ts';
 import { VersionConflictError, type StateStore } from '../../shared/ports/state-store.ts';
 import { sampleState, uniqueSite } from './state-store.contract.ts';
 
-const TRIALS = 100;
+const TRIALS = 40;
 const DECIDERS = 50;
 
 let dynamo: LocalDynamo;

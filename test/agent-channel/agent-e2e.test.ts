@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { agentKeys } from '../../shared/adapters/aws/dynamodb-command-store.ts';
 import { TABLE } from '../../shared/adapters/aws/table.ts';
 import { controlPlanePublicKey, EphemeralAgentKeyring } from '../../shared/adapters/local/file-agent-keyring.ts';
-import { nonce, signCommand } from '../../shared/agent/signing.ts';
+import { nonce, signCommand } from '../../shared/contracts/agent-signing.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { CommandRecord } from '../../shared/ports/command-store.ts';

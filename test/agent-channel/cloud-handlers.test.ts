@@ -23,7 +23,7 @@ import {
   rawPublicKey,
   signBytes,
   verifyCommand,
-} from '../../shared/agent/signing.ts';
+} from '../../shared/contracts/agent-signing.ts';
 import type { AgentAuth, Challenge, ServerMessage } from '../../shared/contracts/agent.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
 import { TransientError } from '../../shared/errors.ts';

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { nonce, signCommand } from '../../shared/agent/signing.ts';
+import { nonce, signCommand } from '../../shared/contracts/agent-signing.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
 import type { NewCommand } from '../../shared/ports/command-store.ts';
 

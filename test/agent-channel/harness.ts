@@ -2,10 +2,10 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { DynamoDbCommandStore } from '../../shared/adapters/aws/dynamodb-command-store.ts';
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
-import { LocalAgentChannel, agentUpgrade } from '../../shared/adapters/local/agent-socket-server.ts';
+import { LocalAgentChannel, agentUpgrade } from '../../local/agent-socket-server.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { EphemeralAgentKeyring } from '../../shared/adapters/local/file-agent-keyring.ts';
-import { rawPublicKey } from '../../shared/agent/signing.ts';
+import { rawPublicKey } from '../../shared/contracts/agent-signing.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { AgentChannel } from '../../shared/ports/agent-channel.ts';

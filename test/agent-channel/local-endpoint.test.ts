@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AGENT_CLOSE_CODES } from '../../shared/adapters/local/agent-socket-server.ts';
+import { AGENT_CLOSE_CODES } from '../../local/agent-socket-server.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { agentCommandHandler, issueCommand } from '../../shared/usecases/agent/issue-command.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EphemeralAgentKeyring, controlPlanePublicKey } from '../../shared/adapters/local/file-agent-keyring.ts';
-import { agentAuthPayload, publicKeyFromRaw, signBytes, verifyCommand } from '../../shared/agent/signing.ts';
+import { agentAuthPayload, publicKeyFromRaw, signBytes, verifyCommand } from '../../shared/contracts/agent-signing.ts';
 import type { AgentAuth, CommandAck, ServerMessage } from '../../shared/contracts/agent.ts';
 import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';

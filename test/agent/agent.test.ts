@@ -8,7 +8,7 @@ import { ObservationBatch } from '../../shared/contracts/observation.ts';
 import { agentFixture, testLogger, type AgentFixture } from '../support/agent-fixture.ts';
 import { FakeControlPlane } from '../support/fake-control-plane.ts';
 import { ServerPool } from '../support/probe-servers.ts';
-import { generateAgentKeys } from '../../shared/agent/signing.ts';
+import { generateAgentKeys } from '../../shared/contracts/agent-signing.ts';
 
 const generateAgentKeysPublic = () => generateAgentKeys().publicKey;
 

@@ -4,7 +4,7 @@ import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgent } from '../../scripts/build-agent.ts';
-import { privateKeyFromPem, rawPublicKey } from '../../shared/agent/signing.ts';
+import { privateKeyFromPem, rawPublicKey } from '../../shared/contracts/agent-signing.ts';
 import { installBundle, runBundle, type InstallRoot } from '../support/agent-bundle.ts';
 import { REPO_ROOT, STACK_FRAME } from '../support/cli.ts';
 

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { privateKeyFromPem, publicKeyFromRaw, rawPublicKey } from '../../shared/agent/signing.ts';
+import { privateKeyFromPem, publicKeyFromRaw, rawPublicKey } from '../../shared/contracts/agent-signing.ts';
 import { createPublicKey } from 'node:crypto';
 import { agentFixture } from '../support/agent-fixture.ts';
 import { STACK_FRAME, jsonLines, runCli, startCli, type CliProcess } from '../support/cli.ts';

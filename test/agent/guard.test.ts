@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { SeenStore, guardCommand, type GuardOptions } from '../../shared/agent/guard.ts';
-import { nonce, signCommand } from '../../shared/agent/signing.ts';
+import { nonce, signCommand } from '../../shared/contracts/agent-signing.ts';
 import type { CommandBody } from '../../shared/contracts/agent.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');

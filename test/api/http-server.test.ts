@@ -3,13 +3,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import {
-  invokeLocally,
-  PortInUseError,
-  startHttpServer,
-  type HttpRoute,
-  type HttpServer,
-} from '../../local/http-server.ts';
+import { PortInUseError, startHttpServer, type HttpServer } from '../../local/http-server.ts';
+import { invokeLocally, type HttpRoute } from '../../shared/api/http-route.ts';
 import { listenTcp } from '../support/ports.ts';
 
 const events: APIGatewayProxyEventV2[] = [];

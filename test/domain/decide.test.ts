@@ -4,6 +4,7 @@ import type { FailoverConfig, SiteConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
 import { decide, recordDrift, recordFailures, type DecideInput } from '../../shared/domain/decide.ts';
 import type { Action, OperatorCommand, SiteState, Transition } from '../../shared/domain/model.ts';
+import { evaluateLinks } from '../../shared/domain/verdicts.ts';
 import { testBatch } from '../support/observations.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
@@ -39,7 +40,7 @@ ${extra}`);
   return config!;
 }
 
-type Results = Partial<Record<Region, { fiber?: Outcome; lte?: Outcome; impaired?: boolean }>>;
+type Results = Partial<Record<Region, { fiber?: Outcome | 'skipped'; lte?: Outcome | 'skipped'; impaired?: boolean }>>;
 
 /** Drives the engine round by round, as the decider would, keeping the state between rounds. */
 class Sim {
@@ -175,6 +176,81 @@ describe('decide: quorum and thresholds', () => {
     expect(sim.kinds()).toEqual([]);
     const votes = sim.state!.vantages['region:us-east-1'];
     expect(votes).toMatchObject({ impaired: true });
+  });
+
+  describe('a region whose round skipped a check', () => {
+    // The votes as the last step's decision cast them.
+    const votesOn = (sim: Sim, path: string) =>
+      evaluateLinks(sim.site, structuredClone(sim.state!), REGIONS, sim.now - INTERVAL).evidence[path]!.votes;
+
+    it("abstains on that path: its last result and another region's blip do not make a quorum", () => {
+      const sim = healthySim({ failureThreshold: '1' });
+      sim.step({
+        'us-east-1': { fiber: 'down', lte: 'up' },
+        'us-west-2': { fiber: 'up', lte: 'up' },
+        'eu-west-1': { fiber: 'up', lte: 'up' },
+      });
+      // us-east-1's down is one interval old, fresh for 2.5: without the skip it would still vote down.
+      sim.step({
+        'us-east-1': { fiber: 'skipped', lte: 'up' },
+        'us-west-2': { fiber: 'down', lte: 'up' },
+        'eu-west-1': { fiber: 'up', lte: 'up' },
+      });
+      expect(sim.kinds()).toEqual([]);
+      expect(sim.state!.links.fiber!.verdict).toBe('up');
+      const votes = votesOn(sim, 'fiber');
+      expect(votes.find((v) => v.vantage === 'region:us-east-1')).toMatchObject({ vote: 'abstain', reason: 'skipped' });
+      expect(votes.find((v) => v.vantage === 'region:us-west-2')).toMatchObject({ vote: 'down' });
+      // The other path's checks ran: the region still votes on it.
+      expect(votesOn(sim, 'lte').find((v) => v.vantage === 'region:us-east-1')).toMatchObject({ vote: 'up' });
+    });
+
+    it('leaves the counters alone and votes again from the next round that runs the check', () => {
+      const sim = healthySim();
+      sim.step(Object.fromEntries(REGIONS.map((r) => [r, { fiber: 'down', lte: 'up' }])));
+      const key = 'web-fiber|fiber|region:us-east-1';
+      const before = sim.state!.streaks[key];
+      expect(before).toMatchObject({ down: 1 });
+      sim.step({
+        'us-east-1': { fiber: 'skipped', lte: 'up' },
+        'us-west-2': { fiber: 'skipped', lte: 'up' },
+        'eu-west-1': { fiber: 'down', lte: 'up' },
+      });
+      // Two regions abstain: one region's two failures are no quorum, and nothing was counted for the skipped round.
+      expect(sim.kinds()).toEqual([]);
+      expect(sim.state!.streaks[key]).toEqual(before);
+      expect(sim.state!.vantages['region:us-east-1']!.skipped).toEqual([key]);
+      // The next round runs the check again: the failures count on from where they were.
+      const [t] = sim.step(Object.fromEntries(REGIONS.map((r) => [r, { fiber: 'down', lte: 'up' }])));
+      expect(t).toMatchObject({ kind: 'failover', toLink: 'lte' });
+      expect(sim.state!.vantages['region:us-east-1']!.skipped).toBeUndefined();
+    });
+
+    it('abstains on a round whose batches were split: what any part skipped counts', () => {
+      const sim = healthySim();
+      const [whole] = sim.batches({ 'us-east-1': { fiber: 'skipped', lte: 'up' } });
+      const parts: ObservationBatch[] = [
+        { ...whole!, skipped: [] },
+        { ...whole!, observations: [] },
+      ];
+      const out = decide({ site: sim.site, regions: REGIONS, state: sim.state, batches: parts, now: sim.now });
+      expect(out.state.vantages['region:us-east-1']!.skipped).toEqual(['web-fiber|fiber|region:us-east-1']);
+      const again = decide({ site: sim.site, regions: REGIONS, state: out.state, batches: parts, now: sim.now });
+      expect(again.changed).toBe(false);
+    });
+
+    it('ignores a skipped check the site does not configure', () => {
+      const sim = healthySim();
+      const [batch] = sim.batches({ 'us-east-1': { fiber: 'up', lte: 'up' } });
+      const out = decide({
+        site: sim.site,
+        regions: REGIONS,
+        state: sim.state,
+        batches: [{ ...batch!, skipped: [{ check: 'nope', link: 'fiber', dependency: null, reason: 'budget' }] }],
+        now: sim.now,
+      });
+      expect(out.state.vantages['region:us-east-1']!.skipped).toBeUndefined();
+    });
   });
 
   it('ignores one-round blips in different regions', () => {

@@ -28,11 +28,11 @@ const context: Context = {
 };
 
 /** A config whose only region is the one under test (offset 0) and whose checks hit the loopback server. */
-function configYaml(): string {
+function configYaml(probing = '{ concurrency: 4, jitterMs: 0 }'): string {
   return `
 version: 1
 regions: { probe: [eu-west-1, us-west-2], control: us-east-1 }
-probing: { concurrency: 4, jitterMs: 0 }
+probing: ${probing}
 controlChecks:
   - id: known-good
     http: { url: 'http://127.0.0.1:${port}/known-good' }
@@ -228,6 +228,35 @@ describe('probe handler', () => {
       }),
     );
     expect(records.find((r) => '_aws' in r)).toMatchObject({ FailedPublishes: 1, service: 'failover-probe' });
+  });
+
+  it("sends the checks a round had to skip with the site's batch, and counts them", async () => {
+    const sent: SendMessageBatchRequestEntry[] = [];
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => {
+      sent.push(...input.Entries);
+      return acceptAll(input);
+    });
+    const logs = captureLogs();
+    // A budget shorter than the site checks' 3 s timeouts: they cannot run, and are not judged half-run.
+    const handler = await importHandler({
+      ...env(),
+      FAILOVER_CONFIG_YAML: configYaml('{ concurrency: 4, jitterMs: 0, roundBudgetMs: 2000 }'),
+    });
+
+    const result = await handler(ticketEvent(ticket(nextRound())), context);
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    const [batch] = sent.map((e) => ObservationBatch.parse(JSON.parse(e.MessageBody!)));
+    expect(sent).toHaveLength(1);
+    expect(batch!.observations).toEqual([]);
+    expect(batch!.skipped!.map((s) => [s.check, s.link]).sort()).toEqual([
+      ['portal-fiber', 'fiber'],
+      ['portal-lte', 'lte'],
+    ]);
+    const records = logs.records();
+    // The control check (5 s by default) was skipped too: counted, but it belongs to no site's batch.
+    expect(records).toContainEqual(expect.objectContaining({ message: 'round', skipped: 3 }));
+    expect(records.find((r) => '_aws' in r)).toMatchObject({ SkippedChecks: 3, service: 'failover-probe' });
   });
 
   it('drops stale, unreadable and foreign tickets without running or retrying them', async () => {

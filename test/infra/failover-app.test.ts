@@ -85,7 +85,7 @@ sites:
 `,
   );
   custom = synthesize(customFile);
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConsoleNotifier } from '../../shared/adapters/local/console-notifier.ts';
-import { rawPublicKey } from '../../shared/agent/signing.ts';
+import { rawPublicKey } from '../../shared/contracts/agent-signing.ts';
 import { issueApiKey } from '../../shared/api/api-keys.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { Outcome } from '../../shared/contracts/observation.ts';

@@ -67,6 +67,23 @@ function round(region: string, time: string, outcomes: [Outcome, Outcome, Outcom
 }
 
 describe('LiveView', () => {
+  it('prints a line for the checks a round skipped, naming the first few', () => {
+    const out = stream();
+    const view = new LiveView({ config: config!, out, inPlace: false, color: false });
+    const skipped = Array.from({ length: 7 }, (_, i) => ({
+      site: i === 0 ? null : 'demo',
+      check: `c${i}`,
+      link: i === 0 ? null : 'fiber',
+      dependency: null,
+      reason: 'round budget exhausted before the check could run',
+    }));
+    view.round({ ...round('us-east-1', '12:00:00', ['up', 'up', 'up']), skipped });
+    expect(out.text().split('\n')[0]).toBe(
+      '12:00:00 us-east-1      7 check(s) skipped (round budget exhausted before the check could run): ' +
+        'c0, demo/c1, demo/c2, demo/c3, demo/c4 and 2 more; the region abstains on their paths',
+    );
+  });
+
   it('on a terminal: one status line per site, re-rendered in place, events printed above it', () => {
     const out = stream(200);
     const view = new LiveView({ config: config!, out, inPlace: true, color: false });

@@ -98,6 +98,31 @@ describe.concurrent('startLocalRuntime', () => {
     expect(rounds.all.length).toBe(seen);
   }, 60_000);
 
+  it('counts the checks its rounds had to skip', async ({ expect }) => {
+    const demo = await demoConfigOnFreePorts();
+    // A budget shorter than the demo checks' timeouts: the runtime must skip those checks, not judge them half-run.
+    const config = { ...demo.config, probing: { ...demo.config.probing, roundBudgetMs: 1000 } };
+    const long = config.sites.flatMap((s) => s.checks).filter((c) => c.timeoutMs > 1000);
+    expect(long.length).toBeGreaterThan(0);
+    const rounds = new Rounds();
+    const runtime = await startLocalRuntime({
+      config,
+      clock: systemClock,
+      rounds: 1,
+      onRound: rounds.onRound,
+      onError: () => undefined,
+    });
+    try {
+      await runtime.done;
+    } finally {
+      await runtime.stop();
+    }
+    expect(rounds.all).toHaveLength(config.regions.probe.length);
+    const skipped = rounds.all.flatMap((r) => r.skipped);
+    expect(skipped.length).toBeGreaterThanOrEqual(long.length);
+    expect(runtime.counters).toEqual({ rounds: rounds.all.length, skippedChecks: skipped.length });
+  }, 60_000);
+
   it.for([
     ['backup', 'http', 'tcp'],
     ['pbx', 'sip', 'udp'],

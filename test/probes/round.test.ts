@@ -3,6 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HttpSpec, TcpSpec } from '../../shared/config/checks.ts';
 import type { PlannedCheck } from '../../shared/config/model.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
+import { runProbe } from '../../shared/probes/index.ts';
+import { confirmFloorMs, paceRound, TAIL_MS } from '../../shared/probes/pace.ts';
 import { roundIdFor, runRound, toSiteBatches } from '../../shared/probes/round.ts';
 import { closedPort, ServerPool } from '../support/probe-servers.ts';
 
@@ -47,7 +49,7 @@ describe('runRound', () => {
     for (const b of batches) expect(ObservationBatch.safeParse(b).success).toBe(true);
   });
 
-  it('never has more checks in flight than its concurrency', async () => {
+  it('never has more answering checks in flight than its concurrency', async () => {
     let inFlight = 0;
     let peak = 0;
     const port = await pool.listen(
@@ -98,29 +100,57 @@ describe('runRound', () => {
     expect(o!.attempts.map((a) => a.outcome)).toEqual(['down', 'down']);
   });
 
-  it('skips checks the budget cannot fit rather than judging them half-run', async () => {
-    const port = await pool.listen(createServer((_req, res) => setTimeout(() => res.end('ok'), 300)));
-    const checks = Array.from({ length: 4 }, (_, i) => httpCheck('hq', `c${i}`, port, { timeoutMs: 1000 }));
-    const round = await runRound({ ...defaults, checks, concurrency: 1, budgetMs: 1700 });
-    // One slot: each check holds it ~300 ms, and a check only starts when its whole 1 s deadline fits the budget.
-    expect(round.observations.length).toBeGreaterThanOrEqual(1);
-    expect(round.observations.length).toBeLessThan(4);
-    expect(round.skipped.length).toBe(4 - round.observations.length);
-    expect(round.skipped[0]!.reason).toMatch(/budget/);
-    expect(round.observations.every((o) => o.outcome === 'up')).toBe(true);
+  it('skips a check whose whole deadline no longer fits the budget rather than judging it half-run', async () => {
+    const port = await pool.listen(createServer((_req, res) => res.end('ok')));
+    const round = await runRound({
+      ...defaults,
+      checks: [httpCheck('hq', 'short', port, { timeoutMs: 500 }), httpCheck('hq', 'long', port, { timeoutMs: 5000 })],
+      concurrency: 2,
+      budgetMs: 2000,
+    });
+    expect(round.observations.map((o) => [o.check, o.outcome])).toEqual([['short', 'up']]);
+    expect(round.skipped).toEqual([
+      {
+        site: 'hq',
+        check: 'long',
+        link: 'fiber',
+        dependency: null,
+        reason: 'round budget exhausted before the check could run',
+      },
+    ]);
+    // The decider hears of the skip with the site's batch, and abstains on the check's path (see decide's tests).
+    const [batch] = toSiteBatches(round);
+    expect(batch!.skipped).toEqual([
+      { check: 'long', link: 'fiber', dependency: null, reason: 'round budget exhausted before the check could run' },
+    ]);
+    expect(ObservationBatch.safeParse(batch).success).toBe(true);
+  });
+
+  it('sends a batch for a site whose every check was skipped, and none for skipped control checks', async () => {
+    const port = await pool.listen(createServer((_req, res) => res.end('ok')));
+    const round = await runRound({
+      ...defaults,
+      checks: [
+        httpCheck('hq', 'short', port, { timeoutMs: 500 }),
+        httpCheck('store', 'long', port, { timeoutMs: 5000 }),
+        httpCheck(null, 'control-long', port, { timeoutMs: 5000 }),
+      ],
+      concurrency: 3,
+      budgetMs: 2000,
+    });
+    expect(round.skipped.map((s) => s.check).sort()).toEqual(['control-long', 'long']);
+    const batches = toSiteBatches(round);
+    expect(batches.map((b) => [b.site, b.observations.length, b.skipped?.map((s) => s.check)])).toEqual([
+      ['hq', 1, undefined],
+      ['store', 0, ['long']],
+    ]);
   });
 
   it('spreads starts over the jitter window', async () => {
-    const arrivals: number[] = [];
-    const port = await pool.listen(
-      createServer((_req, res) => {
-        arrivals.push(performance.now());
-        res.end('ok');
-      }),
-    );
+    const port = await pool.listen(createServer((_req, res) => res.end('ok')));
     const values = [0, 0.5, 0.99];
     let i = 0;
-    await runRound({
+    const round = await runRound({
       ...defaults,
       checks: values.map((_, n) => httpCheck('hq', `c${n}`, port)),
       concurrency: 3,
@@ -128,8 +158,12 @@ describe('runRound', () => {
       budgetMs: 10_000,
       random: () => values[i++ % values.length]!,
     });
-    arrivals.sort((a, b) => a - b);
-    expect(arrivals[2]! - arrivals[0]!).toBeGreaterThanOrEqual(350);
+    // Each check starts no sooner than its offset (a timer never fires early; 1 ms for the ISO times' rounding).
+    const startedAt = Date.parse(round.startedAt);
+    const offsets = Object.fromEntries(values.map((v, n) => [`c${n}`, Math.floor(v * 400)]));
+    expect(round.observations).toHaveLength(3);
+    for (const o of round.observations)
+      expect(Date.parse(o.attempts[0]!.at) - startedAt).toBeGreaterThanOrEqual(offsets[o.check]! - 1);
   });
 
   it('judges the vantage from its control checks: impaired when most of them fail', async () => {
@@ -179,5 +213,88 @@ describe('runRound', () => {
     });
     expect(round.observations).toHaveLength(0);
     expect(round.skipped.map((s) => s.reason)).toEqual(Array(5).fill('round aborted'));
+  });
+
+  describe('with hanging targets', () => {
+    // The defaults' shape (5 s timeouts, a 2 s confirming delay, an 8 s budget: two timeouts do not fit) at 3 s,
+    // 1.2 s and 5.8 s. The start window (1.6 s) and the confirming attempts' room are wide enough that a loaded
+    // machine's event-loop lag delays the round without changing what it must conclude.
+    const timeoutMs = 3000;
+    const budgetMs = 5800;
+    const hanging = (site: string, id: string, port: number) =>
+      httpCheck(site, id, port, { timeoutMs, confirmRetryMs: 1200 });
+    const budgetOf = (detail: string) => Number(/no answer within (\d+) ms/.exec(detail)?.[1]);
+
+    it('starts every check in time to confirm a timeout, and confirms every timeout within a budget that fits', async () => {
+      const healthy = await pool.listen(createServer((_req, res) => res.end('ok')));
+      const silent = await pool.silent();
+      // 10% hanging and fewer slots than hanging targets: slots held for a whole timeout would skip most checks.
+      const checks = Array.from({ length: 100 }, (_, i) =>
+        hanging(`site-${i % 10}`, `c${i}`, i % 10 === 3 ? silent : healthy),
+      );
+      const options = { ...defaults, checks, concurrency: 4, jitterMs: 300, budgetMs };
+      const pace = paceRound(checks, options);
+      expect(pace.startWindowMs).toBe(budgetMs - timeoutMs - 2 * confirmFloorMs(timeoutMs));
+      const round = await runRound(options);
+
+      expect(round.skipped).toEqual([]);
+      expect(round.observations).toHaveLength(100);
+      const startedAt = Date.parse(round.startedAt);
+      const deadline = startedAt + budgetMs;
+      // The plan aims to start every check within the start window, and leaves a confirming attempt's floor of room
+      // beyond it (less the tail) for a slow event loop: a check started by then can still have a timeout confirmed.
+      const latestStartMs = budgetMs - timeoutMs - confirmFloorMs(timeoutMs) - TAIL_MS;
+      expect(latestStartMs - pace.startWindowMs).toBeGreaterThan(500);
+      for (const o of round.observations) {
+        const [first, second] = o.attempts.map((a) => ({ ...a, at: Date.parse(a.at) }));
+        expect(first!.at - startedAt, `${o.check} started late`).toBeLessThanOrEqual(latestStartMs);
+        if (o.check.endsWith('3')) {
+          expect(o).toMatchObject({ outcome: 'down', errorClass: 'timeout' });
+          expect(o.attempts.map((a) => a.errorClass)).toEqual(['timeout', 'timeout']);
+          // After a whole timeout the confirming attempt starts at once (no second wait of confirmRetryMs), with
+          // what is left of the budget: at least its floor, less than a whole timeout, ending inside the budget.
+          expect(second!.at - first!.at).toBeGreaterThanOrEqual(timeoutMs);
+          expect(second!.at - first!.at).toBeLessThan(timeoutMs + 1200);
+          const confirmMs = budgetOf(second!.detail);
+          expect(confirmMs).toBeGreaterThanOrEqual(confirmFloorMs(timeoutMs));
+          expect(confirmMs).toBeLessThan(timeoutMs);
+          expect(second!.at + confirmMs).toBeLessThanOrEqual(deadline);
+        } else {
+          expect(o.outcome, `${o.check}: ${o.detail}`).toBe('up');
+        }
+      }
+    });
+
+    it('lets silent checks give their slot back but never opens more than maxOpen', async () => {
+      const silent = await pool.silent();
+      let open = 0;
+      let peak = 0;
+      // The real probe, counted as the runner sees it (a server sees a close only some time after the client).
+      const counted: typeof runProbe = async (spec, ctx) => {
+        peak = Math.max(peak, ++open);
+        try {
+          return await runProbe(spec, ctx);
+        } finally {
+          open--;
+        }
+      };
+      const checks = Array.from({ length: 6 }, (_, i) => ({ ...httpCheck('hq', `c${i}`, silent), timeoutMs: 300 }));
+      // A budget with little room to spare: the slot must turn over long before a silent peer's timeout.
+      const round = await runRound({ ...defaults, checks, concurrency: 1, maxOpen: 3, budgetMs: 1500, probe: counted });
+      expect(round.observations.length + round.skipped.length).toBe(6);
+      expect(round.observations.length).toBeGreaterThan(1);
+      expect(round.observations.every((o) => o.outcome === 'down')).toBe(true);
+      expect(peak).toBeGreaterThan(1);
+      expect(peak).toBeLessThanOrEqual(3);
+    });
+
+    it('reports as skipped the checks that a full socket cap kept from starting in time', async () => {
+      const silent = await pool.silent();
+      const checks = Array.from({ length: 10 }, (_, i) => ({ ...httpCheck('hq', `c${i}`, silent), timeoutMs: 500 }));
+      const round = await runRound({ ...defaults, checks, concurrency: 1, maxOpen: 2, budgetMs: 1200 });
+      expect(round.observations.length + round.skipped.length).toBe(10);
+      expect(round.skipped.length).toBeGreaterThan(0);
+      expect(round.skipped.every((s) => /budget/.test(s.reason))).toBe(true);
+    });
   });
 });

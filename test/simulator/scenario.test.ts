@@ -5,7 +5,7 @@ import { formatDiagnostic } from '../../shared/config/load.ts';
 import type { Transition } from '../../shared/domain/model.ts';
 import { formatOffset, parseDuration } from '../../shared/simulator/duration.ts';
 import { regionBatch } from '../../shared/simulator/observations.ts';
-import type { SimTransition } from '../../shared/simulator/run.ts';
+import type { SimTransition } from '../../shared/simulator/records.ts';
 import { parseScenario, type Scenario } from '../../shared/simulator/scenario.ts';
 import { judgeFailovers } from '../../shared/simulator/summary.ts';
 import { Timeline } from '../../shared/simulator/timeline.ts';

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { AgentLogger, LogLevel } from '../../shared/agent/log.ts';
-import { generateAgentKeys } from '../../shared/agent/signing.ts';
+import { generateAgentKeys } from '../../shared/contracts/agent-signing.ts';
 import type { FakeControlPlane } from './fake-control-plane.ts';
 
 /** Where an agent connects and the key its commands are signed with: a fake control plane or a real runtime. */

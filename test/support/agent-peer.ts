@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import WebSocket from 'ws';
-import { agentAuthPayload, signBytes } from '../../shared/agent/signing.ts';
+import { agentAuthPayload, signBytes } from '../../shared/contracts/agent-signing.ts';
 import type { AgentAuth, AgentMessage, Challenge, PollResponse, ServerMessage } from '../../shared/contracts/agent.ts';
 
 /**

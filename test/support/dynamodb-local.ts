@@ -46,7 +46,7 @@ export async function startDynamoDbLocal(
   options: { tableName?: string; timeoutMs?: number } = {},
 ): Promise<DynamoDbLocal> {
   const tableName = options.tableName ?? 'failover';
-  const timeoutMs = options.timeoutMs ?? 25_000; // under vitest's hookTimeout, so this message is the one seen
+  const timeoutMs = options.timeoutMs ?? 100_000; // under vitest's hookTimeout, so this message is the one seen
   const started = Date.now();
   let lastError: unknown;
   // A port taken by someone else between the check and the JVM's bind: try another one.

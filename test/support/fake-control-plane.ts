@@ -22,7 +22,7 @@ import {
   signCommand,
   validChallengeToken,
   verifyBytes,
-} from '../../shared/agent/signing.ts';
+} from '../../shared/contracts/agent-signing.ts';
 
 /** An authentication the fake refused, and why. */
 export interface AuthFailure {

@@ -8,6 +8,8 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Requests whose JSON body this returns true for are answered with a DynamoDB ThrottlingException. */
   throttle: (body: string) => boolean;
+  /** The error those requests get instead. @default 'ThrottlingException' */
+  throttleWith: 'ThrottlingException' | 'ProvisionedThroughputExceededException';
   /** How many requests were throttled so far. */
   readonly throttled: number;
   /** The DynamoDB operations seen (`GetItem`, `PutItem`, ...), from the X-Amz-Target header. */
@@ -24,7 +26,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let throttled = 0;
   const operations = new Set<string>();
-  const proxy: { throttle: (body: string) => boolean } = { throttle: () => false };
+  const proxy: Pick<FaultProxy, 'throttle' | 'throttleWith'> = {
+    throttle: () => false,
+    throttleWith: 'ThrottlingException',
+  };
   const server: Server = createServer((req, res) => {
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') operations.add(target.replace(/^DynamoDB_\d+\./, ''));
@@ -32,7 +37,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (proxy.throttle(body.toString('utf8'))) {
         throttled++;
         const payload = JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+          __type: `com.amazonaws.dynamodb.v20120810#${proxy.throttleWith}`,
           message: 'Rate of requests exceeds the allowed throughput.',
         });
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault-proxy' });
@@ -58,6 +63,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     set throttle(fn) {
       proxy.throttle = fn;
+    },
+    get throttleWith() {
+      return proxy.throttleWith;
+    },
+    set throttleWith(name) {
+      proxy.throttleWith = name;
     },
     get throttled() {
       return throttled;

@@ -4,7 +4,8 @@ import type { ObservationBatch, Observation, Outcome, ProbeKind } from '../../sh
 export interface TestResult {
   readonly check: string;
   readonly link: string | null;
-  readonly outcome: Outcome;
+  /** `skipped`: the round could not run the check (listed in the batch's `skipped`). */
+  readonly outcome: Outcome | 'skipped';
   readonly dependency?: string;
   readonly kind?: ProbeKind;
 }
@@ -18,7 +19,11 @@ export function testBatch(options: {
   readonly control?: ObservationBatch['control'];
 }): ObservationBatch {
   const roundId = new Date(options.at).toISOString();
-  const observations = options.results.map((r): Observation => ({
+  const ran = options.results.filter((r): r is TestResult & { outcome: Outcome } => r.outcome !== 'skipped');
+  const skipped = options.results
+    .filter((r) => r.outcome === 'skipped')
+    .map((r) => ({ check: r.check, link: r.link, dependency: r.dependency ?? null, reason: 'round budget exhausted' }));
+  const observations = ran.map((r): Observation => ({
     v: 1,
     site: options.site,
     check: r.check,
@@ -43,5 +48,6 @@ export function testBatch(options: {
     startedAt: roundId,
     control: options.control ?? null,
     observations,
+    ...(skipped.length > 0 ? { skipped } : {}),
   };
 }

@@ -11,7 +11,7 @@ import { testBatch } from '../support/observations.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
-const TRIALS = 100;
+const TRIALS = 40;
 const DECIDERS = 50;
 
 function config(sites: string[]): FailoverConfig {

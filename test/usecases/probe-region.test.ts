@@ -123,6 +123,7 @@ describe('probeRound', () => {
       status: 'published',
       lateMs: 400,
       observations: 2,
+      skipped: 0,
       published: 1,
     });
     expect(sink.batches).toHaveLength(1);
@@ -169,6 +170,7 @@ describe('probeRound', () => {
       status: 'stale',
       lateMs: 15_001,
       observations: 0,
+      skipped: 0,
       published: 0,
     });
     expect(events).toEqual([{ type: 'stale', roundId: late.roundId, lateMs: 15_001, staleAfterMs: 15_000 }]);

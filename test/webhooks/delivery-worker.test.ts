@@ -8,7 +8,7 @@ import { TransientError } from '../../shared/errors.ts';
 import type { DeliveryQueue, DeliveryTicket } from '../../shared/ports/webhook-store.ts';
 import { createSubscription, publishWebhookEvent } from '../../shared/usecases/webhooks/index.ts';
 import { localSecretBox } from '../../shared/webhooks/secret-box.ts';
-import { delaySecondsUntil, SqsDeliveryQueue } from '../../shared/webhooks/sqs-delivery-queue.ts';
+import { delaySecondsUntil, SqsDeliveryQueue } from '../../shared/adapters/aws/sqs-delivery-queue.ts';
 import { startHarness, TEST_SCHEDULE, type WebhookHarness } from './harness.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 import { webhookActions, webhookConfig } from './scenario.ts';

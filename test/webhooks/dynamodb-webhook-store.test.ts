@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadCursorError } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { BadCursorError } from '../../shared/ports/state-store.ts';
 import { actionIdOf, DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { WebhookAction } from '../../shared/domain/model.ts';
-import { envelopeOf, failoverCompletedFor, incidentKeyOf, WEBHOOK_EVENTS } from '../../shared/webhooks/events.ts';
+import { WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../shared/contracts/vocabulary.ts';
+import { envelopeOf, failoverCompletedFor, incidentKeyOf } from '../../shared/webhooks/events.ts';
 import { deliveryUrl, formatCarries, renderBody } from '../../shared/webhooks/formats.ts';
-import { WEBHOOK_FORMATS, type FormatOptions } from '../../shared/ports/webhook-store.ts';
+import type { FormatOptions } from '../../shared/ports/webhook-store.ts';
 import { webhookActions, webhookConfig } from './scenario.ts';
 
 const { actions } = webhookActions(webhookConfig());

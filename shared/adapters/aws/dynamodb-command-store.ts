@@ -9,8 +9,8 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AutonomyReport, CommandAck } from '../../contracts/agent.ts';
-import { TransientError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
+import { StoreUnavailableError } from '../../ports/state-store.ts';
 import {
   CommandStoreError,
   type CommandRecord,
@@ -19,7 +19,7 @@ import {
   type NewCommand,
   type StoredAutonomyReport,
 } from '../../ports/command-store.ts';
-import { isTransientAwsError } from './sdk-errors.ts';
+import { isUnavailable } from './dynamodb-state-store.ts';
 import { TABLE } from './table.ts';
 
 /** Key values of the agent channel's items (docs/state.md, "Agent channel items"). */
@@ -307,7 +307,6 @@ function decode(item: Item): CommandRecord {
   };
 }
 
-/** SDK errors as domain errors: TransientError when a retry may help, CommandStoreError otherwise. */
 /** Runs one DynamoDB call of the agent channel's stores; its failure is thrown as {@link mapped}. */
 export async function commandStoreCall<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -317,10 +316,11 @@ export async function commandStoreCall<T>(operation: string, table: string, run:
   }
 }
 
+/** SDK errors as domain errors: StoreUnavailableError when a retry may help, CommandStoreError otherwise. */
 export function mapped(error: unknown, operation: string, table: string): Error {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const message = `DynamoDB ${operation} on table ${table} failed: ${detail}`;
-  return isTransientAwsError(error, ['ProvisionedThroughputExceededException'])
-    ? new TransientError(message, { cause: error })
+  return isUnavailable(error)
+    ? new StoreUnavailableError(message, { cause: error })
     : new CommandStoreError(message, { cause: error });
 }

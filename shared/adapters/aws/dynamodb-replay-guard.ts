@@ -1,8 +1,8 @@
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransientError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ReplayGuard } from '../../ports/replay-guard.ts';
-import { isTransientAwsError } from './sdk-errors.ts';
+import { StoreUnavailableError } from '../../ports/state-store.ts';
+import { isUnavailable } from './dynamodb-state-store.ts';
 import { TABLE } from './table.ts';
 
 /**
@@ -41,7 +41,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
       return true;
     } catch (error) {
       if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-      if (isTransientAwsError(error)) throw new TransientError('replay guard unavailable', { cause: error });
+      if (isUnavailable(error)) throw new StoreUnavailableError('replay guard unavailable', { cause: error });
       throw error;
     }
   }

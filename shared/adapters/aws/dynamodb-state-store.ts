@@ -13,7 +13,13 @@ import {
 import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
 import { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import { StoreUnavailableError, VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
+import {
+  BadCursorError,
+  StoreUnavailableError,
+  VersionConflictError,
+  type Page,
+  type StateStore,
+} from '../../ports/state-store.ts';
 import { isTransientAwsError } from './sdk-errors.ts';
 import { INCIDENT_INDEX_PK, keys, MAX_SEQ, RESERVED_ATTRIBUTES, TABLE } from './table.ts';
 
@@ -22,14 +28,6 @@ export class StateStoreError extends FailoverError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORE_ERROR', message, options);
     this.name = 'StateStoreError';
-  }
-}
-
-/** A pagination cursor that this store did not hand out for this query. */
-export class BadCursorError extends FailoverError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('BAD_CURSOR', message, options);
-    this.name = 'BadCursorError';
   }
 }
 

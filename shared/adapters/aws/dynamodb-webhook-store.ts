@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import type { Page } from '../../ports/state-store.ts';
+import { BadCursorError, type Page } from '../../ports/state-store.ts';
 import {
   DeliveryConflictError,
   MAX_ATTEMPTS_KEPT,
@@ -19,14 +19,7 @@ import {
   type WebhookStore,
   type WebhookSubscription,
 } from '../../ports/webhook-store.ts';
-import {
-  BadCursorError,
-  createDocumentClient,
-  queryPage,
-  StateStoreError,
-  storeCall,
-  storeError,
-} from './dynamodb-state-store.ts';
+import { createDocumentClient, queryPage, StateStoreError, storeCall, storeError } from './dynamodb-state-store.ts';
 import { RESERVED_ATTRIBUTES, TABLE } from './table.ts';
 
 /** Key values of webhook items (docs/state.md, "Webhook items"). */

@@ -14,7 +14,38 @@ interface DynaliteOptions {
 }
 
 // dynalite is CommonJS without type declarations.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+const requireHere = createRequire(import.meta.url);
+const dynalite = requireHere('dynalite') as (options: DynaliteOptions) => Server;
+
+interface LevelIterator {
+  close(): Promise<void>;
+  return?: () => Promise<IteratorResult<never, undefined>>;
+}
+
+/**
+ * dynalite 4.0.0 turns every Query and Scan into a stream over a LevelDB iterator and, when the stream ends or is
+ * destroyed, frees the iterator with `iterator.return()`. abstract-level 3 iterators have no `return()`, only
+ * `close()`, so none was ever closed: each one stayed registered with the database and pinned the in-memory tree as it
+ * was when the iterator opened (every old version of every item; the open LevelDB snapshot on disk). This gives the
+ * iterators the `return()` dynalite calls, as `close()`; a later abstract-level with its own `return()` is left alone.
+ */
+function closeLevelIteratorsOnReturn(): void {
+  const level = createRequire(requireHere.resolve('dynalite'))('abstract-level') as {
+    AbstractValueIterator: { prototype: object };
+  };
+  // The common base class of the entry, key and value iterators (not exported by abstract-level).
+  const base = Object.getPrototypeOf(level.AbstractValueIterator.prototype) as LevelIterator;
+  if (typeof base.close !== 'function') throw new Error('abstract-level: iterators have no close()');
+  if (typeof base.return === 'function') return;
+  Object.defineProperty(base, 'return', {
+    configurable: true,
+    writable: true,
+    value: async function (this: LevelIterator): Promise<IteratorResult<never, undefined>> {
+      await this.close();
+      return { done: true, value: undefined };
+    },
+  });
+}
 
 export interface StartDynaliteOptions {
   /** A directory for the LevelDB files, kept across restarts. @default in memory */
@@ -42,6 +73,7 @@ export interface LocalDynamo {
  */
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<LocalDynamo> {
   const tableName = options.tableName ?? 'failover';
+  closeLevelIteratorsOnReturn();
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,

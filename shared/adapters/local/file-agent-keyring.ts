@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rawPublicKey } from '../../agent/signing.ts';
+import { rawPublicKey } from '../../contracts/agent-signing.ts';
 import { AgentKeyError, parseSigningKey, type AgentKeyring } from '../../ports/agent-channel.ts';
 import { assertPrivateFile } from '../../secret-file.ts';
 import { LOCAL_SECRET_FILES } from './private-dir.ts';

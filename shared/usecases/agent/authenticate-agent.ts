@@ -1,4 +1,4 @@
-import { agentAuthPayload, publicKeyFromRaw, validChallengeToken, verifyBytes } from '../../agent/signing.ts';
+import { agentAuthPayload, publicKeyFromRaw, validChallengeToken, verifyBytes } from '../../contracts/agent-signing.ts';
 import type { SiteConfig } from '../../config/model.ts';
 import { AgentAuth } from '../../contracts/agent.ts';
 import { AgentAuthError, type AgentChannelDeps } from './deps.ts';

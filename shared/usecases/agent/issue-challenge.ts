@@ -1,4 +1,4 @@
-import { challengeToken, nonce } from '../../agent/signing.ts';
+import { challengeToken, nonce } from '../../contracts/agent-signing.ts';
 import { Challenge } from '../../contracts/agent.ts';
 import type { AgentChannelDeps } from './deps.ts';
 import { iso } from './deps.ts';

@@ -1,4 +1,4 @@
-import { nonce, signCommand } from '../../agent/signing.ts';
+import { nonce, signCommand } from '../../contracts/agent-signing.ts';
 import type { CommandBody } from '../../contracts/agent.ts';
 import type { AgentCommandAction } from '../../domain/model.ts';
 import type { CommandRecord } from '../../ports/command-store.ts';

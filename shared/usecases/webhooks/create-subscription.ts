@@ -2,15 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { Id } from '../../config/checks.ts';
+import { WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
 import type { FailoverConfig } from '../../config/model.ts';
 import type { Clock } from '../../ports/clock.ts';
-import {
-  WEBHOOK_FORMATS,
-  type SubscriptionSecrets,
-  type WebhookStore,
-  type WebhookSubscription,
-} from '../../ports/webhook-store.ts';
-import { WEBHOOK_EVENTS } from '../../webhooks/events.ts';
+import { type SubscriptionSecrets, type WebhookStore, type WebhookSubscription } from '../../ports/webhook-store.ts';
 import type { SecretBox } from '../../webhooks/secret-box.ts';
 import { generateWebhookSecret } from '../../webhooks/signing.ts';
 import { InvalidSubscriptionError } from './errors.ts';

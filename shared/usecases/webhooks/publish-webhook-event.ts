@@ -1,7 +1,5 @@
 import type { WebhookAction } from '../../domain/model.ts';
-import { TransientError } from '../../errors.ts';
 import type { Clock } from '../../ports/clock.ts';
-import { StoreUnavailableError } from '../../ports/state-store.ts';
 import type { DeliveryQueue, WebhookDelivery, WebhookStore, WebhookSubscription } from '../../ports/webhook-store.ts';
 import { envelopeOf } from '../../webhooks/events.ts';
 import { formatCarries } from '../../webhooks/formats.ts';
@@ -83,18 +81,10 @@ export async function publishWebhookEvent(deps: PublishDeps, action: WebhookActi
 }
 
 /**
- * The dispatcher's handler of webhook actions (DispatchDeps.webhooks): publishWebhookEvent, with store and queue
- * outages turned into TransientError so that the dispatcher retries them. Retries of the deliveries themselves,
- * over a day, belong to the delivery queue, not to the dispatcher.
+ * The dispatcher's handler of webhook actions (DispatchDeps.webhooks): publishWebhookEvent. Store and queue
+ * outages are TransientError (StoreUnavailableError is one), which the dispatcher retries. Retries of the deliveries
+ * themselves, over a day, belong to the delivery queue, not to the dispatcher.
  */
 export function webhookHandler(deps: PublishDeps): ActionHandler<WebhookAction> {
-  return async (action) => {
-    try {
-      return { detail: (await publishWebhookEvent(deps, action)).detail };
-    } catch (error) {
-      if (error instanceof StoreUnavailableError)
-        throw new TransientError(`webhook store unavailable: ${error.message}`, { cause: error });
-      throw error;
-    }
-  };
+  return async (action) => ({ detail: (await publishWebhookEvent(deps, action)).detail });
 }

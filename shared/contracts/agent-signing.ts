@@ -9,7 +9,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import type { Challenge, CommandBody, SignedCommand } from '../contracts/agent.ts';
+import type { Challenge, CommandBody, SignedCommand } from './agent.ts';
 
 /** The bytes an agent signs to prove itself: the challenge's fields, one per line, after a fixed label. */
 export function agentAuthPayload(c: Pick<Challenge, 'site' | 'nonce' | 'expiresAt'>): Buffer {

@@ -1,9 +1,9 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { TransientError } from '../errors.ts';
-import type { DeliveryQueue, DeliveryTicket } from '../ports/webhook-store.ts';
-import { systemClock, type Clock } from '../ports/clock.ts';
-import { isTransientAwsError } from '../adapters/aws/sdk-errors.ts';
+import { TransientError } from '../../errors.ts';
+import type { DeliveryQueue, DeliveryTicket } from '../../ports/webhook-store.ts';
+import { systemClock, type Clock } from '../../ports/clock.ts';
+import { isTransientAwsError } from './sdk-errors.ts';
 
 /** SQS delays a message by at most 15 minutes; the worker sends a ticket that is not yet due on again. */
 export const MAX_SQS_DELAY_SECONDS = 900;

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AesGcmSecretBox, parseKeyRing } from './secret-box.ts';
-import { createSecretResolver, type SecretResolver } from './secrets.ts';
+import { AesGcmSecretBox, parseKeyRing } from '../../webhooks/secret-box.ts';
+import { createSecretResolver, type SecretResolver } from '../../webhooks/secrets.ts';
 
 /** The string value of a Secrets Manager secret (name or ARN). */
 export async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {

@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import type { SiteConfig } from '../../config/model.ts';
-import type { ServerMessage } from '../../contracts/agent.ts';
-import type { AgentChannel } from '../../ports/agent-channel.ts';
-import { authenticateAgent } from '../../usecases/agent/authenticate-agent.ts';
-import { deliverPending } from '../../usecases/agent/deliver-pending.ts';
-import { AgentAuthError, iso, type AgentChannelDeps } from '../../usecases/agent/deps.ts';
-import { handleAgentMessage } from '../../usecases/agent/handle-agent-message.ts';
+import type { SiteConfig } from '../shared/config/model.ts';
+import type { ServerMessage } from '../shared/contracts/agent.ts';
+import type { AgentChannel } from '../shared/ports/agent-channel.ts';
+import { authenticateAgent } from '../shared/usecases/agent/authenticate-agent.ts';
+import { deliverPending } from '../shared/usecases/agent/deliver-pending.ts';
+import { AgentAuthError, iso, type AgentChannelDeps } from '../shared/usecases/agent/deps.ts';
+import { handleAgentMessage } from '../shared/usecases/agent/handle-agent-message.ts';
 
 /** Where agents connect: `ws://<host>:<port>/v1/agent/ws?site=…&nonce=…&expiresAt=…&token=…&signature=…`. */
 export const AGENT_WS_PATH = '/v1/agent/ws';
