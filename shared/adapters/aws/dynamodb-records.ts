@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { TRANSITION_KINDS } from '../../contracts/vocabulary.ts';
 import type { Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
+import type { ApiKeyRecord } from '../../ports/api-key-store.ts';
+import type { StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
 
 // How the stores read items back: the record's fields with their types, so a foreign or damaged item is an error
 // naming the field rather than a value of the wrong shape further on.
@@ -39,3 +41,32 @@ export const IncidentItem = z.looseObject({
   summary: z.string(),
   acknowledged: z.boolean(),
 }) satisfies z.ZodType<IncidentRecord>;
+
+/** Absent while unset (conditions test attribute_not_exists), null in the record. */
+const absentAsNull = <T extends z.ZodType>(schema: T) => schema.optional().transform((v) => v ?? null);
+
+export const ApiKeyItem = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: z.enum(['read', 'write']),
+  hash: z.string(),
+  createdAt: z.number(),
+  revokedAt: absentAsNull(z.number()),
+  lastUsedAt: absentAsNull(z.number()),
+}) satisfies z.ZodType<ApiKeyRecord, unknown>;
+
+export const MaintenanceWindowItem = z.object({
+  id: z.string(),
+  site: z.string(),
+  start: z.string(),
+  end: z.string(),
+  timezone: z.string(),
+  startMs: z.number(),
+  endMs: z.number(),
+  reason: z.string(),
+  ticket: absentAsNull(z.string()),
+  createdBy: z.string(),
+  createdAt: z.number(),
+  cancelledAt: absentAsNull(z.number()),
+  cancelledBy: absentAsNull(z.string()),
+}) satisfies z.ZodType<StoredMaintenanceWindow, unknown>;
