@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import { TRANSITION_KINDS } from '../../contracts/vocabulary.ts';
+import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
 import type { Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
 import type { ApiKeyRecord } from '../../ports/api-key-store.ts';
 import type { StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
+import type {
+  DeliveryAttempt,
+  FormatOptions,
+  WebhookDelivery,
+  WebhookSubscription,
+} from '../../ports/webhook-store.ts';
 
 // How the stores read items back: the record's fields with their types, so a foreign or damaged item is an error
 // naming the field rather than a value of the wrong shape further on.
@@ -70,3 +76,54 @@ export const MaintenanceWindowItem = z.object({
   cancelledAt: absentAsNull(z.number()),
   cancelledBy: absentAsNull(z.string()),
 }) satisfies z.ZodType<StoredMaintenanceWindow, unknown>;
+
+/** The format's options are checked by the API when a subscription is made; here only their being an object. */
+const FormatOptionsItem = z.custom<FormatOptions>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'options is not an object',
+);
+
+export const WebhookSubscriptionItem = z.looseObject({
+  id: z.string(),
+  url: z.string(),
+  format: z.enum(WEBHOOK_FORMATS),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  sites: z.array(z.string()),
+  description: z.string(),
+  options: FormatOptionsItem,
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable(),
+  disabledAt: z.number().nullable(),
+  createdAt: z.number(),
+  sealed: z.string(),
+}) satisfies z.ZodType<WebhookSubscription>;
+
+const DeliveryAttemptItem = z.looseObject({
+  n: z.number(),
+  at: z.number(),
+  durationMs: z.number(),
+  status: z.number().nullable(),
+  outcome: z.enum(['ok', 'retry', 'gone', 'failed']),
+  error: z.string().nullable(),
+  response: z.string().nullable(),
+  redelivery: z.boolean(),
+}) satisfies z.ZodType<DeliveryAttempt>;
+
+export const WebhookDeliveryItem = z.looseObject({
+  id: z.string(),
+  subscriptionId: z.string(),
+  actionId: z.string(),
+  event: z.enum(WEBHOOK_EVENTS),
+  site: z.string(),
+  incidentId: z.string().nullable(),
+  createdAt: z.number(),
+  envelope: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+  statusReason: z.string().nullable(),
+  attempts: z.array(DeliveryAttemptItem),
+  attemptCount: z.number(),
+  scheduledAttempts: z.number(),
+  nextAttemptAt: z.number().nullable(),
+  leaseUntil: z.number().nullable(),
+  version: z.number(),
+}) satisfies z.ZodType<WebhookDelivery>;
