@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { AutonomyReport, CommandAck, SignedCommand } from '../../contracts/agent.ts';
 import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
-import type { Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
+import type { AgentCommandAction, Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
+import { COMMAND_STATUSES, type CommandRecord, type StoredAutonomyReport } from '../../ports/command-store.ts';
 import type { ApiKeyRecord } from '../../ports/api-key-store.ts';
 import type { StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
 import type {
@@ -127,3 +129,57 @@ export const WebhookDeliveryItem = z.looseObject({
   leaseUntil: z.number().nullable(),
   version: z.number(),
 }) satisfies z.ZodType<WebhookDelivery>;
+
+/** The outbox action a command was issued for: the decider's own record; only its being an object is checked. */
+const CommandActionItem = z.custom<AgentCommandAction>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: unknown }).kind === 'agent-command',
+  'action is not an agent-command action',
+);
+
+/** A command item; the record's `expiresAt` is stored as `commandExpiresAt` (`expiresAt` is the table's TTL). */
+export const CommandItem = z
+  .object({
+    site: z.string(),
+    id: z.string(),
+    action: CommandActionItem,
+    command: SignedCommand,
+    status: z.enum(COMMAND_STATUSES),
+    commandExpiresAt: z.number(),
+    createdAt: z.number(),
+    deliveredAt: z
+      .number()
+      .nullish()
+      .transform((v) => v ?? null),
+    deliveries: z
+      .number()
+      .optional()
+      .transform((v) => v ?? 0),
+    ack: CommandAck.nullish().transform((v) => v ?? null),
+    ackedAt: z
+      .number()
+      .nullish()
+      .transform((v) => v ?? null),
+    expiredAt: z
+      .number()
+      .nullish()
+      .transform((v) => v ?? null),
+    reported: z
+      .boolean()
+      .optional()
+      .transform((v) => v === true),
+  })
+  .transform(({ commandExpiresAt, ...record }) => ({ ...record, expiresAt: commandExpiresAt })) satisfies z.ZodType<
+  CommandRecord,
+  unknown
+>;
+
+export const AutonomyReportItem = z.object({
+  report: AutonomyReport,
+  receivedAt: z.number(),
+}) satisfies z.ZodType<StoredAutonomyReport, unknown>;
+
+export const AgentConnectionItem = z.looseObject({
+  site: z.string(),
+  connectionId: z.string(),
+  connectedAt: z.number(),
+});

@@ -1,12 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type {
-  DynamoDBDocumentClient,
-  PutCommandInput,
-  QueryCommandInput,
-  QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
-import type { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import { VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
 import { IncidentItem, TransitionItem } from './dynamodb-records.ts';
@@ -365,35 +359,4 @@ function incidentCursorOf(site: string | undefined, sinceSk: string | undefined)
     (site !== undefined ||
       (k[TABLE.gsi1.partitionKey] === INCIDENT_INDEX_PK &&
         (sinceSk === undefined || k[TABLE.gsi1.sortKey]! >= sinceSk)));
-}
-
-// Until every store is on DynamoTable: the old helpers, as thin wrappers.
-export function storeError(error: unknown, operation: string, table: string, subject?: string): FailoverError {
-  return new DynamoTable({
-    tableName: table,
-    client: {} as DynamoDBDocumentClient,
-    ...(subject ? { subject } : {}),
-  }).error(error, operation);
-}
-export async function storeCall<T>(
-  operation: string,
-  table: string,
-  run: () => Promise<T>,
-  subject?: string,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw storeError(error, operation, table, subject);
-  }
-}
-export async function queryPage(
-  query: (input: Omit<QueryCommandInput, 'TableName'>) => Promise<QueryCommandOutput>,
-  input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey' | 'ScanIndexForward'>,
-  limit: number,
-  start: Key | undefined,
-): Promise<{ items: Item[]; next: Item | undefined }> {
-  const table = new DynamoTable({ tableName: '', client: {} as DynamoDBDocumentClient });
-  table.query = query;
-  return table.queryPage(input, limit, start);
 }

@@ -144,6 +144,18 @@ export class DynamoTable {
     );
   }
 
+  /** A conditional update that answers the item as it is after it (ALL_NEW), or null when its condition failed. */
+  async updateIfReturning(input: Omit<Conditional<UpdateCommandInput>, 'ReturnValues'>): Promise<Item | null> {
+    let updated: Item | undefined;
+    const done = await this.#conditional('UpdateItem', async () => {
+      const out = await this.client.send(
+        new UpdateCommand({ TableName: this.name, ...input, ReturnValues: 'ALL_NEW' }),
+      );
+      updated = out.Attributes;
+    });
+    return done && updated ? updated : null;
+  }
+
   /** A conditional delete, as {@link putIf} without a conflict error. */
   deleteIf(input: Conditional<DeleteCommandInput>): Promise<boolean> {
     return this.#conditional('DeleteItem', () =>
