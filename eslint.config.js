@@ -51,6 +51,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z'][importKind!='type']",
+          message: "Write `import * as z from 'zod'`: esbuild cannot drop zod's unused locales from the `z` export.",
+        },
+      ],
     },
   },
   {
@@ -75,6 +83,11 @@ export default tseslint.config(
     // from each of the test files is most of what no-cycle would cost there.
     files: ['{shared,functions,local,cli,infra,bench,scripts}/**/*.ts'],
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // The functions carry their configuration as JSON; the YAML parser stays out of their bundles.
+    files: ['functions/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['yaml'], patterns: ['**/config/load.ts'] }] },
   },
   {
     // Domain code is pure: no adapters, no AWS SDK, no wall clock.

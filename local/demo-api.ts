@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueApiKey, verifyApiKey, type ApiKeyDeps } from '../shared/api/api-keys.ts';
 import { HttpProblem } from '../shared/api/problem.ts';
 import { assertPrivateFile } from '../shared/secret-file.ts';

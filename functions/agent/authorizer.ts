@@ -6,8 +6,8 @@ import { AgentAuthError } from '../../shared/usecases/agent/deps.ts';
 import { bundledConfig, logger } from '../shared/runtime.ts';
 import { authDeps } from './runtime.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
-const deps = authDeps(bundledConfig(process.env.FAILOVER_CONFIG_YAML));
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+const deps = authDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
 
 /**
  * The `$connect` authorizer of the agent WebSocket API (REQUEST, no caching): the AgentAuth in the query string must

@@ -6,8 +6,8 @@ import { challengeHandler, pollHandler } from './http.ts';
 import { cloudAgentDeps } from './runtime.ts';
 import { handleWebSocket, type AgentWebSocketEvent, type WebSocketResult } from './websocket.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
-const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_YAML));
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
 const challenge = challengeHandler(deps);
 const poll = pollHandler(deps);
 

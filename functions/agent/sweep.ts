@@ -4,8 +4,8 @@ import { sweepCommands } from '../../shared/usecases/agent/expire-commands.ts';
 import { bundledConfig, logger } from '../shared/runtime.ts';
 import { cloudAgentDeps } from './runtime.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
-const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_YAML));
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
 
 /** What one sweep did, for the log and the tests. */
 export interface SweepOutput {

@@ -18,13 +18,13 @@ import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.t
 import type { ApiDeps } from './deps.ts';
 import { apiHandlers, routeEvent } from './router.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const pepperSecret = requiredEnv('API_KEY_PEPPER_SECRET_ARN');
 // Set by the stack when the webhook delivery construct granted this function its key ring.
 const webhookKeySecret = process.env.WEBHOOK_KEY_SECRET_ARN;
-const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
 const deps: ApiDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),

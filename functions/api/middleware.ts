@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';

@@ -9,11 +9,11 @@ import { apiMaintenanceWindows } from '../../shared/ports/maintenance-store.ts';
 import { decideRecords } from './decide-records.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const deps = {
-  config: bundledConfig(process.env.FAILOVER_CONFIG_YAML),
+  config: bundledConfig(process.env.FAILOVER_CONFIG_JSON),
   store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
   // Windows made through the API (POST /v1/maintenance), besides those of sites.yaml.

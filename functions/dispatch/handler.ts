@@ -26,8 +26,8 @@ const ONE_BOUNDED_TRY = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 };
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
-const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 // Set by the stack: the webhook delivery queue always, the agent channel when some site has an agent.

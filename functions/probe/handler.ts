@@ -16,8 +16,8 @@ import {
 } from './runtime.ts';
 import { SqsRoundQueue } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
-// FAILOVER_CONFIG_YAML is replaced at bundle time by the sites.yaml text (esbuild define); it is not a runtime variable.
-const config = bundledConfig(process.env.FAILOVER_CONFIG_YAML);
+// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
 const region = probeRegionOf(config, process.env.AWS_REGION);
 const deps = {
   config,

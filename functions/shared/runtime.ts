@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { formatDiagnostic, parseConfig } from '../../shared/config/load.ts';
+import { readBundledConfig } from '../../shared/config/bundled.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
@@ -9,15 +9,15 @@ export const logger = new Logger();
 export const metrics = new Metrics({ namespace: 'Failover' });
 
 /**
- * Validates the sites.yaml text inlined into the bundle; on problems logs every diagnostic and throws, so that the
- * cold start fails loudly instead of working with a half-understood configuration.
+ * The configuration inlined into the bundle: sites.yaml, validated and resolved at synth, as JSON (so that neither
+ * the YAML parser nor the schema is bundled). Text that is not such a configuration fails the cold start loudly.
  */
-export function bundledConfig(yaml: string | undefined): FailoverConfig {
-  if (!yaml) throw failStart('FAILOVER_CONFIG_YAML is empty: the bundle was built without the configuration');
-  const { config, diagnostics } = parseConfig(yaml);
-  if (config) return config;
-  for (const d of diagnostics) logger.error('invalid configuration', { diagnostic: formatDiagnostic(d) });
-  throw new ConfigError(diagnostics, 'bundled sites.yaml');
+export function bundledConfig(json: string | undefined): FailoverConfig {
+  if (!json) throw failStart('FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration');
+  const read = readBundledConfig(json);
+  if ('config' in read) return read.config;
+  logger.error('invalid configuration', { diagnostic: read.problem });
+  throw new ConfigError([{ path: [], message: read.problem }], 'bundled configuration');
 }
 
 /** The value of a required environment variable; a missing one fails the cold start. */

@@ -14,6 +14,7 @@ import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
 import type { StateTable } from './state-table.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The agent messages with a WebSocket route of their own (route selection on the message's `type`). */
 export const AGENT_MESSAGE_ROUTES = ['heartbeat', 'ack', 'observations', 'autonomy'] as const;
@@ -112,7 +113,7 @@ export class AgentGateway extends Construct {
     const tableEnv = { [AGENT_ENV.table]: props.table.table.tableName };
     this.authorizerFunction = new FailoverFunction(this, 'Authorizer', {
       ...common,
-      entry: 'functions/agent/authorizer.ts',
+      entry: LAMBDA_ENTRIES['agent-authorizer'],
       description: "Checks an agent's signed challenge before its WebSocket connects",
       serviceName: 'failover-agent-authorizer',
       timeout: Duration.seconds(10),
@@ -120,7 +121,7 @@ export class AgentGateway extends Construct {
     });
     this.gatewayFunction = new FailoverFunction(this, 'Gateway', {
       ...common,
-      entry: 'functions/agent/gateway.ts',
+      entry: LAMBDA_ENTRIES['agent-gateway'],
       description: 'Handles agent connections and messages (WebSocket) and challenges and polls (HTTP)',
       serviceName: 'failover-agent-gateway',
       timeout: Duration.seconds(29),
@@ -130,7 +131,7 @@ export class AgentGateway extends Construct {
     });
     this.sweepFunction = new FailoverFunction(this, 'Sweep', {
       ...common,
-      entry: 'functions/agent/sweep.ts',
+      entry: LAMBDA_ENTRIES['agent-sweep'],
       description:
         'Expires agent commands past their expiry (with an alert) and pushes queued ones to connected agents',
       serviceName: 'failover-agent-sweep',

@@ -5,6 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The decide function's timeout: a batch is ten messages, a few sites, a few single-item writes each. */
 export const DECIDER_TIMEOUT = Duration.seconds(30);
@@ -53,7 +54,7 @@ export class Decider extends Construct {
   constructor(scope: Construct, id: string, props: DeciderProps) {
     super(scope, id);
     this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/decide/handler.ts',
+      entry: LAMBDA_ENTRIES.decide,
       description: 'Decides each site from the observations of the probe regions and records its state and transitions',
       serviceName: 'failover-decide',
       configYaml: props.configYaml,

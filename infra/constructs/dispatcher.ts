@@ -11,6 +11,7 @@ import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /**
  * The dispatch function's timeout. One action may take 5 tries of at most 10 s each plus about 3 s of backoff;
@@ -82,7 +83,7 @@ export class Dispatcher extends Construct {
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
     this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/dispatch/handler.ts',
+      entry: LAMBDA_ENTRIES.dispatch,
       description: 'Applies the pending DNS changes and alerts of each site and clears them from its outbox',
       serviceName: 'failover-dispatch',
       configYaml: props.configYaml,

@@ -2,20 +2,25 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { configJsonOf } from '../../shared/config/load.ts';
+import { configDefine, FAILOVER_RUNTIME, LAMBDA_BUNDLING } from './lambda-bundling.ts';
+
+export { FAILOVER_RUNTIME } from './lambda-bundling.ts';
 
 /** The repository root: the project esbuild bundles from. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The newest Node.js runtime aws-cdk-lib offers; the bundle targets it too. */
-export const FAILOVER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+// Every function of an app gets the same text: validate and convert it once.
+const configJsonCache = new Map<string, string>();
 
-// esbuild's ESM output cannot `require` Node built-ins from bundled CommonJS code (the AWS SDK) without this.
-const REQUIRE_BANNER =
-  "import { createRequire as __failoverCreateRequire } from 'node:module'; " +
-  'const require = __failoverCreateRequire(import.meta.url);';
+function configJson(yaml: string): string {
+  let json = configJsonCache.get(yaml);
+  if (json === undefined) configJsonCache.set(yaml, (json = configJsonOf(yaml, 'sites.yaml').json));
+  return json;
+}
 
 /** Props of a {@link FailoverFunction}; the Lambda settings not listed keep the NodejsFunction defaults. */
 export interface FailoverFunctionProps extends Omit<
@@ -27,8 +32,9 @@ export interface FailoverFunctionProps extends Omit<
   /** Powertools service name (POWERTOOLS_SERVICE_NAME) of the function's logs and metrics. */
   readonly serviceName: string;
   /**
-   * The sites.yaml text, inlined into the bundle as `process.env.FAILOVER_CONFIG_YAML` (esbuild define), so that
-   * the configuration travels with the code version and is no runtime variable.
+   * The sites.yaml text. It is validated at synthesis (ConfigError listing every problem) and inlined into the
+   * bundle as JSON, `process.env.FAILOVER_CONFIG_JSON` (esbuild define), so that the configuration travels with the
+   * code version, is no runtime variable, and the function bundles no YAML parser.
    * @default - no configuration is inlined
    */
   readonly configYaml?: string;
@@ -96,18 +102,9 @@ export class FailoverFunction extends NodejsFunction {
         ...environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        bundleAwsSDK: true,
+        ...LAMBDA_BUNDLING,
         ...bundling,
-        define: {
-          ...(configYaml !== undefined ? { 'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(configYaml) } : {}),
-          ...bundling?.define,
-        },
+        define: { ...(configYaml !== undefined ? configDefine(configJson(configYaml)) : {}), ...bundling?.define },
       },
     });
     logGroup.grantWrite(role);

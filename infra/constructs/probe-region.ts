@@ -13,6 +13,7 @@ import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
 import { OBSERVATIONS_QUEUE_NAME } from './observations-queue.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The Scheduler's input: the context attribute is replaced by the time the invocation was scheduled for. */
 export const PROBE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.scheduledTime };
@@ -121,7 +122,7 @@ export class ProbeRegion extends Construct {
     });
 
     this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/probe/handler.ts',
+      entry: LAMBDA_ENTRIES.probe,
       functionName: PROBE_NAMES.function,
       description: 'Queues a delayed ticket per round of the next minute, and runs each round when its ticket arrives',
       serviceName: 'failover-probe',

@@ -12,6 +12,7 @@ import type { FailoverConfig } from '../../shared/config/model.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
 import type { WebhookDelivery } from './webhook-delivery.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The API function's timeout: under API Gateway's 30 s integration timeout, so a slow call ends as our 5xx. */
 export const API_TIMEOUT = Duration.seconds(25);
@@ -94,7 +95,7 @@ export class PublicApi extends Construct {
     });
 
     this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/api/handler.ts',
+      entry: LAMBDA_ENTRIES.api,
       description: 'The failover HTTP API: sites, incidents, overrides, maintenance windows, webhooks',
       serviceName: 'failover-api',
       configYaml: props.configYaml,

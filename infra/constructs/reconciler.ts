@@ -8,6 +8,7 @@ import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The Scheduler's input: the context attribute is replaced by the time the invocation was scheduled for. */
 export const RECONCILE_SCHEDULE_INPUT = { scheduledTime: scheduler.ContextAttribute.scheduledTime };
@@ -60,7 +61,7 @@ export class Reconciler extends Construct {
     super(scope, id);
     const rate = props.rate ?? Duration.minutes(5);
     this.function = new FailoverFunction(this, 'Function', {
-      entry: 'functions/reconcile/handler.ts',
+      entry: LAMBDA_ENTRIES.reconcile,
       description: 'Compares every managed DNS record with its site state and repairs drift through the outbox',
       serviceName: 'failover-reconcile',
       configYaml: props.configYaml,

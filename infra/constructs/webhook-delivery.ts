@@ -8,6 +8,7 @@ import type { InboundSourceConfig } from '../../shared/config/model.ts';
 import { visibilityTimeoutFor } from './decider.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
+import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /**
  * The worker's timeout: a batch of ten tickets is attempted concurrently, each answer bounded by 15 s, with a few
@@ -96,7 +97,7 @@ export class WebhookDelivery extends Construct {
     });
 
     this.worker = new FailoverFunction(this, 'Worker', {
-      entry: 'functions/webhooks/deliver-handler.ts',
+      entry: LAMBDA_ENTRIES['webhook-deliver'],
       description: 'Makes the due attempt of each webhook delivery ticket and queues the next one on failure',
       serviceName: 'failover-webhooks',
       memorySize: props.memorySize ?? 256,

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentMessage, AutonomyReport, CommandAck, SignedCommand } from '../contracts/agent.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 import { LinkHealth, decideAutonomy, testLink } from './autonomy.ts';

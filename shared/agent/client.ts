@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import WebSocket from 'ws';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Challenge, ServerMessage, type AgentAuth, type AgentMessage } from '../contracts/agent.ts';
 import { FailoverError } from '../errors.ts';
 import { Backoff, Sleeper } from './backoff.ts';

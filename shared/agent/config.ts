@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConfigError } from '../errors.ts';
 import { type Diagnostic } from '../errors.ts';
 import { Check, Id, probeSpecOf } from '../config/checks.ts';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CommandAck, SignedCommand, type REFUSALS } from '../contracts/agent.ts';
 import { verifyCommand } from '../contracts/agent-signing.ts';
 import { JsonFile } from './state.ts';

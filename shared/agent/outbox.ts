@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentMessage } from '../contracts/agent.ts';
 import { JsonFile } from './state.ts';
 

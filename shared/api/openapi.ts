@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { apiSchemas, Problem } from '../contracts/api.ts';
 import { PROBLEM_CONTENT_TYPE, STATUS_TITLES } from './problem.ts';
 import { API_ROUTES, problemStatuses, type ApiRouteSpec } from './routes.ts';

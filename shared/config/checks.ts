@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROBE_KINDS, type ProbeKind } from '../contracts/observation.ts';
 
 /** Ids of sites, links, checks and presets: short, safe in keys, URLs and metric dimensions. */

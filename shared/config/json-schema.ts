@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SitesConfig } from './schema.ts';
 
 /** The JSON Schema of sites.yaml as written by people (defaults optional), for editors' YAML support. */

@@ -7,6 +7,7 @@ import { ConfigError, formatPath, type Diagnostic } from '../errors.ts';
 // Where they always were for their callers; they live in errors.ts so that printing one loads no YAML parser.
 export { formatDiagnostic, formatPath } from '../errors.ts';
 import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
+import { bundledConfigJson } from './bundled.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';
@@ -43,11 +44,27 @@ export async function loadYamlFile<T>(
   return config;
 }
 
+/**
+ * Validates a sites.yaml like {@link parseConfig} and returns it resolved, with the JSON text the Lambda functions
+ * inline (see bundled.ts); throws ConfigError listing every problem.
+ */
+export function configJsonOf(text: string, file?: string): { config: FailoverConfig; json: string } {
+  const { config, diagnostics } = parseConfig(text);
+  if (!config) throw new ConfigError(diagnostics, file);
+  return { config, json: bundledConfigJson(config) };
+}
+
 /** Validates a sites.yaml document: YAML syntax, the schema, then cross-references, all problems at once. */
 export function parseConfig(text: string): ParseResult {
   const { doc, lineCounter, diagnostics: syntax } = parseYaml(text);
   if (syntax.length > 0) return { config: undefined, diagnostics: syntax };
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // An alias used before its anchor, or one expanding past the limit: found only when the document is built.
+    return { config: undefined, diagnostics: [{ path: [], message: (error as Error).message, line: 1, column: 1 }] };
+  }
   if (data === null || data === undefined) {
     return {
       config: undefined,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Check, Host, Id } from './checks.ts';
 
 /** An AWS region name such as eu-west-1 (also the label of a probe worker in the local runtime). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Outcome of one probe: `degraded` means reachable but over a budget (latency, MOS, certificate expiry). */
 export const OUTCOMES = ['up', 'degraded', 'down'] as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id } from '../config/checks.ts';
 import { ErrorClass, Outcome } from '../contracts/observation.ts';
 import { TRANSITION_KINDS } from '../contracts/vocabulary.ts';

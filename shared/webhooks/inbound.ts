@@ -1,5 +1,5 @@
 import { JSONPath } from 'jsonpath-plus';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id } from '../config/checks.ts';
 import type { InboundSourceConfig } from '../config/model.ts';
 import { INBOUND_ACTIONS, InboundAction } from '../config/schema.ts';

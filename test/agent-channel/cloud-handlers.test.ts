@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { DynamoDbAgentConnections } from '../../shared/adapters/aws/dynamodb-agent-connections.ts';
 import { SecretsManagerAgentKeyring } from '../../shared/adapters/aws/secrets-manager-agent-keyring.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { configJsonOf } from '../../shared/config/load.ts';
 import {
   agentAuthPayload,
   publicKeyFromRaw,
@@ -61,7 +62,7 @@ let seq = 0;
 beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'agent-handlers-test' });
   const env = {
-    FAILOVER_CONFIG_YAML: testConfigText(keys),
+    FAILOVER_CONFIG_JSON: configJsonOf(testConfigText(keys)).json,
     STATE_TABLE_NAME: dynamo.tableName,
     AGENT_SIGNING_KEY_SECRET_ARN: SIGNING_ARN,
     AGENT_CHALLENGE_SECRET_ARN: CHALLENGE_ARN,
@@ -79,8 +80,7 @@ beforeAll(async () => {
   sweep = (await import('../../functions/agent/sweep.ts')).handler;
   // What the dispatcher's handler will be built from in functions/dispatch (the lead wires it).
   const runtime = await import('../../functions/agent/runtime.ts');
-  const { parseConfig } = await import('../../shared/config/load.ts');
-  const cloud = runtime.cloudAgentDeps(parseConfig(env.FAILOVER_CONFIG_YAML).config!);
+  const cloud = runtime.cloudAgentDeps(configJsonOf(testConfigText(keys)).config);
   deps = cloud;
   connections = cloud.connections;
   await seedState(deps, 'hq');

@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { configJsonOf } from '../../shared/config/load.ts';
 import { agentAuthPayload, signBytes } from '../../shared/contracts/agent-signing.ts';
 import type { AgentAuth, Challenge } from '../../shared/contracts/agent.ts';
 import type { AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(dynamo.endpoint);
   proxy.throttleWith = 'ProvisionedThroughputExceededException';
   const env = {
-    FAILOVER_CONFIG_YAML: testConfigText(keys),
+    FAILOVER_CONFIG_JSON: configJsonOf(testConfigText(keys)).json,
     STATE_TABLE_NAME: dynamo.tableName,
     AGENT_SIGNING_KEY_SECRET_ARN: SIGNING_ARN,
     AGENT_CHALLENGE_SECRET_ARN: CHALLENGE_ARN,
@@ -54,8 +55,7 @@ beforeAll(async () => {
   vi.resetModules();
   gateway = (await import('../../functions/agent/gateway.ts')).handler as typeof gateway;
   const runtime = await import('../../functions/agent/runtime.ts');
-  const { parseConfig } = await import('../../shared/config/load.ts');
-  deps = runtime.cloudAgentDeps(parseConfig(env.FAILOVER_CONFIG_YAML).config!);
+  deps = runtime.cloudAgentDeps(configJsonOf(testConfigText(keys)).config);
   await seedState(deps, 'hq');
 });
 

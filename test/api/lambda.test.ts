@@ -6,6 +6,7 @@ import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { configJsonOf } from '../../shared/config/load.ts';
 import { issueApiKey } from '../../shared/api/api-keys.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { apiRoutes } from '../../functions/api/routes.ts';
@@ -105,7 +106,7 @@ beforeAll(async () => {
   ).key;
   vi.resetModules();
   const env = {
-    FAILOVER_CONFIG_YAML: CONFIG_YAML,
+    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
     STATE_TABLE_NAME: dynamo.tableName,
     API_KEY_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:failover/api-key-pepper-AbCdEf',
     POWERTOOLS_SERVICE_NAME: 'failover-api',

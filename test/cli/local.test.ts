@@ -17,9 +17,9 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A fresh demo copy on its own free ports, so that concurrent runs never share a port. */
+/** A fresh demo copy on its own free ports, so that concurrent runs never share a port; `up` even when loaded. */
 async function demo(): Promise<DemoConfig & { file: string }> {
-  return writeDemoConfig(await tempDir());
+  return writeDemoConfig(await tempDir(), { latencyBudgetMs: 10_000 });
 }
 
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
+import { configJsonOf, formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
 import { resolveQuorum } from '../../shared/config/model.ts';
+import { BUNDLED_CONFIG_FORMAT, bundledConfigJson, readBundledConfig } from '../../shared/config/bundled.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
 const base = `version: 1
@@ -221,6 +222,9 @@ describe('parseConfig', () => {
     expect(problems('version: 1\nsites: [\n  - a: b\n')[0]).toMatch(/^\(line \d+:\d+\): /);
     expect(problems('a: 1\na: 1\n')).toEqual(['(line 2:1): Map keys must be unique']);
     expect(problems('')).toEqual(['(line 1:1): the file is empty; expected version, regions and sites']);
+    expect(problems('sites: *later\nx: &later []\n')).toEqual([
+      '(line 1:1): Unresolved alias (the anchor must be set before the alias): later',
+    ]);
   });
 
   it('throws ConfigError with every diagnostic from loadConfig, and names an unreadable file', async () => {
@@ -230,6 +234,65 @@ describe('parseConfig', () => {
       (e: ConfigError) => e,
     );
     expect(error?.diagnostics[0]!.message).toBe('cannot read test/config/does-not-exist.yaml: no such file');
+  });
+});
+
+describe('configJsonOf and readBundledConfig (the configuration the functions carry)', () => {
+  it.each(['examples/sites.yaml', 'examples/demo.yaml', 'examples/cost-1-site.yaml', 'examples/cost-20-sites.yaml'])(
+    'turn %s into JSON that reads back as the same resolved configuration',
+    async (file) => {
+      const text = await readFile(file, 'utf8');
+      const { config, json } = configJsonOf(text, file);
+      expect(config).toEqual(parseConfig(text).config);
+      expect(readBundledConfig(json)).toEqual({ config });
+      expect(JSON.parse(json)).toMatchObject({ format: BUNDLED_CONFIG_FORMAT, config: { version: 1 } });
+    },
+  );
+
+  it('resolve YAML anchors and hex numbers before the JSON is written', () => {
+    const text = base
+      .replace(
+        'version: 1\n',
+        'version: 1\nprobing: { concurrency: 0x10 }\ndefaults:\n  policy: &fast { intervalSeconds: 10, failureThreshold: 1 }\n',
+      )
+      .replace('  - id: hq\n', '  - id: hq\n    policy: *fast\n');
+    const { config, json } = configJsonOf(text);
+    expect(config.probing.concurrency).toBe(16);
+    expect(config.sites[0]!.policy).toMatchObject({ intervalSeconds: 10, failureThreshold: 1 });
+    expect(readBundledConfig(json)).toEqual({ config });
+  });
+
+  it('refuse an invalid sites.yaml at synthesis with its located diagnostics', () => {
+    const error = (() => {
+      try {
+        configJsonOf(base.replace('control: us-east-1', 'control: nowhere'), 'sites.yaml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toBe('sites.yaml: 1 problem(s)');
+    expect(error!.diagnostics.map(formatDiagnostic)).toEqual([
+      expect.stringMatching(/^regions\.control \(line 4:\d+\): expected an AWS region/),
+    ]);
+  });
+
+  it('refuse to write what JSON would change, and to read what is not a bundled configuration', () => {
+    const config = parseConfig(base).config!;
+    expect(() => bundledConfigJson({ ...config, probing: { ...config.probing, roundBudgetMs: Infinity } })).toThrow(
+      'the configuration cannot be written as JSON: roundBudgetMs is Infinity',
+    );
+    expect(() => bundledConfigJson({ ...config, regions: { ...config.regions, probe: [undefined!] } })).toThrow(
+      'the configuration cannot be written as JSON: 0 is undefined',
+    );
+    expect(() => bundledConfigJson({ ...config, local: new Map() as never })).toThrow(/local is \[object Map\]/);
+    expect(readBundledConfig('version: 1')).toEqual({ problem: expect.stringMatching(/^not JSON: /) });
+    expect(readBundledConfig(JSON.stringify(config))).toEqual({
+      problem: `format undefined, expected "${BUNDLED_CONFIG_FORMAT}" (build it at synth)`,
+    });
+    expect(readBundledConfig(JSON.stringify({ format: BUNDLED_CONFIG_FORMAT, config: { version: 2 } }))).toEqual({
+      problem: 'version 2, expected 1',
+    });
   });
 });
 

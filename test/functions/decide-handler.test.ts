@@ -4,6 +4,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
+import { configJsonOf } from '../../shared/config/load.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
 import { failuresInFifoOrder } from '../../functions/decide/decide-records.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -149,7 +150,7 @@ beforeAll(async () => {
   store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
   vi.resetModules();
   const env = {
-    FAILOVER_CONFIG_YAML: CONFIG_YAML,
+    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
     STATE_TABLE_NAME: dynamo.tableName,
     POWERTOOLS_SERVICE_NAME: 'failover-decide',
     AWS_REGION: 'us-east-1',

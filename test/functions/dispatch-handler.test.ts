@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DISPATCH_FILTER } from '../../infra/constructs/dispatcher.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
-import { parseConfig } from '../../shared/config/load.ts';
+import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
 import type { Outcome } from '../../shared/contracts/observation.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -98,7 +98,7 @@ beforeAll(async () => {
   store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
   vi.resetModules();
   const env = {
-    FAILOVER_CONFIG_YAML: CONFIG_YAML,
+    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
     STATE_TABLE_NAME: dynamo.tableName,
     CRITICAL_TOPIC_ARN: CRITICAL,
     WARNING_TOPIC_ARN: WARNING,

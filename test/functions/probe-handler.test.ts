@@ -4,6 +4,7 @@ import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry }
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configJsonOf } from '../../shared/config/load.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
@@ -129,7 +130,7 @@ afterEach(() => {
 
 describe('probe handler', () => {
   const env = () => ({
-    FAILOVER_CONFIG_YAML: configYaml(),
+    FAILOVER_CONFIG_JSON: configJsonOf(configYaml()).json,
     OBSERVATIONS_QUEUE_URL: QUEUE_URL,
     ROUNDS_QUEUE_URL: ROUNDS_URL,
     AWS_REGION: 'eu-west-1',
@@ -240,7 +241,7 @@ describe('probe handler', () => {
     // A budget shorter than the site checks' 3 s timeouts: they cannot run, and are not judged half-run.
     const handler = await importHandler({
       ...env(),
-      FAILOVER_CONFIG_YAML: configYaml('{ concurrency: 4, jitterMs: 0, roundBudgetMs: 2000 }'),
+      FAILOVER_CONFIG_JSON: configJsonOf(configYaml('{ concurrency: 4, jitterMs: 0, roundBudgetMs: 2000 }')).json,
     });
 
     const result = await handler(ticketEvent(ticket(nextRound())), context);
@@ -279,20 +280,29 @@ describe('probe handler', () => {
     expect(records.find((r) => '_aws' in r)).toMatchObject({ StaleRounds: 1 });
   });
 
-  it('fails the cold start with every diagnostic logged when the bundled config is invalid', async () => {
+  it('fails the cold start naming the problem when the bundle carries a raw document instead of a resolved config', async () => {
     const logs = captureLogs();
-    const bad = 'version: 1\nregions: { probe: [eu-west-1], control: nowhere }\nsites: []\n';
-    await expect(importHandler({ ...env(), FAILOVER_CONFIG_YAML: bad })).rejects.toMatchObject({
+    // What a bundle built by hand from the sites.yaml, without synth, would carry.
+    const raw = JSON.stringify({ version: 1, regions: { probe: ['eu-west-1'], control: 'us-east-1' }, sites: [] });
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: raw })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
     const diagnostics = logs
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual([
-      expect.stringMatching(/^regions\.control \(line 2:\d+\): /),
-      expect.stringMatching(/^sites \(line 3:\d+\): /),
-    ]);
+    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-1" (build it at synth)']);
+  });
+
+  it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {
+    const logs = captureLogs();
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: 'version: 1' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+    expect(logs.records().find((r) => r.message === 'invalid configuration')?.diagnostic).toMatch(/^not JSON: /);
+    await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: '' })).rejects.toThrow(
+      'FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration',
+    );
   });
 
   it('refuses to start in a region that is not a probe region of the config', async () => {

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
-import { parseConfig } from '../../shared/config/load.ts';
+import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import type { ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
 import { captureLogs, emfOf, lambdaContext } from '../support/lambda.ts';
@@ -88,7 +88,7 @@ beforeAll(async () => {
   }
   vi.resetModules();
   const env = {
-    FAILOVER_CONFIG_YAML: CONFIG_YAML,
+    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
     STATE_TABLE_NAME: dynamo.tableName,
     POWERTOOLS_SERVICE_NAME: 'failover-reconcile',
     AWS_REGION: 'us-east-1',

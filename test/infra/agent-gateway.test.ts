@@ -9,6 +9,18 @@ import { AgentGateway } from '../../infra/constructs/agent-gateway.ts';
 import { FailoverFunction } from '../../infra/constructs/failover-function.ts';
 import { StateTable } from '../../infra/constructs/state-table.ts';
 
+// Validated at synthesis, like every configuration a function carries.
+const CONFIG = `version: 1
+regions: { probe: [eu-central-1, eu-west-1], control: eu-west-1 }
+sites:
+  - id: shop
+    links:
+      - { id: dsl, role: primary, address: 192.0.2.1 }
+      - { id: lte, role: backup, address: 192.0.2.2 }
+    checks:
+      - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
+`;
 let outdir: string;
 let stack: Stack;
 let gateway: AgentGateway;
@@ -26,7 +38,7 @@ beforeAll(() => {
   stack = new Stack(app, 'AgentGatewayTest', { env: { region: 'eu-west-1' } });
   table = new StateTable(stack, 'State');
   gateway = new AgentGateway(stack, 'AgentGateway', {
-    configYaml: 'version: 1',
+    configYaml: CONFIG,
     table,
     stageName: 'v1',
     rateLimit: 10,

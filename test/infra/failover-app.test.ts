@@ -167,7 +167,7 @@ describe('the failover CDK app', () => {
               ],
             ],
           },
-          FAILOVER_CONFIG_YAML: Match.absent(),
+          FAILOVER_CONFIG_JSON: Match.absent(),
         },
       },
     });
@@ -187,6 +187,25 @@ describe('the failover CDK app', () => {
     expect(bundle.startsWith("import { createRequire as __failoverCreateRequire } from 'node:module';")).toBe(true);
     expect(bundle).toContain('checkip.amazonaws.com');
     expect(bundle).toContain('Headquarters, Chicago');
+  });
+
+  it('bundles every function under 800 KB (1.0-1.2 MB before), with no YAML parser and no zod locale but English', () => {
+    const stacks = [example.stacks.control, ...example.stacks.probes.values()];
+    const functions = stacks.flatMap((stack) =>
+      Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')),
+    );
+    // The control stack's five functions and the agent gateway's three, and one probe function per region.
+    expect(functions).toHaveLength(8 + example.config.regions.probe.length);
+    for (const fn of functions) {
+      const { S3Key } = (fn as { Properties: { Code: { S3Key: string } } }).Properties.Code;
+      const assetDir = join(example.assembly.directory, `asset.${S3Key.replace(/\.zip$/, '')}`);
+      const bundle = readFileSync(join(assetDir, 'index.mjs'));
+      const { sources } = JSON.parse(readFileSync(join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+      expect(bundle.length).toBeLessThan(800 * 1024);
+      expect(sources.filter((s) => s.includes('node_modules/yaml/'))).toEqual([]);
+      expect(sources.filter((s) => /zod\/v4\/locales\/(?!en\.js$)/.test(s))).toEqual([]);
+      expect(bundle.toString('utf8')).not.toContain('process.env.FAILOVER_CONFIG_JSON');
+    }
   });
 
   it('lets the probe function send to the observations queue ARN, its round queue and DLQ only, and consume the round queue', () => {
@@ -409,7 +428,7 @@ describe('the control stack: state table and decider', () => {
           STATE_TABLE_NAME: { Ref: table },
           POWERTOOLS_SERVICE_NAME: 'failover-decide',
           NODE_OPTIONS: '--enable-source-maps',
-          FAILOVER_CONFIG_YAML: Match.absent(),
+          FAILOVER_CONFIG_JSON: Match.absent(),
         },
       },
     });
@@ -419,7 +438,7 @@ describe('the control stack: state table and decider', () => {
       'utf8',
     );
     expect(bundle).toContain('Headquarters, Chicago');
-    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_YAML');
+    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_JSON');
   });
 
   it('consumes the FIFO observations queue ten messages at a time with partial batch responses', () => {
@@ -568,7 +587,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           WARNING_TOPIC_ARN: { Ref: warning },
           POWERTOOLS_SERVICE_NAME: 'failover-dispatch',
           NODE_OPTIONS: '--enable-source-maps',
-          FAILOVER_CONFIG_YAML: Match.absent(),
+          FAILOVER_CONFIG_JSON: Match.absent(),
         },
       },
     });
@@ -578,7 +597,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
       'utf8',
     );
     expect(bundle).toContain('Headquarters, Chicago');
-    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_YAML');
+    expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_JSON');
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 86_400,

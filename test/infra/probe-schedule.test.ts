@@ -16,6 +16,7 @@ sites:
       - { id: lte, role: backup, address: 192.0.2.2 }
     checks:
       - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
+      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
 `;
 const BUDGET_MS = 48_000;
 const dirs: string[] = [];

@@ -46,7 +46,7 @@ const observation = (round: RoundResult, check: string): Observation => {
 
 describe.concurrent('startLocalRuntime', () => {
   it('reports a broken primary down while the backup stays up, then up again once healed', async ({ expect }) => {
-    const { config, ports } = await demoConfigOnFreePorts();
+    const { config, ports } = await demoConfigOnFreePorts({ latencyBudgetMs: 10_000 });
     const rounds = new Rounds();
     const errors: unknown[] = [];
     const runtime: LocalRuntime = await startLocalRuntime({

@@ -202,23 +202,20 @@ describe('voipProbe against odd peers', () => {
   });
 
   it('counts echoes that arrive after a later packet as out of order', async () => {
+    // Swaps each pair of packets (1-2, 3-4, ... 23-24) and echoes the 25th at once: 12 arrive after a later one,
+    // however late the sender's timers fire on a loaded machine.
     let held: Buffer | undefined;
-    let flush: NodeJS.Timeout | undefined;
+    let seen = 0;
     const swapper = await peer((msg, reply) => {
-      if (!held) {
+      seen++;
+      if (!held && seen < 25) {
         held = msg;
-        flush = setTimeout(() => {
-          if (held) reply(held);
-          held = undefined;
-        }, 50);
         return;
       }
-      clearTimeout(flush);
       reply(msg);
-      reply(held);
+      if (held) reply(held);
       held = undefined;
     });
-    cleanups.push(() => clearTimeout(flush));
     const result = await voipProbe(spec(swapper.port), { timeoutMs: 5000 });
 
     expect(result.fields).toMatchObject({ sent: 25, received: 25, lossPct: 0, outOfOrder: 12, duplicates: 0 });

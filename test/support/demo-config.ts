@@ -15,12 +15,24 @@ export interface DemoConfig {
   readonly ports: Readonly<Record<string, number>>;
 }
 
+/** Changes to the demo copy. */
+export interface DemoConfigOptions {
+  /**
+   * The HTTP checks' latency budget instead of the demo's 500 ms, for tests that expect `up` on a loaded machine,
+   * where a first request can take longer and read as `degraded`.
+   */
+  readonly latencyBudgetMs?: number;
+}
+
 /**
  * examples/demo.yaml with every demo target port replaced by a free one, everywhere it appears (the targets, the
  * checks' URLs and ports, the control check), so that tests run beside each other and beside a running demo.
  */
-export async function demoConfigOnFreePorts(): Promise<DemoConfig> {
-  const original = await readFile(join(REPO_ROOT, 'examples/demo.yaml'), 'utf8');
+export async function demoConfigOnFreePorts(options: DemoConfigOptions = {}): Promise<DemoConfig> {
+  let original = await readFile(join(REPO_ROOT, 'examples/demo.yaml'), 'utf8');
+  if (options.latencyBudgetMs !== undefined) {
+    original = original.replaceAll('latencyBudgetMs: 500', `latencyBudgetMs: ${options.latencyBudgetMs}`);
+  }
   const parsed = parseConfig(original).config;
   if (!parsed) throw new Error('examples/demo.yaml is not valid');
   const targets = parsed.local.demoTargets;
@@ -37,8 +49,11 @@ export async function demoConfigOnFreePorts(): Promise<DemoConfig> {
 }
 
 /** Writes {@link demoConfigOnFreePorts} to `dir/demo.yaml`; resolves the file and the config. */
-export async function writeDemoConfig(dir: string): Promise<DemoConfig & { readonly file: string }> {
-  const demo = await demoConfigOnFreePorts();
+export async function writeDemoConfig(
+  dir: string,
+  options: DemoConfigOptions = {},
+): Promise<DemoConfig & { readonly file: string }> {
+  const demo = await demoConfigOnFreePorts(options);
   const file = join(dir, 'demo.yaml');
   await writeFile(file, demo.text);
   return { ...demo, file };

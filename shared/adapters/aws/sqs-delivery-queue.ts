@@ -1,5 +1,5 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransientError } from '../../errors.ts';
 import type { DeliveryQueue, DeliveryTicket } from '../../ports/webhook-store.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';

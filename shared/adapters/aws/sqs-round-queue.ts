@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_TICKET_DELAY_MS, type DelayedTicket, type RoundQueue } from '../../usecases/probe-region.ts';
 
 const MAX_ENTRIES_PER_REQUEST = 10;
