@@ -1,6 +1,6 @@
 import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoDbAgentConnections } from '../../shared/adapters/aws/dynamodb-agent-connections.ts';
 import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-store.ts';
 import { DynamoDbCommandStore } from '../../shared/adapters/aws/dynamodb-command-store.ts';

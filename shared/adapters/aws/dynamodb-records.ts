@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AutonomyReport, CommandAck, SignedCommand } from '../../contracts/agent.ts';
 import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
 import type { AgentCommandAction, Explanation, IncidentRecord, Transition } from '../../domain/model.ts';

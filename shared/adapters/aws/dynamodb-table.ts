@@ -15,7 +15,7 @@ import {
   type TranslateConfig,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { FailoverError } from '../../errors.ts';
 import { BadCursorError, StoreUnavailableError } from '../../ports/state-store.ts';
 import { isTransientAwsError } from './sdk-errors.ts';
