@@ -3,6 +3,7 @@ import type { SiteConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import type { SiteState } from '../../shared/domain/model.ts';
 import { regionVantage } from '../../shared/domain/streaks.ts';
+import { staleAfterMs as staleAfterMsOf } from '../../shared/domain/write-policy.ts';
 import { METRIC_NAMESPACE, PROBE_OUTCOME_VALUE, REGION_DIMENSION } from '../../shared/cost/custom-metrics.ts';
 import { metrics as invocationMetrics } from '../shared/runtime.ts';
 
@@ -50,7 +51,7 @@ export function regionsReporting(
   regions: readonly string[],
   now: number,
 ): number | undefined {
-  const staleAfterMs = site.policy.staleAfterIntervals * site.policy.intervalSeconds * 1000;
+  const staleAfterMs = staleAfterMsOf(site.policy);
   let reporting = 0;
   for (const region of regions) {
     const vantage = state.vantages[regionVantage(region)];

@@ -10,6 +10,7 @@ import type {
 import { decayedPenalty, secondsUntilReuse } from '../domain/damping.ts';
 import { renderExplanation } from '../domain/explain.ts';
 import { regionReports } from '../domain/verdicts.ts';
+import { staleAfterMs as staleAfterMsOf } from '../domain/write-policy.ts';
 import type { IncidentRecord, SiteState, Transition } from '../domain/model.ts';
 import type { StoredMaintenanceWindow } from '../ports/maintenance-store.ts';
 
@@ -68,7 +69,7 @@ export function siteDetail(
   now: number,
   windows: readonly AnyWindow[] = [],
 ): SiteDetail {
-  const staleAfterMs = site.policy.staleAfterIntervals * site.policy.intervalSeconds * 1000;
+  const staleAfterMs = staleAfterMsOf(site.policy);
   const byCheck = new Map<string, SiteDetail['checks'][number]['results']>();
   for (const [key, s] of Object.entries(state?.streaks ?? {})) {
     const [check, link, ...vantage] = key.split('|');

@@ -25,6 +25,8 @@ export interface CostAssumptions {
   readonly stateBaseBytes: number;
   /** Compressed state item: per (check x probe region) streak, bytes. */
   readonly stateBytesPerStreak: number;
+  /** Share of a site's decisions that write its state: rounds that only confirm it are written every other round. */
+  readonly stateWriteShare: number;
   /** JSON of one observation in an observation batch, bytes. */
   readonly observationBytes: number;
   /** ReceiveMessage calls per minute that Lambda's pollers make on an idle queue (5 pollers, 20 s long polls). */
@@ -85,6 +87,7 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   decideBatchSize: 10,
   stateBaseBytes: 300,
   stateBytesPerStreak: 20,
+  stateWriteShare: 0.52,
   observationBytes: 450,
   idleReceivesPerMinute: 15,
   transitionsPerSiteMonth: 2,
@@ -125,6 +128,8 @@ export const ASSUMPTION_TEXT: Readonly<Record<keyof CostAssumptions, string>> = 
   decideBatchSize: "decide event source batch size: a region's round needs ceil(sites / this) invocations",
   stateBaseBytes: 'compressed state item, fixed part, bytes (docs/state.md: about 530 B for 10 checks x 3 regions)',
   stateBytesPerStreak: 'compressed state item, per check x probe region, bytes',
+  stateWriteShare:
+    'share of decisions that write the state (docs/state.md, Writes: steady sites every other round; bench:decide measures 0.521; 1 before)',
   observationBytes: 'JSON of one observation in a batch message, bytes',
   idleReceivesPerMinute:
     "ReceiveMessage calls per minute by Lambda's pollers on each queue, busy or idle (observed, not documented)",

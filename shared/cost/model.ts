@@ -318,15 +318,17 @@ function bill(input: CostInput): CostReport {
     const siteDecisions =
       (figures.batchesBySite.get(site.id) ?? 0) +
       (site.agent ? (site.links.length * MINUTES_PER_MONTH * 60) / site.policy.intervalSeconds : 0);
-    writeUnits += siteDecisions * Math.ceil(bytes / 1024);
+    writeUnits += siteDecisions * a.stateWriteShare * Math.ceil(bytes / 1024);
     readUnits += siteDecisions * Math.ceil(bytes / 4096);
     if (site.dns.length > 0) readUnits += RECONCILES_PER_MONTH * Math.ceil(bytes / 4096);
   }
+  const everyRoundExtraUsd =
+    a.stateWriteShare > 0 ? (writeUnits / a.stateWriteShare) * (1 - a.stateWriteShare) * PRICES.dynamoWriteUnit.usd : 0;
   // A transition writes its history, clears it from the outbox, and the dispatcher reads, records and clears.
   const historyUnits = transitions * (Math.ceil(a.historyKbPerTransition) + 3);
   add(
     'DynamoDB',
-    'state writes (1 per site per round and region) and history',
+    `state writes (${a.stateWriteShare} per site per round and region) and history`,
     writeUnits + historyUnits + heartbeats,
     'dynamoWriteUnit',
     false,
@@ -516,6 +518,7 @@ function bill(input: CostInput): CostReport {
       synthetics: syntheticsAlternative(config),
     },
     notes: [
+      `State writes: ${a.stateWriteShare} per site per round and region (stateWriteShare: a round that only confirms the state is written every other round); writing every round, as before, would add $${everyRoundExtraUsd.toFixed(2)} a month ($${per(everyRoundExtraUsd).toFixed(4)} per check).`,
       `${eventSourceQueues} queues have a Lambda event source; Lambda polls each of them about ${a.idleReceivesPerMinute} times a minute even when idle, and every poll is a billed request.`,
       "Hosted zones are the customer's and are not counted; neither are secrets that sites.yaml only references (inbound webhook sources).",
       'SMS prices are for US numbers; other countries differ widely. Email and SMS counts assume every subscriber gets every alert of its severity (site filters only lower them).',

@@ -32,7 +32,7 @@ export function describeVotes(p: PathEvidence): string[] {
 /** Why a probe region does not count towards the quorum, in a few words. */
 export function describeMissing(m: MissingRegion): string {
   if (m.reason === 'no data') return `${m.region}: never reported`;
-  if (m.reason === 'stale') return `${m.region}: stale, no round since ${new Date(m.lastAt!).toISOString()}`;
+  if (m.reason === 'stale') return `${m.region}: stale, no round recorded since ${new Date(m.lastAt!).toISOString()}`;
   return `${m.region}: impaired: control checks failing${m.detail ? ` (${m.detail})` : ''}`;
 }
 

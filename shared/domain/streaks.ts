@@ -1,6 +1,7 @@
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { SiteConfig } from '../config/model.ts';
 import type { SiteState, Streak } from './model.ts';
+import { nextLastAt } from './write-policy.ts';
 
 const MAX_STREAK = 10_000;
 const DETAIL_CHARS = 160;
@@ -40,6 +41,7 @@ export function applyBatch(
   const vantage = state.vantages[batch.vantage];
   const newerRound = !vantage || batch.roundId > vantage.lastRound;
   const impaired = batch.control !== null && !batch.control.ok;
+  const detail = impaired ? (batch.control?.detail ?? '') : '';
   const known = new Set(site.checks.map((c) => `${c.id}|${c.link ?? '-'}`));
   // A region observes a check on its configured link; an agent observes dependencies through its own link.
   const agentLink = batch.vantage.startsWith('site:') ? batch.vantage.slice(batch.vantage.indexOf('/') + 1) : null;
@@ -48,18 +50,32 @@ export function applyBatch(
     return known.has(configured) ? streakKey(o.check, agentLink ?? o.link, batch.vantage) : null;
   };
   const skipped = [...new Set((batch.skipped ?? []).map(keyOf).filter((k) => k !== null))].sort();
+  // A round that confirms the vantage as it stands is recorded (its time stored) only every freshness step; its
+  // checks' times move with it, so that a round is either recorded whole or leaves every time as it was.
+  let recorded = vantage !== undefined && vantage.lastAt === Date.parse(batch.startedAt);
   if (newerRound) {
+    const startedAt = Date.parse(batch.startedAt);
+    const same =
+      vantage !== undefined &&
+      vantage.impaired === impaired &&
+      vantage.detail === detail &&
+      (vantage.skipped ?? []).join('\n') === skipped.join('\n');
+    const lastAt = same ? nextLastAt(vantage.lastAt, startedAt, site.policy) : startedAt;
+    recorded = !same || lastAt !== vantage.lastAt;
     state.vantages[batch.vantage] = {
       lastRound: batch.roundId,
-      lastAt: Date.parse(batch.startedAt),
+      lastAt,
       impaired,
-      detail: impaired ? (batch.control?.detail ?? '') : '',
+      detail,
       ...(skipped.length > 0 ? { skipped } : {}),
     };
     changed = true;
   } else if (vantage && batch.roundId === vantage.lastRound && skipped.some((k) => !vantage.skipped?.includes(k))) {
     // Another part of the same round's batch (a split message): what it skipped adds to what the others did.
     vantage.skipped = [...new Set([...(vantage.skipped ?? []), ...skipped])].sort();
+    // A change records the round's time, as a newer round that changed the vantage does.
+    vantage.lastAt = Date.parse(batch.startedAt);
+    recorded = true;
     changed = true;
   }
   if (impaired) return changed;
@@ -70,10 +86,26 @@ export function applyBatch(
     if (key === null) continue;
     const before = state.streaks[key];
     if (before && o.roundId <= before.lastRound) continue;
-    state.streaks[key] = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);
+    const after = next(before, o.outcome, o.roundId, Date.parse(o.at), o.errorClass, o.detail);
+    // A check's round that confirms its streak as it stands (counters past the thresholds) keeps the recorded time.
+    if (before && !recorded && confirms(before, after, site)) after.lastAt = before.lastAt;
+    state.streaks[key] = after;
     changed = true;
   }
   return changed;
+}
+
+function confirms(before: Streak, after: Streak, site: SiteConfig): boolean {
+  const cap = Math.max(site.policy.failureThreshold, site.policy.recoveryThreshold);
+  const same = (a: number, b: number) => Math.min(a, cap) === Math.min(b, cap);
+  return (
+    after.lastOutcome === before.lastOutcome &&
+    after.lastErrorClass === before.lastErrorClass &&
+    after.lastDetail === before.lastDetail &&
+    same(after.down, before.down) &&
+    same(after.notUp, before.notUp) &&
+    same(after.up, before.up)
+  );
 }
 
 function next(

@@ -1,16 +1,13 @@
 import type { PlannedCheck, SiteConfig } from '../config/model.ts';
 import type { CheckEvidence, MissingRegion, PathEvidence, SiteState, Verdict, Vote } from './model.ts';
 import { regionVantage, streakKey } from './streaks.ts';
+import { staleAfterMs } from './write-policy.ts';
 
 /** How a path's verdict and degraded flag moved in one evaluation. */
 export interface PathChange {
   readonly path: string;
   readonly verdictBefore: Verdict;
   readonly degradedBefore: boolean;
-}
-
-function staleAfterMs(site: SiteConfig): number {
-  return site.policy.staleAfterIntervals * site.policy.intervalSeconds * 1000;
 }
 
 /**
@@ -35,7 +32,7 @@ export function vote(
     const s = state.streaks[streakKey(check.id, streakLink, vantage)];
     if (!s) continue;
     seen = true;
-    if (now - s.lastAt > staleAfterMs(site)) continue;
+    if (now - s.lastAt > staleAfterMs(site.policy)) continue;
     evidence.push({
       check: check.id,
       down: s.down,
@@ -74,7 +71,7 @@ export function regionReports(
   for (const region of regions) {
     const v = state.vantages[regionVantage(region)];
     if (!v) missing.push({ region, reason: 'no data', lastAt: null, detail: '' });
-    else if (now - v.lastAt > staleAfterMs(site))
+    else if (now - v.lastAt > staleAfterMs(site.policy))
       missing.push({ region, reason: 'stale', lastAt: v.lastAt, detail: '' });
     else if (v.impaired) missing.push({ region, reason: 'impaired', lastAt: v.lastAt, detail: v.detail });
     else reporting.push(region);

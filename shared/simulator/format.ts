@@ -128,7 +128,8 @@ export function formatReport(result: SimulationResult): string {
   lines.push(`  final: ${s.finalMode} on ${s.finalLink}`);
   lines.push(
     `  decisions ${s.decisions} (${s.batches} batches); DynamoDB writes ${s.dynamoWrites.total} ` +
-      `(${s.dynamoWrites.state} state, ${s.dynamoWrites.history} history), reads ${s.dynamoReads}`,
+      `(${s.dynamoWrites.state} state, ${s.dynamoWrites.history} history), reads ${s.dynamoReads}; ` +
+      `${s.stateWritesPerBatch} state writes per batch, ${s.skippedWrites} skipped (only fresher)`,
   );
   if (result.expectations.length > 0) {
     lines.push('', 'Expectations');

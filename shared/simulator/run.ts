@@ -41,6 +41,8 @@ export interface SimulateOptions {
    * an in-process dynalite started for the run and stopped after it.
    */
   readonly dynamo?: SimulationDynamo;
+  /** Keep the stored state when a batch only makes it fresher (decideSite's default); false writes every change. */
+  readonly skipFreshOnly?: boolean;
 }
 
 /** The Clock port on virtual time: the simulation sets it before each decision. */
@@ -77,7 +79,7 @@ export async function simulate(scenario: Scenario, options: SimulateOptions = {}
   const tableName = own ? own.tableName : `simulation-${process.pid}-${++tables}`;
   try {
     if (!own) await createFreshTable(dynamo.endpoint, tableName);
-    return await run(scenario, dynamo.client, tableName);
+    return await run(scenario, dynamo.client, tableName, options.skipFreshOnly ?? true);
   } finally {
     await own?.close();
   }
@@ -96,13 +98,18 @@ async function createFreshTable(endpoint: string, tableName: string): Promise<vo
   }
 }
 
-async function run(scenario: Scenario, client: DynamoDBDocumentClient, tableName: string): Promise<SimulationResult> {
+async function run(
+  scenario: Scenario,
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  skipFreshOnly: boolean,
+): Promise<SimulationResult> {
   const { site, config, startMs, durationMs } = scenario;
   const clock = new VirtualClock(startMs);
   const store = new CountingStateStore(new DynamoDbStateStore({ tableName, client, clock }));
   const timeline = new Timeline(scenario);
   const windows = timeline.maintenanceWindows();
-  const deps = { config, store, clock, maintenance: async () => windows };
+  const deps = { config, store, clock, maintenance: async () => windows, skipFreshOnly };
 
   const transitions: SimTransition[] = [];
   const effects: SimEffect[] = [];
@@ -110,6 +117,7 @@ async function run(scenario: Scenario, client: DynamoDBDocumentClient, tableName
   let finalState: SiteState | null = null;
   let decisions = 0;
   let batches = 0;
+  let skippedWrites = 0;
 
   for (const step of steps(scenario, timeline)) {
     clock.set(step.atMs);
@@ -120,6 +128,7 @@ async function run(scenario: Scenario, client: DynamoDBDocumentClient, tableName
     );
     decisions++;
     if ('batch' in step) batches++;
+    if (out.skipped) skippedWrites++;
     finalState = out.state;
     for (const t of out.transitions) {
       const operator = 'command' in step && commandKinds[step.command.type].includes(t.kind);
@@ -142,6 +151,7 @@ async function run(scenario: Scenario, client: DynamoDBDocumentClient, tableName
     finalState,
     decisions,
     batches,
+    skippedWrites,
     store,
     durationMs,
   });

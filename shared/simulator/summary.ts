@@ -32,6 +32,10 @@ export interface Summary {
   readonly batches: number;
   /** DynamoDB requests that wrote: state items (conditional puts) and history items. */
   readonly dynamoWrites: { readonly state: number; readonly history: number; readonly total: number };
+  /** Batches whose state was only fresher than the stored one: no write (docs/state.md, "Writes"). */
+  readonly skippedWrites: number;
+  /** State writes per batch (a batch is one site's round from one vantage): at most 1 plus flushes of history. */
+  readonly stateWritesPerBatch: number;
   readonly dynamoReads: number;
   /** Actions left in the outbox at the end (0: the dispatcher kept up). */
   readonly pendingActions: number;
@@ -54,6 +58,7 @@ export function summarize(run: {
   finalState: SiteState | null;
   decisions: number;
   batches: number;
+  skippedWrites: number;
   store: { reads: number; stateWrites: number; historyWrites: number };
   durationMs: number;
 }): Summary {
@@ -87,6 +92,8 @@ export function summarize(run: {
       history: run.store.historyWrites,
       total: run.store.stateWrites + run.store.historyWrites,
     },
+    skippedWrites: run.skippedWrites,
+    stateWritesPerBatch: run.batches === 0 ? 0 : Math.round((run.store.stateWrites / run.batches) * 1000) / 1000,
     dynamoReads: run.store.reads,
     pendingActions: run.finalState?.outbox.length ?? 0,
   };

@@ -2,6 +2,7 @@ import type { FailoverConfig, SiteConfig } from '../config/model.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 import { decide } from '../domain/decide.ts';
 import { describePosition } from '../domain/explain.ts';
+import { onlyFresher } from '../domain/write-policy.ts';
 import type {
   Action,
   HistoryAction,
@@ -39,6 +40,8 @@ export interface DecideSiteDeps {
   readonly maintenance?: (site: SiteConfig) => Promise<readonly MaintenanceWindow[]>;
   /** Attempts at the conditional write before giving up; default 20. */
   readonly maxAttempts?: number;
+  /** Keep the stored state when the decided one is only fresher (shared/domain/write-policy.ts); default true. */
+  readonly skipFreshOnly?: boolean;
 }
 
 export interface DecideSiteInput {
@@ -56,6 +59,8 @@ export interface DecideSiteOutput {
   readonly state: SiteState;
   /** Whether this call wrote the state. */
   readonly written: boolean;
+  /** The decided state was only fresher than the stored one, which was kept (no write): `state` is the stored one. */
+  readonly skipped: boolean;
   readonly attempts: number;
 }
 
@@ -114,6 +119,9 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
     });
     const out = { ...decided, rejected: [...conflicts, ...decided.rejected] };
     let state = out.state;
+    if (out.changed && deps.skipFreshOnly !== false && onlyFresher(previous, out.state, site.policy)) {
+      return { ...out, state: previous!, written: false, skipped: true, attempts: attempt };
+    }
     if (out.changed) {
       state = { ...out.state, version: (previous?.version ?? 0) + 1 };
       try {
@@ -125,7 +133,7 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
     }
     // Only a decider that wrote flushes: it holds the latest state, and racing losers add no writes.
     if (out.changed) state = await flushHistory(deps.store, state);
-    return { ...out, state, written: out.changed, attempts: attempt };
+    return { ...out, state, written: out.changed, skipped: false, attempts: attempt };
   }
   throw new ContentionError(site.id, maxAttempts);
 }

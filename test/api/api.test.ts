@@ -698,7 +698,8 @@ describe('an operator failover on a failback: auto site, and racing commands', (
     expect(healthy.body.quorum).toEqual({ needed: 2, regions: 3, reporting: 3, lost: false, since: null, missing: [] });
     const lastRound = new Date(auto.clock.now()).toISOString();
     const kinds: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    // Stale after 2.5 + 1.25 intervals (shared/domain/write-policy.ts), lost after 1.5 more.
+    for (let i = 0; i < 7; i++) {
       auto.clock.advance(60_000);
       const batch = testBatch({
         site: 'blind',

@@ -48,12 +48,13 @@ describe('failover cost', () => {
     expect(totals.perCheckUsd).toBeCloseTo(totals.monthlyUsd / 100, 12);
     // Issue 8's target is 5 cents per check and month (docs/cost.md). One more check costs less than that; the
     // fixed part (dashboard, metrics, alarms, key, secrets, pollers: $10) is not amortized over 100 checks, at list
-    // price nor after the always-free tier, and is from about 850 checks on.
+    // price, and is from about 800 checks on; after the always-free tier it is just under (state writes every other
+    // round took 0.8 cent per check off).
     expect(totals.marginalPerCheckUsd).toBeLessThan(0.05);
     expect(totals.perCheckUsd).toBeGreaterThan(0.05);
     expect(totals.perCheckUsd).toBeLessThan(0.15);
-    expect(totals.afterFreeTierPerCheckUsd).toBeGreaterThan(0.05);
-    expect(totals.afterFreeTierPerCheckUsd).toBeLessThan(0.06);
+    expect(totals.afterFreeTierPerCheckUsd).toBeGreaterThan(0.045);
+    expect(totals.afterFreeTierPerCheckUsd).toBeLessThan(0.05);
     expect(totals.fixedUsd).toBeLessThan(10.1);
     expect(totals.checksForTarget).toBeGreaterThan(100);
     expect(totals.checksForTarget).toBeLessThan(1000);

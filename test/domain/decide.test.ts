@@ -668,8 +668,8 @@ describe('decide: quorum lost and restored', () => {
     expect(lost).toMatchObject({ severity: 'warning', event: 'quorum-lost', suppressed: false });
     expect(lost!.subject).toContain('quorum lost: 1 of 3 regions reporting, 2 needed');
     expect(lost!.short).toContain('quorum lost: 1 of 3 regions reporting, 2 needed');
-    expect(lost!.body).toMatch(/us-west-2: stale, no round since 2026-11-25T12:01:00\.000Z/);
-    expect(lost!.body).toMatch(/eu-west-1: stale, no round since/);
+    expect(lost!.body).toMatch(/us-west-2: stale, no round recorded since 2026-11-25T12:00:00\.000Z/);
+    expect(lost!.body).toMatch(/eu-west-1: stale, no round recorded since/);
     const explanation = sim.transitions[0]!.explanation;
     expect(explanation.regions).toMatchObject({ reporting: 1, total: 3, needed: 2 });
     expect(explanation.regions!.missing.map((m) => [m.region, m.reason])).toEqual([

@@ -112,10 +112,11 @@ sites:
   };
 
   it.each([
-    { case: 'every region within the stale window (150 s)', ages: [10, 70, 150], expected: 3 },
-    { case: 'one region silent for more than 2.5 intervals', ages: [10, 70, 151], expected: 2 },
+    // Stale after 2.5 intervals plus the 1.25 by which a recorded lastAt may lag (shared/domain/write-policy.ts).
+    { case: 'every region within the stale window (225 s)', ages: [10, 70, 225], expected: 3 },
+    { case: 'one region recorded more than 3.75 intervals ago', ages: [10, 70, 226], expected: 2 },
     { case: 'two regions silent', ages: [10, 400, 3600], expected: 1 },
-    { case: 'every region silent', ages: [200, 400, 3600], expected: 0 },
+    { case: 'every region silent', ages: [230, 400, 3600], expected: 0 },
   ])('counts the regions heard from on the site: $case', ({ ages, expected }) => {
     const state = stateWith(Object.fromEntries(regions.map((r, i) => [`region:${r}`, NOW - ages[i]! * 1000])));
     expect(regionsReporting(site, state, regions, NOW)).toBe(expected);
