@@ -1,14 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpRoute } from '../../shared/api/http-route.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
-import { HttpProblem, internalProblem, problemResponse } from '../../shared/api/problem.ts';
+import { HttpProblem, problemResponse } from '../../shared/api/problem.ts';
 import { PollRequest, type PollResponse, type SignedCommand } from '../../shared/contracts/agent.ts';
-import { TransientError } from '../../shared/errors.ts';
 import { authenticateAgent } from '../../shared/usecases/agent/authenticate-agent.ts';
 import { deliverPending } from '../../shared/usecases/agent/deliver-pending.ts';
 import { AgentAuthError, iso, type AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { handleAgentMessage } from '../../shared/usecases/agent/handle-agent-message.ts';
 import { issueChallenge } from '../../shared/usecases/agent/issue-challenge.ts';
+import { toProblem } from '../shared/problems.ts';
 
 export type { HttpRoute };
 
@@ -74,27 +74,18 @@ export function pollHandler(deps: AgentChannelDeps): Handler {
     });
 }
 
-/** Maps failures once, at the edge: 401 for refused agents, 503 for passing trouble, 500 otherwise (logged). */
+/** Failures as problems (toProblem: 401 for refused agents, 503 for passing trouble); all but those two logged. */
 async function guarded(
   deps: AgentChannelDeps,
   where: string,
   event: APIGatewayProxyEventV2,
   run: () => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const context = { instance: event.rawPath, requestId: event.requestContext.requestId };
   try {
     return await run();
   } catch (error) {
-    if (error instanceof HttpProblem) return problemResponse(error, context);
-    if (error instanceof AgentAuthError)
-      return problemResponse(
-        new HttpProblem(401, 'agent authentication refused', { code: 'agent-auth-refused' }),
-        context,
-      );
-    deps.onError?.(error, where);
-    if (error instanceof TransientError)
-      return problemResponse(new HttpProblem(503, 'try again shortly', { headers: { 'retry-after': '5' } }), context);
-    return problemResponse(internalProblem(error), context);
+    if (!(error instanceof HttpProblem) && !(error instanceof AgentAuthError)) deps.onError?.(error, where);
+    return problemResponse(toProblem(error), { instance: event.rawPath, requestId: event.requestContext.requestId });
   }
 }
 

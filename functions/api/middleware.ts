@@ -3,11 +3,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import * as z from 'zod';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
-import { HttpProblem, internalProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
+import { HttpProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
 import type { ApiRouteSpec } from '../../shared/api/routes.ts';
-import { TransientError } from '../../shared/errors.ts';
-import { BadCursorError } from '../../shared/ports/state-store.ts';
-import { ContentionError, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
+import { toProblem } from '../shared/problems.ts';
 import type { ApiDeps, ApiLog } from './deps.ts';
 
 /** The API's body limit (the local server refuses larger bodies before reading them; API Gateway allows 10 MB). */
@@ -91,25 +89,7 @@ export function json(reply: ApiReply): APIGatewayProxyStructuredResultV2 {
   };
 }
 
-/** The problem an error becomes: HttpProblem as it is, known domain errors mapped, anything else a bare 500. */
-export function toProblem(error: unknown): HttpProblem {
-  if (error instanceof HttpProblem) return error;
-  if (error instanceof UnknownSiteError) return new HttpProblem(404, error.message, { code: 'unknown-site' });
-  if (error instanceof BadCursorError) {
-    return new HttpProblem(400, `bad cursor: ${error.message}`, {
-      code: 'bad-cursor',
-      errors: [{ path: 'query.cursor', message: error.message }],
-    });
-  }
-  if (error instanceof ContentionError || error instanceof TransientError) {
-    return new HttpProblem(503, 'the service is busy or briefly unavailable; try again shortly', {
-      code: 'unavailable',
-      headers: { 'retry-after': '2' },
-      cause: error,
-    });
-  }
-  return internalProblem(error);
-}
+export { toProblem };
 
 function problemDetails(log: ApiLog): ApiMiddleware {
   const withRequestId = (request: {

@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-  type QueryCommandInput,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AutonomyReport, CommandAck } from '../../contracts/agent.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import { StoreUnavailableError } from '../../ports/state-store.ts';
 import {
   CommandStoreError,
   type CommandRecord,
@@ -19,7 +10,8 @@ import {
   type NewCommand,
   type StoredAutonomyReport,
 } from '../../ports/command-store.ts';
-import { isUnavailable } from './dynamodb-state-store.ts';
+import { AutonomyReportItem, CommandItem } from './dynamodb-records.ts';
+import { DynamoTable, type Item } from './dynamodb-table.ts';
 import { TABLE } from './table.ts';
 
 /** Key values of the agent channel's items (docs/state.md, "Agent channel items"). */
@@ -41,8 +33,6 @@ export interface DynamoDbCommandStoreOptions {
   readonly clock?: Clock;
 }
 
-type Item = Record<string, unknown>;
-
 const OPEN = ['queued', 'delivered'] as const satisfies readonly CommandStatus[];
 
 /**
@@ -51,14 +41,12 @@ const OPEN = ['queued', 'delivered'] as const satisfies readonly CommandStatus[]
  * `expiresAt` is stored as `commandExpiresAt`: `expiresAt` is the table's TTL attribute.
  */
 export class DynamoDbCommandStore implements CommandStore {
-  readonly #table: string;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #table: DynamoTable;
   readonly #retentionSeconds: number;
   readonly #clock: Clock;
 
   constructor(options: DynamoDbCommandStoreOptions) {
-    this.#table = options.tableName;
-    this.#client = options.client;
+    this.#table = agentTable(options.tableName, options.client);
     this.#retentionSeconds = Math.round((options.retentionDays ?? 30) * 86_400);
     this.#clock = options.clock ?? systemClock;
   }
@@ -75,16 +63,11 @@ export class DynamoDbCommandStore implements CommandStore {
       expiredAt: null,
       reported: false,
     };
-    const created = await this.#conditional('PutItem', () =>
-      this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: this.#encode(record),
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-        }),
-      ),
-    );
+    const created = await this.#table.putIf({
+      Item: this.#encode(record),
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+    });
     if (created) return { record, created: true };
     const existing = await this.get(command.site, command.id);
     if (!existing) throw new CommandStoreError(`command ${command.id} exists and cannot be read`);
@@ -92,14 +75,12 @@ export class DynamoDbCommandStore implements CommandStore {
   }
 
   async get(site: string, id: string): Promise<CommandRecord | null> {
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(new GetCommand({ TableName: this.#table, Key: commandKey(site, id), ConsistentRead: true })),
-    );
-    return out.Item ? decode(out.Item) : null;
+    const item = await this.#table.get(commandKey(site, id));
+    return item ? this.#decode(item) : null;
   }
 
   async list(site: string, filter: { statuses?: readonly CommandStatus[] } = {}): Promise<CommandRecord[]> {
-    const items = await this.#queryAll({
+    const items = await this.#table.queryAll({
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
       ExpressionAttributeValues: { ':pk': agentKeys.agent(site), ':prefix': agentKeys.commandPrefix },
@@ -107,7 +88,7 @@ export class DynamoDbCommandStore implements CommandStore {
     });
     const statuses = filter.statuses ? new Set(filter.statuses) : null;
     return items
-      .map(decode)
+      .map((item) => this.#decode(item))
       .filter((r) => !statuses || statuses.has(r.status))
       .sort((a, b) => a.createdAt - b.createdAt || a.action.seq - b.action.seq || (a.id < b.id ? -1 : 1));
   }
@@ -121,27 +102,14 @@ export class DynamoDbCommandStore implements CommandStore {
   }
 
   async reclaim(site: string, id: string, deliveries: number, at: number): Promise<CommandRecord | null> {
-    let updated: Item | undefined;
-    const done = await this.#conditional('UpdateItem', async () => {
-      const out = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: commandKey(site, id),
-          UpdateExpression: 'SET #deliveredAt = :at, #deliveries = :next',
-          ConditionExpression: '#status = :delivered AND #deliveries = :seen',
-          ExpressionAttributeNames: { '#status': 'status', '#deliveredAt': 'deliveredAt', '#deliveries': 'deliveries' },
-          ExpressionAttributeValues: {
-            ':delivered': 'delivered',
-            ':seen': deliveries,
-            ':next': deliveries + 1,
-            ':at': at,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = out.Attributes;
+    const updated = await this.#table.updateIfReturning({
+      Key: commandKey(site, id),
+      UpdateExpression: 'SET #deliveredAt = :at, #deliveries = :next',
+      ConditionExpression: '#status = :delivered AND #deliveries = :seen',
+      ExpressionAttributeNames: { '#status': 'status', '#deliveredAt': 'deliveredAt', '#deliveries': 'deliveries' },
+      ExpressionAttributeValues: { ':delivered': 'delivered', ':seen': deliveries, ':next': deliveries + 1, ':at': at },
     });
-    return done && updated ? decode(updated) : null;
+    return updated ? this.#decode(updated) : null;
   }
 
   async requeue(site: string, id: string): Promise<boolean> {
@@ -170,18 +138,13 @@ export class DynamoDbCommandStore implements CommandStore {
   }
 
   async markReported(site: string, id: string): Promise<void> {
-    await this.#conditional('UpdateItem', () =>
-      this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: commandKey(site, id),
-          UpdateExpression: 'SET #reported = :true',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#reported': 'reported', '#pk': TABLE.partitionKey },
-          ExpressionAttributeValues: { ':true': true },
-        }),
-      ),
-    );
+    await this.#table.updateIf({
+      Key: commandKey(site, id),
+      UpdateExpression: 'SET #reported = :true',
+      ConditionExpression: 'attribute_exists(#pk)',
+      ExpressionAttributeNames: { '#reported': 'reported', '#pk': TABLE.partitionKey },
+      ExpressionAttributeValues: { ':true': true },
+    });
   }
 
   async putAutonomyReport(report: AutonomyReport, receivedAt: number): Promise<void> {
@@ -193,27 +156,19 @@ export class DynamoDbCommandStore implements CommandStore {
       report,
       receivedAt,
     };
-    await this.#call('PutItem', () => this.#client.send(new PutCommand({ TableName: this.#table, Item: item })));
+    await this.#table.put({ Item: item });
   }
 
   async listAutonomyReports(site: string, limit = 20): Promise<StoredAutonomyReport[]> {
-    const out = await this.#call('Query', () =>
-      this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
-          ExpressionAttributeValues: { ':pk': agentKeys.agent(site), ':prefix': agentKeys.autonomyPrefix },
-          ScanIndexForward: false,
-          Limit: Math.max(1, Math.floor(limit)),
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return (out.Items ?? []).map((i) => ({
-      report: i.report as AutonomyReport,
-      receivedAt: i.receivedAt as number,
-    }));
+    const out = await this.#table.query({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': agentKeys.agent(site), ':prefix': agentKeys.autonomyPrefix },
+      ScanIndexForward: false,
+      Limit: Math.max(1, Math.floor(limit)),
+      ConsistentRead: true,
+    });
+    return (out.Items ?? []).map((item) => this.#table.decode(AutonomyReportItem, item, 'an autonomy report'));
   }
 
   /** One conditional status change; null when the command is missing or not in one of `from`. */
@@ -224,22 +179,14 @@ export class DynamoDbCommandStore implements CommandStore {
     update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
   ): Promise<CommandRecord | null> {
     const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
-    let updated: Item | undefined;
-    const done = await this.#conditional('UpdateItem', async () => {
-      const out = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: commandKey(site, id),
-          UpdateExpression: update.UpdateExpression,
-          ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status', ...update.ExpressionAttributeNames },
-          ExpressionAttributeValues: { ...fromValues, ...update.ExpressionAttributeValues },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = out.Attributes;
+    const updated = await this.#table.updateIfReturning({
+      Key: commandKey(site, id),
+      ...(update.UpdateExpression ? { UpdateExpression: update.UpdateExpression } : {}),
+      ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status', ...update.ExpressionAttributeNames },
+      ExpressionAttributeValues: { ...fromValues, ...update.ExpressionAttributeValues },
     });
-    return done && updated ? decode(updated) : null;
+    return updated ? this.#decode(updated) : null;
   }
 
   #encode(record: CommandRecord): Item {
@@ -253,34 +200,8 @@ export class DynamoDbCommandStore implements CommandStore {
     };
   }
 
-  async #queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.#call('Query', () =>
-        this.#client.send(
-          new QueryCommand({ TableName: this.#table, ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
-        ),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
-  /** Runs a conditional write: true when it was made, false when its condition failed. */
-  async #conditional(operation: string, run: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await run();
-      return true;
-    } catch (error) {
-      if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-      throw mapped(error, operation, this.#table);
-    }
-  }
-
-  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return commandStoreCall(operation, this.#table, run);
+  #decode(item: Item): CommandRecord {
+    return this.#table.decode(CommandItem, item, 'an agent command');
   }
 }
 
@@ -289,38 +210,11 @@ const commandKey = (site: string, id: string) => ({
   [TABLE.sortKey]: agentKeys.commandSk(id),
 });
 
-function decode(item: Item): CommandRecord {
-  return {
-    site: item.site as string,
-    id: item.id as string,
-    action: item.action as CommandRecord['action'],
-    command: item.command as CommandRecord['command'],
-    status: item.status as CommandStatus,
-    expiresAt: item.commandExpiresAt as number,
-    createdAt: item.createdAt as number,
-    deliveredAt: (item.deliveredAt as number | null | undefined) ?? null,
-    deliveries: (item.deliveries as number | undefined) ?? 0,
-    ack: (item.ack as CommandAck | null | undefined) ?? null,
-    ackedAt: (item.ackedAt as number | null | undefined) ?? null,
-    expiredAt: (item.expiredAt as number | null | undefined) ?? null,
-    reported: item.reported === true,
-  };
-}
-
-/** Runs one DynamoDB call of the agent channel's stores; its failure is thrown as {@link mapped}. */
-export async function commandStoreCall<T>(operation: string, table: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw mapped(error, operation, table);
-  }
-}
-
-/** SDK errors as domain errors: StoreUnavailableError when a retry may help, CommandStoreError otherwise. */
-export function mapped(error: unknown, operation: string, table: string): Error {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const message = `DynamoDB ${operation} on table ${table} failed: ${detail}`;
-  return isUnavailable(error)
-    ? new StoreUnavailableError(message, { cause: error })
-    : new CommandStoreError(message, { cause: error });
+/** The failover table as the agent channel's stores use it: their permanent failures are CommandStoreError. */
+export function agentTable(tableName: string, client: DynamoDBDocumentClient): DynamoTable {
+  return new DynamoTable({
+    tableName,
+    client,
+    permanent: (message, cause) => new CommandStoreError(message, { cause }),
+  });
 }

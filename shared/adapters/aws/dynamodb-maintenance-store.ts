@@ -1,7 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FailoverError } from '../../errors.ts';
 import type { MaintenanceStore, StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
-import { createDocumentClient, storeCall, storeError } from './dynamodb-state-store.ts';
+import { MaintenanceWindowItem } from './dynamodb-records.ts';
+import { DynamoTable, type Item } from './dynamodb-table.ts';
 import { TABLE } from './table.ts';
 
 /** Keys of maintenance window items (docs/state.md, "API keys and maintenance windows"). */
@@ -28,113 +29,75 @@ export class MaintenanceWindowExistsError extends FailoverError {
   }
 }
 
-type Item = Record<string, unknown>;
-
 /**
  * MaintenanceStore on the failover table: a site's windows share one partition (`MAINTENANCE#<site>`, sort key
  * `WINDOW#<id>`), so the decider reads them with one consistent Query. Cancelling is a conditional put (the item is
  * kept, with who cancelled it); TTL removes items 90 days after their end.
  */
 export class DynamoDbMaintenanceStore implements MaintenanceStore {
-  readonly #table: string;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #table: DynamoTable;
 
   constructor(options: { tableName: string; client?: DynamoDBDocumentClient }) {
-    this.#table = options.tableName;
-    this.#client = options.client ?? createDocumentClient();
+    this.#table = new DynamoTable({ ...options, subject: 'a maintenance window' });
   }
 
   async create(window: StoredMaintenanceWindow): Promise<void> {
     if (siteOfWindowId(window.id) !== window.site)
       throw new RangeError(`not a window id of ${window.site}: ${window.id}`);
-    try {
-      await this.#put(window, 'attribute_not_exists(#pk)');
-    } catch (error) {
-      if (isConditionFailed(error)) throw new MaintenanceWindowExistsError(window.id);
-      throw this.#mapped(error, 'PutItem');
-    }
+    await this.#table.putIf(
+      {
+        Item: toItem(window),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+      },
+      () => new MaintenanceWindowExistsError(window.id),
+    );
   }
 
   async get(id: string): Promise<StoredMaintenanceWindow | null> {
     const site = siteOfWindowId(id);
     if (!site) return null;
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { [TABLE.partitionKey]: maintenanceKeys.pk(site), [TABLE.sortKey]: maintenanceKeys.sk(id) },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return out.Item ? fromItem(out.Item) : null;
+    const item = await this.#table.get({
+      [TABLE.partitionKey]: maintenanceKeys.pk(site),
+      [TABLE.sortKey]: maintenanceKeys.sk(id),
+    });
+    return item ? this.#decode(item) : null;
   }
 
   async listForSite(site: string, endingAfter: number): Promise<StoredMaintenanceWindow[]> {
-    const windows: StoredMaintenanceWindow[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.#call('Query', () =>
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#table,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            FilterExpression: '#endMs > :after AND attribute_not_exists(#cancelledAt)',
-            ExpressionAttributeNames: {
-              '#pk': TABLE.partitionKey,
-              '#sk': TABLE.sortKey,
-              '#endMs': 'endMs',
-              '#cancelledAt': 'cancelledAt',
-            },
-            ExpressionAttributeValues: {
-              ':pk': maintenanceKeys.pk(site),
-              ':prefix': maintenanceKeys.skPrefix,
-              ':after': endingAfter,
-            },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) windows.push(fromItem(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return windows.sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
+    const items = await this.#table.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      FilterExpression: '#endMs > :after AND attribute_not_exists(#cancelledAt)',
+      ExpressionAttributeNames: {
+        '#pk': TABLE.partitionKey,
+        '#sk': TABLE.sortKey,
+        '#endMs': 'endMs',
+        '#cancelledAt': 'cancelledAt',
+      },
+      ExpressionAttributeValues: {
+        ':pk': maintenanceKeys.pk(site),
+        ':prefix': maintenanceKeys.skPrefix,
+        ':after': endingAfter,
+      },
+      ConsistentRead: true,
+    });
+    return items.map((item) => this.#decode(item)).sort((a, b) => a.startMs - b.startMs || a.id.localeCompare(b.id));
   }
 
   async cancel(id: string, by: string, at: number): Promise<StoredMaintenanceWindow | null> {
     const current = await this.get(id);
     if (!current || current.cancelledAt !== null) return null;
     const cancelled = { ...current, cancelledAt: at, cancelledBy: by };
-    try {
-      await this.#put(cancelled, 'attribute_exists(#pk) AND attribute_not_exists(#cancelledAt)');
-      return cancelled;
-    } catch (error) {
-      if (isConditionFailed(error)) return null;
-      throw this.#mapped(error, 'PutItem');
-    }
+    const made = await this.#table.putIf({
+      Item: toItem(cancelled),
+      ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#cancelledAt)',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#cancelledAt': 'cancelledAt' },
+    });
+    return made ? cancelled : null;
   }
 
-  #put(w: StoredMaintenanceWindow, condition: string) {
-    return this.#client.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: toItem(w),
-        ConditionExpression: condition,
-        ExpressionAttributeNames: {
-          '#pk': TABLE.partitionKey,
-          ...(condition.includes('#cancelledAt') ? { '#cancelledAt': 'cancelledAt' } : {}),
-        },
-      }),
-    );
-  }
-
-  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return storeCall(operation, this.#table, run, 'a maintenance window');
-  }
-
-  #mapped(error: unknown, operation: string): FailoverError {
-    return storeError(error, operation, this.#table, 'a maintenance window');
+  #decode(item: Item): StoredMaintenanceWindow {
+    return this.#table.decode(MaintenanceWindowItem, item, 'a maintenance window');
   }
 }
 
@@ -158,26 +121,4 @@ function toItem(w: StoredMaintenanceWindow): Item {
     // Absent while in force: conditions test attribute_not_exists(cancelledAt).
     ...(w.cancelledAt !== null ? { cancelledAt: w.cancelledAt, cancelledBy: w.cancelledBy } : {}),
   };
-}
-
-function fromItem(item: Item): StoredMaintenanceWindow {
-  return {
-    id: String(item.id),
-    site: String(item.site),
-    start: String(item.start),
-    end: String(item.end),
-    timezone: String(item.timezone),
-    startMs: Number(item.startMs),
-    endMs: Number(item.endMs),
-    reason: String(item.reason),
-    ticket: typeof item.ticket === 'string' ? item.ticket : null,
-    createdBy: String(item.createdBy),
-    createdAt: Number(item.createdAt),
-    cancelledAt: typeof item.cancelledAt === 'number' ? item.cancelledAt : null,
-    cancelledBy: typeof item.cancelledBy === 'string' ? item.cancelledBy : null,
-  };
-}
-
-function isConditionFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

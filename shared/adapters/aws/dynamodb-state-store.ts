@@ -1,48 +1,14 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type PutCommandInput,
-  type QueryCommandInput,
-  type QueryCommandOutput,
-  type TranslateConfig,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
-import { FailoverError } from '../../errors.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import {
-  BadCursorError,
-  StoreUnavailableError,
-  VersionConflictError,
-  type Page,
-  type StateStore,
-} from '../../ports/state-store.ts';
-import { isTransientAwsError } from './sdk-errors.ts';
-import { INCIDENT_INDEX_PK, keys, MAX_SEQ, RESERVED_ATTRIBUTES, TABLE } from './table.ts';
+import { VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
+import { IncidentItem, TransitionItem } from './dynamodb-records.ts';
+import { decodeCursor, DynamoTable, encodeCursor, StateStoreError, type Item, type Key } from './dynamodb-table.ts';
+import type { RESERVED_ATTRIBUTES } from './table.ts';
+import { INCIDENT_INDEX_PK, keys, MAX_SEQ, TABLE } from './table.ts';
 
-/** The state store failed in a way retrying will not fix (validation, permissions, a missing table). */
-export class StateStoreError extends FailoverError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('STORE_ERROR', message, options);
-    this.name = 'StateStoreError';
-  }
-}
-
-/** How the document client (un)marshalls: optional fields left undefined are dropped, numbers come back as numbers. */
-export const DOCUMENT_TRANSLATION: TranslateConfig = {
-  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-  unmarshallOptions: { wrapNumbers: false },
-};
-
-/** A document client configured as the store expects (see DOCUMENT_TRANSLATION). */
-export function createDocumentClient(
-  config: ConstructorParameters<typeof DynamoDBClient>[0] = {},
-): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), DOCUMENT_TRANSLATION);
-}
+export { createDocumentClient, DOCUMENT_TRANSLATION, isUnavailable, StateStoreError } from './dynamodb-table.ts';
 
 export interface DynamoDbStateStoreOptions {
   readonly tableName: string;
@@ -62,9 +28,6 @@ export const DEFAULT_INCIDENT_LIMIT = 50;
 /** The largest page of incidents; a larger limit is lowered to it. */
 export const MAX_INCIDENT_LIMIT = 200;
 
-type Item = Record<string, unknown>;
-type Key = Record<string, string>;
-
 // A domain field named like a key attribute would be silently overwritten: make that a compile error.
 type Collision = Extract<
   keyof SiteState | keyof Transition | keyof IncidentRecord,
@@ -72,36 +35,29 @@ type Collision = Extract<
 >;
 const _noCollision: [Collision] extends [never] ? true : never = true;
 
-const RETRY_LATER = [
-  'ProvisionedThroughputExceededException',
-  // A multi-Region strongly consistent table refused a write that raced one in another Region.
-  'ReplicatedWriteConflictException',
-];
-
 /**
  * The StateStore on one DynamoDB table (layout in table.ts and docs/state.md). Every write is a single-item
  * conditional Put: the state item carries its version, so racing deciders cannot both win. SDK errors never leave
  * this class: they become VersionConflictError, StoreUnavailableError or StateStoreError, with the SDK error as cause.
  */
 export class DynamoDbStateStore implements StateStore {
-  readonly #table: string;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #table: DynamoTable;
   readonly #retentionSeconds: number;
   readonly #clock: Clock;
 
   constructor(options: DynamoDbStateStoreOptions) {
-    this.#table = options.tableName;
-    this.#client = options.client ?? createDocumentClient();
+    this.#table = new DynamoTable({
+      tableName: options.tableName,
+      ...(options.client ? { client: options.client } : {}),
+    });
     this.#retentionSeconds = Math.round((options.historyRetentionDays ?? 180) * 86_400);
     this.#clock = options.clock ?? systemClock;
   }
 
   async load(site: string): Promise<SiteState | null> {
     assertSite(site);
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(new GetCommand({ TableName: this.#table, Key: stateKey(site), ConsistentRead: true })),
-    );
-    return out.Item ? decodeState(out.Item) : null;
+    const item = await this.#table.get(stateKey(site));
+    return item ? decodeState(item) : null;
   }
 
   async save(state: SiteState, expectedVersion: number | null): Promise<void> {
@@ -111,10 +67,9 @@ export class DynamoDbStateStore implements StateStore {
         `state of site ${state.site} has version ${state.version}; saving over ${expectedVersion ?? 'nothing'} needs ${(expectedVersion ?? 0) + 1}`,
       );
     }
-    const condition: Pick<
-      PutCommandInput,
-      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
-    > =
+    const condition: Pick<PutCommandInput, 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> & {
+      ConditionExpression: string;
+    } =
       expectedVersion === null
         ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE.partitionKey } }
         : {
@@ -123,12 +78,10 @@ export class DynamoDbStateStore implements StateStore {
             ExpressionAttributeValues: { ':expected': expectedVersion },
           };
     const item = { ...encodeState(state), ...stateKey(state.site), [TABLE.entityAttribute]: 'state' };
-    try {
-      await this.#client.send(new PutCommand({ TableName: this.#table, Item: item, ...condition }));
-    } catch (error) {
-      if (isConditionFailed(error)) throw new VersionConflictError(state.site, expectedVersion, { cause: error });
-      throw this.#mapped(error, 'PutItem');
-    }
+    await this.#table.putIf(
+      { Item: item, ...condition },
+      (cause) => new VersionConflictError(state.site, expectedVersion, { cause }),
+    );
   }
 
   async markApplied(site: string, actionId: string, days = 7): Promise<void> {
@@ -139,23 +92,16 @@ export class DynamoDbStateStore implements StateStore {
       [TABLE.entityAttribute]: 'applied',
       [TABLE.ttlAttribute]: Math.floor(this.#clock.now() / 1000) + Math.round(days * 86_400),
     };
-    await this.#call('PutItem', () => this.#client.send(new PutCommand({ TableName: this.#table, Item: item })));
+    await this.#table.put({ Item: item });
   }
 
   async wasApplied(site: string, actionId: string): Promise<boolean> {
     assertSite(site);
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.appliedSk(actionId) },
-          ConsistentRead: true,
-          ProjectionExpression: '#sk',
-          ExpressionAttributeNames: { '#sk': TABLE.sortKey },
-        }),
-      ),
+    const item = await this.#table.get(
+      { [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.appliedSk(actionId) },
+      { ConsistentRead: true, ProjectionExpression: '#sk', ExpressionAttributeNames: { '#sk': TABLE.sortKey } },
     );
-    return out.Item !== undefined;
+    return item !== undefined;
   }
 
   async putHistory(
@@ -187,7 +133,7 @@ export class DynamoDbStateStore implements StateStore {
     if (from > to || limit < 1) return transitions;
     let start: Item | undefined;
     do {
-      const out = await this.#query({
+      const out = await this.#table.query({
         KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
         ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
         ExpressionAttributeValues: {
@@ -199,7 +145,7 @@ export class DynamoDbStateStore implements StateStore {
         ...(limit === Infinity ? {} : { Limit: limit - transitions.length }),
         ...(start ? { ExclusiveStartKey: start } : {}),
       });
-      for (const item of out.Items ?? []) transitions.push(withoutKeys(item) as unknown as Transition);
+      for (const item of out.Items ?? []) transitions.push(this.#table.decode(TransitionItem, item, 'a transition'));
       start = out.LastEvaluatedKey;
     } while (start && transitions.length < limit);
     return transitions;
@@ -208,16 +154,11 @@ export class DynamoDbStateStore implements StateStore {
   async getIncident(id: string): Promise<IncidentRecord | null> {
     const parsed = parseIncidentId(id);
     if (!parsed) return null;
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: { [TABLE.partitionKey]: keys.site(parsed.site), [TABLE.sortKey]: keys.incidentSk(parsed.openedSeq) },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return out.Item ? (withoutKeys(out.Item) as unknown as IncidentRecord) : null;
+    const item = await this.#table.get({
+      [TABLE.partitionKey]: keys.site(parsed.site),
+      [TABLE.sortKey]: keys.incidentSk(parsed.openedSeq),
+    });
+    return item ? this.#table.decode(IncidentItem, item, 'an incident') : null;
   }
 
   async listIncidents(query: {
@@ -268,9 +209,11 @@ export class DynamoDbStateStore implements StateStore {
       base = { IndexName: TABLE.gsi1.name, KeyConditionExpression: condition };
       keyNames = [TABLE.partitionKey, TABLE.sortKey, TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey];
     }
-    const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, keyNames, query.site, sinceSk);
-    const { items, next } = await queryPage(
-      (input) => this.#query(input),
+    const start =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(query.cursor, keyNames, incidentCursorOf(query.site, sinceSk));
+    const { items, next } = await this.#table.queryPage(
       {
         ...base,
         ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
@@ -281,7 +224,7 @@ export class DynamoDbStateStore implements StateStore {
       start,
     );
     return {
-      items: items.map((item) => withoutKeys(item) as unknown as IncidentRecord),
+      items: items.map((item) => this.#table.decode(IncidentItem, item, 'an incident')),
       ...(next ? { cursor: encodeCursor(next, keyNames) } : {}),
     };
   }
@@ -296,7 +239,7 @@ export class DynamoDbStateStore implements StateStore {
       [TABLE.entityAttribute]: 'transition',
       [TABLE.ttlAttribute]: expiresAt,
     };
-    await this.#call('PutItem', () => this.#client.send(new PutCommand({ TableName: this.#table, Item: item })));
+    await this.#table.put({ Item: item });
   }
 
   async #putIncident(incident: IncidentRecord, expiresAt: number): Promise<void> {
@@ -314,32 +257,13 @@ export class DynamoDbStateStore implements StateStore {
       [TABLE.entityAttribute]: 'incident',
       [TABLE.ttlAttribute]: expiresAt,
     };
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          // A stale snapshot (redelivered late) must not replace a newer one; failing that condition is success.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #lastSeq <= :lastSeq',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#lastSeq': 'lastSeq' },
-          ExpressionAttributeValues: { ':lastSeq': incident.lastSeq },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw this.#mapped(error, 'PutItem');
-    }
-  }
-
-  #query(input: Omit<QueryCommandInput, 'TableName'>): Promise<QueryCommandOutput> {
-    return this.#call('Query', () => this.#client.send(new QueryCommand({ TableName: this.#table, ...input })));
-  }
-
-  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return storeCall(operation, this.#table, run);
-  }
-
-  #mapped(error: unknown, operation: string): FailoverError {
-    return storeError(error, operation, this.#table);
+    // A stale snapshot (redelivered late) must not replace a newer one; failing that condition is success.
+    await this.#table.putIf({
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#pk) OR #lastSeq <= :lastSeq',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#lastSeq': 'lastSeq' },
+      ExpressionAttributeValues: { ':lastSeq': incident.lastSeq },
+    });
   }
 }
 
@@ -354,69 +278,6 @@ export function parseIncidentId(id: string): { site: string; openedSeq: number }
   if (!match) return null;
   const openedSeq = Number(match[2]);
   return openedSeq <= MAX_SEQ ? { site: match[1]!, openedSeq } : null;
-}
-
-/**
- * One page of `limit` items of a Query, newest first, after `start`. With a FilterExpression, Limit counts items
- * read, not items kept: it reads on until one more than a page is kept, or the end. `next` is the page's last item
- * when there is more (make the next cursor from its keys).
- */
-export async function queryPage(
-  query: (input: Omit<QueryCommandInput, 'TableName'>) => Promise<QueryCommandOutput>,
-  input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey' | 'ScanIndexForward'>,
-  limit: number,
-  start: Key | undefined,
-): Promise<{ items: Item[]; next: Item | undefined }> {
-  const found: Item[] = [];
-  let from: Record<string, unknown> | undefined = start;
-  do {
-    const wanted = limit + 1 - found.length;
-    const out = await query({
-      ...input,
-      ScanIndexForward: false,
-      Limit: input.FilterExpression ? Math.max(wanted, 50) : wanted,
-      ...(from ? { ExclusiveStartKey: from } : {}),
-    });
-    found.push(...(out.Items ?? []));
-    from = out.LastEvaluatedKey;
-  } while (from && found.length <= limit);
-  const items = found.slice(0, limit);
-  return { items, next: found.length > limit ? items.at(-1) : undefined };
-}
-
-/** Whether retrying later may help: throttling, a 5xx answer, a network failure or a timeout. */
-export function isUnavailable(error: unknown): boolean {
-  return isTransientAwsError(error, RETRY_LATER);
-}
-
-/**
- * A failed DynamoDB call as the stores' error: StoreUnavailableError when retrying later may help, else
- * StateStoreError; `subject` names what was read or written (`an API key`) in the message.
- */
-export function storeError(error: unknown, operation: string, table: string, subject?: string): FailoverError {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const message = `DynamoDB ${operation}${subject ? ` of ${subject}` : ''} on table ${table} failed: ${detail}`;
-  return isUnavailable(error)
-    ? new StoreUnavailableError(message, { cause: error })
-    : new StateStoreError(message, { cause: error });
-}
-
-/** Runs one DynamoDB call; its failure is thrown as {@link storeError}. */
-export async function storeCall<T>(
-  operation: string,
-  table: string,
-  run: () => Promise<T>,
-  subject?: string,
-): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw storeError(error, operation, table, subject);
-  }
-}
-
-function isConditionFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 const stateKey = (site: string): Key => ({ [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.stateSk });
@@ -448,12 +309,6 @@ function decodeState(item: Item): SiteState {
   const data = item.data;
   if (!(data instanceof Uint8Array)) throw new StateStoreError(`state item ${String(item[TABLE.sortKey])} has no data`);
   return JSON.parse(inflateRawSync(data).toString('utf8')) as SiteState;
-}
-
-function withoutKeys(item: Item): Item {
-  const record = { ...item };
-  for (const name of RESERVED_ATTRIBUTES) delete record[name];
-  return record;
 }
 
 /** DynamoDB refuses a map or list nested deeper than this below the item (dynalite accepts it). */
@@ -496,34 +351,12 @@ function finite(value: number, what: string): number {
   return value;
 }
 
-function encodeCursor(item: Item, keyNames: readonly string[]): string {
-  const key: Item = {};
-  for (const name of keyNames) key[name] = item[name];
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string, keyNames: readonly string[], site: string | undefined, sinceSk?: string): Key {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw new BadCursorError('malformed cursor', { cause: error });
-  }
-  const valid =
-    typeof key === 'object' &&
-    key !== null &&
-    !Array.isArray(key) &&
-    Object.keys(key).length === keyNames.length &&
-    keyNames.every((name) => typeof (key as Item)[name] === 'string') &&
-    encodeCursor(key as Item, keyNames) === cursor;
-  if (!valid) throw new BadCursorError('malformed cursor');
-  const k = key as Key;
-  const fits =
+/** Whether a cursor's key is an incident of this query's site (any site's, on the index, at or after `sinceSk`). */
+function incidentCursorOf(site: string | undefined, sinceSk: string | undefined): (k: Key) => boolean {
+  return (k) =>
     (site === undefined ? k[TABLE.partitionKey]!.startsWith('SITE#') : k[TABLE.partitionKey] === keys.site(site)) &&
     k[TABLE.sortKey]!.startsWith(keys.incidentPrefix) &&
     (site !== undefined ||
       (k[TABLE.gsi1.partitionKey] === INCIDENT_INDEX_PK &&
         (sinceSk === undefined || k[TABLE.gsi1.sortKey]! >= sinceSk)));
-  if (!fits) throw new BadCursorError('cursor does not belong to this query');
-  return k;
 }

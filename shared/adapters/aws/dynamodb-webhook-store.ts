@@ -1,16 +1,6 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-  type QueryCommandInput,
-  type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
-import type { FailoverError } from '../../errors.ts';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import { BadCursorError, type Page } from '../../ports/state-store.ts';
+import type { Page } from '../../ports/state-store.ts';
 import {
   DeliveryConflictError,
   MAX_ATTEMPTS_KEPT,
@@ -19,8 +9,10 @@ import {
   type WebhookStore,
   type WebhookSubscription,
 } from '../../ports/webhook-store.ts';
-import { createDocumentClient, queryPage, StateStoreError, storeCall, storeError } from './dynamodb-state-store.ts';
-import { RESERVED_ATTRIBUTES, TABLE } from './table.ts';
+import { WebhookDeliveryItem, WebhookSubscriptionItem } from './dynamodb-records.ts';
+import { decodeCursor, DynamoTable, encodeCursor, StateStoreError, type Item } from './dynamodb-table.ts';
+import type { RESERVED_ATTRIBUTES } from './table.ts';
+import { TABLE } from './table.ts';
 
 /** Key values of webhook items (docs/state.md, "Webhook items"). */
 export const webhookKeys = {
@@ -37,8 +29,6 @@ export const webhookKeys = {
 /** Deliveries per page when the query names no limit; a larger limit is lowered to the maximum. */
 export const DEFAULT_DELIVERY_LIMIT = 50;
 export const MAX_DELIVERY_LIMIT = 200;
-
-type Item = Record<string, unknown>;
 
 // A record field named like a key attribute would be silently overwritten: make that a compile error.
 type Collision = Extract<keyof WebhookSubscription | keyof WebhookDelivery, (typeof RESERVED_ATTRIBUTES)[number]>;
@@ -60,14 +50,15 @@ export interface DynamoDbWebhookStoreOptions {
  * single-item conditional write; SDK errors become StoreUnavailableError (retry later) or StateStoreError.
  */
 export class DynamoDbWebhookStore implements WebhookStore {
-  readonly #table: string;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #table: DynamoTable;
   readonly #retentionSeconds: number;
   readonly #clock: Clock;
 
   constructor(options: DynamoDbWebhookStoreOptions) {
-    this.#table = options.tableName;
-    this.#client = options.client ?? createDocumentClient();
+    this.#table = new DynamoTable({
+      tableName: options.tableName,
+      ...(options.client ? { client: options.client } : {}),
+    });
     this.#retentionSeconds = Math.round((options.deliveryRetentionDays ?? 30) * 86_400);
     this.#clock = options.clock ?? systemClock;
   }
@@ -79,133 +70,89 @@ export class DynamoDbWebhookStore implements WebhookStore {
       [TABLE.sortKey]: webhookKeys.subscriptionSk(subscription.id),
       [TABLE.entityAttribute]: 'webhook-subscription',
     };
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailed(error))
-        throw new StateStoreError(`subscription ${subscription.id} exists already`, { cause: error });
-      throw this.#mapped(error, 'PutItem');
-    }
+    await this.#table.putIf(
+      {
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+      },
+      (cause) => new StateStoreError(`subscription ${subscription.id} exists already`, { cause }),
+    );
   }
 
   async getSubscription(id: string): Promise<WebhookSubscription | null> {
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(new GetCommand({ TableName: this.#table, Key: subscriptionKey(id), ConsistentRead: true })),
-    );
-    return out.Item ? (withoutKeys(out.Item) as unknown as WebhookSubscription) : null;
+    const item = await this.#table.get(subscriptionKey(id));
+    return item ? this.#table.decode(WebhookSubscriptionItem, item, 'a webhook subscription') : null;
   }
 
   async listSubscriptions(): Promise<WebhookSubscription[]> {
-    const found: WebhookSubscription[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.#query({
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
-        ExpressionAttributeValues: { ':pk': webhookKeys.subscriptionsPk, ':prefix': webhookKeys.subscriptionPrefix },
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      });
-      for (const item of out.Items ?? []) found.push(withoutKeys(item) as unknown as WebhookSubscription);
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    const items = await this.#table.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': webhookKeys.subscriptionsPk, ':prefix': webhookKeys.subscriptionPrefix },
+      ConsistentRead: true,
+    });
+    return items
+      .map((item) => this.#table.decode(WebhookSubscriptionItem, item, 'a webhook subscription'))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
-  async setSubscriptionEnabled(id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: subscriptionKey(id),
-          UpdateExpression: 'SET #enabled = :enabled, #reason = :reason, #at = :at',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: {
-            '#pk': TABLE.partitionKey,
-            '#enabled': 'enabled',
-            '#reason': 'disabledReason',
-            '#at': 'disabledAt',
-          },
-          ExpressionAttributeValues: {
-            ':enabled': enabled,
-            ':reason': enabled ? null : reason,
-            ':at': enabled ? null : at,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw this.#mapped(error, 'UpdateItem');
-    }
+  setSubscriptionEnabled(id: string, enabled: boolean, reason: string | null, at: number): Promise<boolean> {
+    return this.#table.updateIf({
+      Key: subscriptionKey(id),
+      UpdateExpression: 'SET #enabled = :enabled, #reason = :reason, #at = :at',
+      ConditionExpression: 'attribute_exists(#pk)',
+      ExpressionAttributeNames: {
+        '#pk': TABLE.partitionKey,
+        '#enabled': 'enabled',
+        '#reason': 'disabledReason',
+        '#at': 'disabledAt',
+      },
+      ExpressionAttributeValues: {
+        ':enabled': enabled,
+        ':reason': enabled ? null : reason,
+        ':at': enabled ? null : at,
+      },
+    });
   }
 
   async deleteSubscription(id: string): Promise<boolean> {
-    const out = await this.#call('DeleteItem', () =>
-      this.#client.send(
-        new DeleteCommand({ TableName: this.#table, Key: subscriptionKey(id), ReturnValues: 'ALL_OLD' }),
+    const out = await this.#table.call('DeleteItem', () =>
+      this.#table.client.send(
+        new DeleteCommand({ TableName: this.#table.name, Key: subscriptionKey(id), ReturnValues: 'ALL_OLD' }),
       ),
     );
     return out.Attributes !== undefined;
   }
 
-  async createDelivery(delivery: WebhookDelivery): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: this.#deliveryItem({ ...delivery, version: 1 }),
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw this.#mapped(error, 'PutItem');
-    }
+  createDelivery(delivery: WebhookDelivery): Promise<boolean> {
+    return this.#table.putIf({
+      Item: this.#deliveryItem({ ...delivery, version: 1 }),
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+    });
   }
 
   async getDelivery(subscriptionId: string, deliveryId: string): Promise<WebhookDelivery | null> {
     const actionId = actionIdOf(subscriptionId, deliveryId);
     if (actionId === null) return null;
-    const out = await this.#call('GetItem', () =>
-      this.#client.send(
-        new GetCommand({
-          TableName: this.#table,
-          Key: {
-            [TABLE.partitionKey]: webhookKeys.deliveryPk(subscriptionId),
-            [TABLE.sortKey]: webhookKeys.deliverySk(actionId),
-          },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return out.Item ? (withoutKeys(out.Item) as unknown as WebhookDelivery) : null;
+    const item = await this.#table.get({
+      [TABLE.partitionKey]: webhookKeys.deliveryPk(subscriptionId),
+      [TABLE.sortKey]: webhookKeys.deliverySk(actionId),
+    });
+    return item ? this.#table.decode(WebhookDeliveryItem, item, 'a webhook delivery') : null;
   }
 
   async updateDelivery(delivery: WebhookDelivery): Promise<void> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: this.#deliveryItem(delivery),
-          ConditionExpression: '#version = :previous',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':previous': delivery.version - 1 },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailed(error)) throw new DeliveryConflictError(delivery.id, { cause: error });
-      throw this.#mapped(error, 'PutItem');
-    }
+    await this.#table.putIf(
+      {
+        Item: this.#deliveryItem(delivery),
+        ConditionExpression: '#version = :previous',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':previous': delivery.version - 1 },
+      },
+      (cause) => new DeliveryConflictError(delivery.id, { cause }),
+    );
   }
 
   async listDeliveries(
@@ -222,9 +169,16 @@ export class DynamoDbWebhookStore implements WebhookStore {
       values[':status'] = query.status;
       filter = '#status = :status';
     }
-    const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, pk);
-    const { items, next } = await queryPage(
-      (input) => this.#query(input),
+    const start =
+      query.cursor === undefined
+        ? undefined
+        : decodeCursor(
+            query.cursor,
+            CURSOR_KEYS,
+            (k) => k[TABLE.partitionKey] === pk && k[TABLE.gsi1.partitionKey] === pk,
+            'cursor does not belong to this subscription',
+          );
+    const { items, next } = await this.#table.queryPage(
       {
         IndexName: TABLE.gsi1.name,
         KeyConditionExpression: '#gpk = :gpk',
@@ -236,8 +190,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
       start,
     );
     return {
-      items: items.map((item) => withoutKeys(item) as unknown as WebhookDelivery),
-      ...(next ? { cursor: encodeCursor(next) } : {}),
+      items: items.map((item) => this.#table.decode(WebhookDeliveryItem, item, 'a webhook delivery')),
+      ...(next ? { cursor: encodeCursor(next, CURSOR_KEYS) } : {}),
     };
   }
 
@@ -253,18 +207,6 @@ export class DynamoDbWebhookStore implements WebhookStore {
       [TABLE.ttlAttribute]: Math.floor(Math.max(delivery.createdAt, this.#clock.now()) / 1000) + this.#retentionSeconds,
     };
   }
-
-  #query(input: Omit<QueryCommandInput, 'TableName'>): Promise<QueryCommandOutput> {
-    return this.#call('Query', () => this.#client.send(new QueryCommand({ TableName: this.#table, ...input })));
-  }
-
-  #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return storeCall(operation, this.#table, run);
-  }
-
-  #mapped(error: unknown, operation: string): FailoverError {
-    return storeError(error, operation, this.#table);
-  }
 }
 
 /** The action id inside a delivery id (`<action id>:<subscription id>`), or null when it is not one of its own. */
@@ -278,46 +220,9 @@ const subscriptionKey = (id: string) => ({
   [TABLE.sortKey]: webhookKeys.subscriptionSk(id),
 });
 
-function isConditionFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
-
 /** A JSON copy: no undefined fields whatever the client's marshalling options. */
 function plain(value: object): Item {
   return JSON.parse(JSON.stringify(value)) as Item;
 }
 
-function withoutKeys(item: Item): Item {
-  const record = { ...item };
-  for (const name of RESERVED_ATTRIBUTES) delete record[name];
-  return record;
-}
-
 const CURSOR_KEYS = [TABLE.partitionKey, TABLE.sortKey, TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey] as const;
-
-function encodeCursor(item: Item): string {
-  const key: Item = {};
-  for (const name of CURSOR_KEYS) key[name] = item[name];
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string, pk: string): Record<string, string> {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw new BadCursorError('malformed cursor', { cause: error });
-  }
-  const k = key as Record<string, unknown> | null;
-  const valid =
-    typeof k === 'object' &&
-    k !== null &&
-    !Array.isArray(k) &&
-    Object.keys(k).length === CURSOR_KEYS.length &&
-    CURSOR_KEYS.every((name) => typeof k[name] === 'string') &&
-    encodeCursor(k) === cursor;
-  if (!valid) throw new BadCursorError('malformed cursor');
-  if (k[TABLE.partitionKey] !== pk || k[TABLE.gsi1.partitionKey] !== pk)
-    throw new BadCursorError('cursor does not belong to this subscription');
-  return k as Record<string, string>;
-}

@@ -82,21 +82,3 @@ export class HookRejectedError extends FailoverError {
     this.name = 'HookRejectedError';
   }
 }
-
-/**
- * The HTTP status of each error code of these use cases, for the API's error mapping. Codes not listed (store
- * errors, SECRET_UNAVAILABLE) are server errors.
- */
-export const WEBHOOK_ERROR_STATUS: Readonly<Record<string, number>> = {
-  WEBHOOK_NOT_FOUND: 404,
-  WEBHOOK_INVALID: 400,
-  WEBHOOK_DISABLED: 409,
-  BAD_CURSOR: 400,
-  HOOK_UNKNOWN_SOURCE: 404,
-  HOOK_BAD_SIGNATURE: 401,
-  HOOK_STALE: 401,
-  HOOK_REPLAYED: 409,
-  HOOK_BAD_PAYLOAD: 422,
-  HOOK_NOT_ALLOWED: 403,
-  HOOK_REJECTED: 409,
-};

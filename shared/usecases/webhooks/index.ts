@@ -25,7 +25,7 @@
  * - verifyInbound(deps, { source, headers, body }) -> { source, id, timestamp }
  * - handleInboundHook(deps, { source, headers, body }) -> InboundHookResult               POST /v1/hooks/{source}
  *   `body` is the raw request body (the signature covers its bytes); headers as received.
- * Errors are FailoverErrors; WEBHOOK_ERROR_STATUS maps their codes to HTTP statuses.
+ * Errors are FailoverErrors; functions/shared/problems.ts maps their codes to HTTP statuses.
  */
 export * from './errors.ts';
 export * from './create-subscription.ts';
