@@ -8,19 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentGateway } from '../../infra/constructs/agent-gateway.ts';
 import { FailoverFunction } from '../../infra/constructs/failover-function.ts';
 import { StateTable } from '../../infra/constructs/state-table.ts';
+import { TWO_REGION_CONFIG } from '../support/two-region-config.ts';
 
 // Validated at synthesis, like every configuration a function carries.
-const CONFIG = `version: 1
-regions: { probe: [eu-central-1, eu-west-1], control: eu-west-1 }
-sites:
-  - id: shop
-    links:
-      - { id: dsl, role: primary, address: 192.0.2.1 }
-      - { id: lte, role: backup, address: 192.0.2.2 }
-    checks:
-      - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
-`;
+const CONFIG = TWO_REGION_CONFIG;
 let outdir: string;
 let stack: Stack;
 let gateway: AgentGateway;

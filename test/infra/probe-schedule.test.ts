@@ -6,18 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE_ALARM_PREFIX, PROBE_NAMES } from '../../infra/constructs/probe-region.ts';
 import { ProbeStack } from '../../infra/stacks/probe-stack.ts';
+import { TWO_REGION_CONFIG } from '../support/two-region-config.ts';
 
-const CONFIG = `version: 1
-regions: { probe: [eu-central-1, eu-west-1], control: eu-west-1 }
-sites:
-  - id: shop
-    links:
-      - { id: dsl, role: primary, address: 192.0.2.1 }
-      - { id: lte, role: backup, address: 192.0.2.2 }
-    checks:
-      - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
-`;
+const CONFIG = TWO_REGION_CONFIG;
 const BUDGET_MS = 48_000;
 const dirs: string[] = [];
 let remote: ProbeStack;

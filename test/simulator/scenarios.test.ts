@@ -1,15 +1,10 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { simulate } from '../../shared/simulator/run.ts';
 import { loadScenario } from '../../shared/simulator/scenario.ts';
+import { SCENARIO_FILES, scenarioPath } from '../support/scenario-files.ts';
 
-const DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
-const FILES = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .sort();
+const FILES = SCENARIO_FILES;
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
@@ -26,7 +21,7 @@ describe('the scenario corpus (test/scenarios)', () => {
 
   // One dynalite for the file; simulate() gives every run a table of its own.
   it.each(FILES)('%s: every expectation met', { timeout: 60_000 }, async (file) => {
-    const scenario = await loadScenario(join(DIR, file));
+    const scenario = await loadScenario(scenarioPath(file));
     const result = await simulate(scenario, { dynamo });
     expect(result.expectations.length).toBeGreaterThan(0);
     expect(result.expectations.filter((e) => !e.met)).toEqual([]);

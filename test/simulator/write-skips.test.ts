@@ -1,15 +1,10 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { simulate, type SimulationResult } from '../../shared/simulator/run.ts';
 import { loadScenario } from '../../shared/simulator/scenario.ts';
+import { SCENARIO_FILES, scenarioPath } from '../support/scenario-files.ts';
 
-const DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
-const FILES = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .sort();
+const FILES = SCENARIO_FILES;
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
@@ -49,7 +44,7 @@ describe('skipping writes of states that are only fresher (the scenario corpus)'
     '%s: the same transitions and effects with and without skipped writes',
     { timeout: 60_000 },
     async (file) => {
-      const scenario = await loadScenario(join(DIR, file));
+      const scenario = await loadScenario(scenarioPath(file));
       const every = await simulate(scenario, { dynamo, skipFreshOnly: false });
       const skipping = await simulate(scenario, { dynamo });
       expect(every.summary.skippedWrites).toBe(0);
