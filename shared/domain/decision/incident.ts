@@ -62,7 +62,7 @@ export function incidentSnapshot(d: Decision): void {
   if (incident) push(d, { kind: 'history', record: { type: 'incident', incident } });
 }
 
-/** Tells subscribed tools an incident is open (not while frozen: see webhook()). */
+/** Tells subscribed tools an incident is open (not while frozen: see `webhook` in transitions.ts). */
 export function announceIncident(d: Decision): void {
   const s = d.state;
   if (!s.incident || s.incident.announced || frozen(d)) return;
