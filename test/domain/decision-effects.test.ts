@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../shared/config/load.ts';
+import { parseConfig } from '../../shared/config/load.ts';
 import { alertAction, switchTraffic, transitionData, webhookAction } from '../../shared/domain/decision/effects.ts';
 import type { Action, Transition } from '../../shared/domain/model.ts';
+import { TEST_ZONE_ID, twoLinkConfigYaml } from '../support/two-link-site.ts';
 
-const config = await loadConfig('examples/demo.yaml');
-const site = config.sites.find((s) => s.id === 'demo')!;
+const AGENT_KEY = 'xB2O6o8kS5BGX6ZkoTtVxpUn91FghSmQXa9n1Z3kXD0=';
+const yaml = twoLinkConfigYaml({
+  sites: [{ id: 'demo', name: 'Demo', dns: [{ name: 'portal.example.com', ttl: 5 }], agentKey: AGENT_KEY }],
+  policy: 'intervalSeconds: 10',
+});
+const parsed = parseConfig(yaml);
+if (!parsed.config) throw new Error(`test config: ${JSON.stringify(parsed.diagnostics)}`);
+const site = parsed.config.sites[0]!;
 const AT = Date.UTC(2026, 0, 1, 12, 30);
 
 function transition(over: Partial<Transition> = {}): Transition {
@@ -33,7 +40,7 @@ describe('decision effects', () => {
       {
         kind: 'dns',
         zone: 'example.com',
-        hostedZoneId: 'Z0000000000DEMO',
+        hostedZoneId: TEST_ZONE_ID,
         name: 'portal.example.com',
         type: 'A',
         ttl: 5,
