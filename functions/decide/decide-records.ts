@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 import { decideSite, type DecideSiteDeps, type DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
 import { logger, metrics } from '../shared/runtime.ts';
@@ -143,7 +143,7 @@ function logDecision(site: string, work: SiteWork, out: DecideSiteOutput, latenc
   });
 }
 
-function summarize(error: z.ZodError): string {
+function summarize(error: z.core.$ZodError): string {
   const shown = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = error.issues.length - shown.length;
   return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');

@@ -60,8 +60,8 @@ export const TimelineEntryDoc = z
       .array(z.enum(['regions', 'site']))
       .min(1)
       .optional(),
-    outcome: Outcome.optional(),
-    errorClass: ErrorClass.optional(),
+    outcome: z.optional(Outcome),
+    errorClass: z.optional(ErrorClass),
     latencyMs: z.number().nonnegative().optional(),
     mos: z.number().min(1).max(5).optional(),
     lossPct: z.number().min(0).max(100).optional(),
