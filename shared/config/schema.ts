@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Check, Host, Id } from './checks.ts';
+import { INBOUND_ACTIONS, InboundAction } from './names.ts';
 
 /** An AWS region name such as eu-west-1 (also the label of a probe worker in the local runtime). */
 export const Region = z
@@ -175,15 +176,7 @@ export const LocalSettings = z
   })
   .strict();
 
-/** The actions an inbound webhook can map to (docs/webhooks.md). */
-export const INBOUND_ACTIONS = [
-  'maintenance.open',
-  'maintenance.close',
-  'incident.acknowledge',
-  'failover',
-  'failback',
-] as const;
-export const InboundAction = z.enum(INBOUND_ACTIONS);
+export { INBOUND_ACTIONS, InboundAction };
 
 /** The signature schemes inbound webhooks are verified with. */
 export const INBOUND_SCHEMES = ['standard-webhooks', 'zendesk', 'stripe'] as const;

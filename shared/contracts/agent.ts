@@ -92,7 +92,11 @@ export const AgentMessage = z.discriminatedUnion('type', [
     version: z.optional(z.string().check(z.maxLength(64))),
   }),
   z.object({ v: z.literal(1), type: z.literal('ack'), ack: CommandAck }),
-  z.object({ v: z.literal(1), type: z.literal('observations'), batches: z.array(ObservationBatch).check(z.maxLength(50)) }),
+  z.object({
+    v: z.literal(1),
+    type: z.literal('observations'),
+    batches: z.array(ObservationBatch).check(z.maxLength(50)),
+  }),
   z.object({ v: z.literal(1), type: z.literal('autonomy'), report: AutonomyReport }),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;

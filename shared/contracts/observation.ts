@@ -20,9 +20,7 @@ export type ProbeKind = z.infer<typeof ProbeKind>;
 
 /** Milliseconds spent in each phase, where the protocol has phases. */
 const Ms = z.number().check(z.nonnegative());
-export const Timings = z.partial(
-  z.object({ dnsMs: Ms, connectMs: Ms, tlsMs: Ms, firstByteMs: Ms, totalMs: Ms }),
-);
+export const Timings = z.partial(z.object({ dnsMs: Ms, connectMs: Ms, tlsMs: Ms, firstByteMs: Ms, totalMs: Ms }));
 export type Timings = z.infer<typeof Timings>;
 
 /** Probe-specific facts (`status`, `daysToExpiry`, `mos`, `lossPct`, `rcode`, ...), flat and JSON-friendly. */
@@ -46,9 +44,12 @@ export const ProbeResult = z.object({
 export type ProbeResult = z.infer<typeof ProbeResult>;
 
 /** One try of a check inside a round; a failed first try is confirmed by a second. */
-export const Attempt = z.extend(z.pick(ProbeResult, { outcome: true, latencyMs: true, errorClass: true, detail: true }), {
-  at: z.iso.datetime(),
-});
+export const Attempt = z.extend(
+  z.pick(ProbeResult, { outcome: true, latencyMs: true, errorClass: true, detail: true }),
+  {
+    at: z.iso.datetime(),
+  },
+);
 export type Attempt = z.infer<typeof Attempt>;
 
 /**

@@ -1,8 +1,7 @@
 import { JSONPath } from 'jsonpath-plus';
 import * as z from 'zod';
-import { Id } from '../config/checks.ts';
 import type { InboundSourceConfig } from '../config/model.ts';
-import { INBOUND_ACTIONS, InboundAction } from '../config/schema.ts';
+import { Id, INBOUND_ACTIONS, InboundAction } from '../config/names.ts';
 import {
   SignatureCheckError,
   verifyStandardWebhook,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
-import { Id } from '../../config/checks.ts';
+import { Id } from '../../config/names.ts';
 import { WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
 import type { FailoverConfig } from '../../config/model.ts';
 import type { Clock } from '../../ports/clock.ts';
