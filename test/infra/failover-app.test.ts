@@ -412,9 +412,9 @@ describe('the control stack: state table and decider', () => {
     expect(TABLE.ttlAttribute).toBe('expiresAt');
   });
 
-  it('runs the decide function with the house defaults but no X-Ray (cost), the table name and the configuration inlined', () => {
+  it('runs the decide function with the house defaults but no X-Ray (cost), the table name, its queue URL and the configuration inlined', () => {
     const { stacks, assembly } = example;
-    const { template, table, fn, logGroup } = parts(stacks.control);
+    const { template, table, fn, logGroup, queue } = parts(stacks.control);
     // The decide, dispatch and reconcile functions, the API and the webhook worker, and the agent gateway's
     // authorizer, gateway and sweep.
     template.resourceCountIs('AWS::Lambda::Function', 5 + (stacks.control.agentGateway ? 3 : 0));
@@ -429,6 +429,8 @@ describe('the control stack: state table and decider', () => {
       Environment: {
         Variables: {
           STATE_TABLE_NAME: { Ref: table },
+          // Transient failures shorten their messages' visibility on it (ChangeMessageVisibility, granted below).
+          OBSERVATIONS_QUEUE_URL: { Ref: queue },
           POWERTOOLS_SERVICE_NAME: 'failover-decide',
           NODE_OPTIONS: '--enable-source-maps',
           FAILOVER_CONFIG_JSON: Match.absent(),
