@@ -225,7 +225,7 @@ export const InboundFields = z
 
 export const InboundSource = z
   .object({
-    source: Id.describe('The {source} of POST /v1/hooks/{source}.'),
+    source: Id.check(z.describe('The {source} of POST /v1/hooks/{source}.')),
     scheme: z.enum(INBOUND_SCHEMES).describe('How requests are signed.'),
     secret: SecretRef,
     allow: z.array(InboundAction).min(1).describe('The actions this source may take.'),

@@ -53,9 +53,9 @@ export const TimelineEntryDoc = z
     every: Duration.optional(),
     repeat: z.number().int().min(1).max(10_000).optional(),
     regions: z.array(z.string()).min(1).optional(),
-    link: Id.optional(),
+    link: z.optional(Id),
     check: z.string().min(1).optional(),
-    dependency: Id.optional(),
+    dependency: z.optional(Id),
     vantages: z
       .array(z.enum(['regions', 'site']))
       .min(1)
@@ -111,7 +111,7 @@ export const ExpectDoc = z
     maxDetectionSeconds: z.number().nonnegative().optional(),
     minDetectionSeconds: z.number().nonnegative().optional(),
     finalMode: z.enum(SITE_MODES).optional(),
-    finalLink: Id.optional(),
+    finalLink: z.optional(Id),
     transitions: z.array(TransitionKindDoc).optional(),
     count: z.partialRecord(TransitionKindDoc, Count).optional(),
     when: z
