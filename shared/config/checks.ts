@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { PROBE_KINDS, type ProbeKind } from '../contracts/observation.ts';
-import { Id } from './names.ts';
+import { idSchema } from '../contracts/ids.ts';
 
 /** Ids of sites, links, checks and presets: short, safe in keys, URLs and metric dimensions. */
-export { Id };
+export const Id = idSchema();
 
 const hostnameRe = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import './zod-english.ts';
 import { ObservationBatch } from './observation.ts';
+import { SiteId } from './ids.ts';
 
 /**
  * The agent protocol, version 1: what crosses between the control plane and a site's agent, over WebSocket (the
@@ -8,10 +9,8 @@ import { ObservationBatch } from './observation.ts';
  */
 
 const Iso = z.iso.datetime();
-// zod/mini, as in observation.ts: these are built at the cold start of every function.
 const Base64 = z.string().check(z.regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'expected base64'));
-/** A site id as the agent protocol carries it. */
-export const SiteId = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected a site id'));
+export { SiteId };
 
 /** A fresh challenge from `GET /v1/agent/challenge?site=<id>`; `token` is the control plane's MAC over the rest. */
 export const Challenge = z.object({
@@ -32,7 +31,7 @@ export type AgentAuth = z.infer<typeof AgentAuth>;
 
 /** What an agent may be asked to do; `args.link` is the WAN link to move the site's traffic to. */
 export const CommandBody = z.object({
-  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  id: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   site: SiteId,
   action: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected an action name such as switch-wan')),
   args: z.record(z.string(), z.string()),
@@ -50,7 +49,7 @@ export const REFUSALS = ['bad-signature', 'wrong-site', 'expired', 'replayed', '
 
 /** The agent's answer to a command: what it did, or why it refused. */
 export const CommandAck = z.object({
-  commandId: z.string().check(z.minLength(1), z.maxLength(128)),
+  commandId: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   site: SiteId,
   status: z.enum(['succeeded', 'failed', 'refused']),
   reason: z.optional(z.enum(REFUSALS)),

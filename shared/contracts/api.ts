@@ -1,6 +1,18 @@
 import * as z from 'zod/mini';
 import './zod-english.ts';
-import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.ts';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_STATUSES,
+  FAILBACK_MODES,
+  INCIDENT_KINDS,
+  INCIDENT_STATUSES,
+  LINK_ROLES,
+  TRANSITION_KINDS,
+  VERDICTS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
+} from './vocabulary.ts';
+import { SiteId, SiteModeSchema } from './ids.ts';
 
 /**
  * The HTTP API, version 1: every request and response body of `/v1/...`. Handlers validate requests with these
@@ -25,23 +37,19 @@ const TimeIn = z.iso.datetime({
 });
 const Reason = z.string().check(z.trim()).check(z.minLength(1, 'a reason is required')).check(z.maxLength(500));
 
-/** A site id, as in sites.yaml. */
-export const SiteId = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a site id of letters, digits, "-" and "_"'));
-
-export const SiteMode = z.enum(['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN']);
-export const Verdict = z.enum(['up', 'down', 'unknown']);
+export { SiteId };
+export const SiteMode = SiteModeSchema;
+export const Verdict = z.enum(VERDICTS);
 export const Outcome = z.enum(['up', 'degraded', 'down']);
 export const TransitionKind = z.enum(TRANSITION_KINDS);
-export const IncidentKind = z.enum(['failover', 'both-down', 'degraded', 'provider-outage']);
-export const IncidentStatus = z.enum(['open', 'resolved']);
+export const IncidentKind = z.enum(INCIDENT_KINDS);
+export const IncidentStatus = z.enum(INCIDENT_STATUSES);
 
 export const OverrideView = component(
   'Override',
   z
     .object({
-      pin: z.enum(['primary', 'backup']),
+      pin: z.enum(LINK_ROLES),
       link: z.string(),
       reason: z.string(),
       by: z.string(),
@@ -136,7 +144,7 @@ export const LinkView = component(
   'Link',
   z.object({
     id: z.string(),
-    role: z.enum(['primary', 'backup']),
+    role: z.enum(LINK_ROLES),
     active: z.boolean(),
     verdict: Verdict,
     degraded: z.boolean(),
@@ -232,7 +240,7 @@ export const SiteDetail = component(
       reuseInSeconds: z.nullable(z.number()),
     }),
     policy: z.object({
-      failback: z.enum(['auto', 'manual']),
+      failback: z.enum(FAILBACK_MODES),
       holdDownSeconds: z.number(),
       quorum: z.int(),
       failureThreshold: z.int(),
@@ -383,7 +391,7 @@ export const IncidentQuery = z.strictObject({
 export const PinRequest = component(
   'PinRequest',
   z.strictObject({
-    pin: z.enum(['primary', 'backup']),
+    pin: z.enum(LINK_ROLES),
     reason: Reason,
     until: z.optional(TimeIn).check(z.describe('When the pin lapses by itself; absent: until cleared.')),
   }),
@@ -556,7 +564,7 @@ export const DeliveryAttemptView = component(
     at: Time,
     durationMs: z.number(),
     status: z.nullable(z.int()).check(z.describe("The receiver's HTTP status; null when it did not answer.")),
-    outcome: z.enum(['ok', 'retry', 'gone', 'failed']),
+    outcome: z.enum(ATTEMPT_OUTCOMES),
     error: z.nullable(z.string()),
     response: z.nullable(z.string()).check(z.describe("The first bytes of the receiver's answer.")),
     redelivery: z.boolean(),
@@ -572,7 +580,7 @@ export const DeliveryView = component(
     site: SiteId,
     incidentId: z.nullable(z.string()),
     createdAt: Time,
-    status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+    status: z.enum(DELIVERY_STATUSES),
     statusReason: z.nullable(z.string()).check(z.describe('Why it failed or was cancelled.')),
     attemptCount: z.int().check(z.describe('Attempts so far, redeliveries included.')),
     nextAttemptAt: z.nullable(Time),
@@ -587,7 +595,7 @@ export const DeliveryPage = component(
 
 /** `GET /v1/webhooks/{id}/deliveries` query. */
 export const DeliveryQuery = z.strictObject({
-  status: z.optional(z.enum(['pending', 'delivered', 'failed', 'cancelled'])),
+  status: z.optional(z.enum(DELIVERY_STATUSES)),
   limit: z
     .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(200)))
     .check(z.describe('Page size, 1-200 (default 50).')),

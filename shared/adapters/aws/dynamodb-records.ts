@@ -1,7 +1,15 @@
 import * as z from 'zod/mini';
 import '../../contracts/zod-english.ts';
 import { AutonomyReport, CommandAck, SignedCommand } from '../../contracts/agent.ts';
-import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_STATUSES,
+  INCIDENT_KINDS,
+  INCIDENT_STATUSES,
+  TRANSITION_KINDS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
+} from '../../contracts/vocabulary.ts';
 import type { AgentCommandAction, Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
 import { COMMAND_STATUSES, type CommandRecord, type StoredAutonomyReport } from '../../ports/command-store.ts';
 import type { ApiKeyRecord } from '../../ports/api-key-store.ts';
@@ -12,13 +20,14 @@ import type {
   WebhookDelivery,
   WebhookSubscription,
 } from '../../ports/webhook-store.ts';
+import { SiteModeSchema } from '../../contracts/ids.ts';
 
 // How the stores read items back: the record's fields with their types, so a foreign or damaged item is an error
 // naming the field rather than a value of the wrong shape further on. zod/mini, as the contracts: every function
 // builds these at its cold start.
 
-const SiteMode = z.enum(['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN']);
-const IncidentKind = z.enum(['failover', 'both-down', 'degraded', 'provider-outage']);
+const SiteMode = SiteModeSchema;
+const IncidentKind = z.enum(INCIDENT_KINDS);
 /** The explanation is the decider's own record, written by it; only its being an object is checked here. */
 const ExplanationItem = z.custom<Explanation>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
@@ -43,7 +52,7 @@ export const IncidentItem = z.looseObject({
   id: z.string(),
   site: z.string(),
   kind: IncidentKind,
-  status: z.enum(['open', 'resolved']),
+  status: z.enum(INCIDENT_STATUSES),
   openedAt: z.number(),
   resolvedAt: z.nullable(z.number()),
   openedSeq: z.number(),
@@ -111,7 +120,7 @@ const DeliveryAttemptItem = z.looseObject({
   at: z.number(),
   durationMs: z.number(),
   status: z.nullable(z.number()),
-  outcome: z.enum(['ok', 'retry', 'gone', 'failed']),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
   error: z.nullable(z.string()),
   response: z.nullable(z.string()),
   redelivery: z.boolean(),
@@ -126,7 +135,7 @@ export const WebhookDeliveryItem = z.looseObject({
   incidentId: z.nullable(z.string()),
   createdAt: z.number(),
   envelope: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+  status: z.enum(DELIVERY_STATUSES),
   statusReason: z.nullable(z.string()),
   attempts: z.array(DeliveryAttemptItem),
   attemptCount: z.number(),
