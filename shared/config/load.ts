@@ -8,6 +8,7 @@ import { ConfigError, formatPath, type Diagnostic } from '../errors.ts';
 export { formatDiagnostic, formatPath } from '../errors.ts';
 import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { bundledConfigJson } from './bundled.ts';
+import { dataPlaneProblems } from './data-plane.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';
@@ -82,7 +83,18 @@ export function parseConfig(text: string): ParseResult {
   if (problems.length > 0 || !parsed.success) {
     return { config: undefined, diagnostics: locateProblems(doc, lineCounter, problems) };
   }
-  return { config: resolve(parsed.data), diagnostics: [] };
+  const config = resolve(parsed.data);
+  const dataPlane = dataPlaneProblems(config);
+  if (dataPlane.length > 0)
+    return {
+      config: undefined,
+      diagnostics: locateProblems(
+        doc,
+        lineCounter,
+        dataPlane.map((p) => ({ path: [...p.path], message: p.message })),
+      ),
+    };
+  return { config, diagnostics: [] };
 }
 
 /** A problem found in a document, before it is located: `atKey` points at the key rather than its value. */
