@@ -1,0 +1,76 @@
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { AlertContact } from './alert-topics.ts';
+
+/** The fixed name of each probe region's own alert topic (the link alarm stacks name it by ARN). */
+export const REGION_ALERTS_TOPIC_NAME = 'failover-probe-alerts';
+
+/** ARN of the alert topic of `region`, in this account. */
+export function regionAlertsTopicArn(region: string): string {
+  return `arn:${Aws.PARTITION}:sns:${region}:${Aws.ACCOUNT_ID}:${REGION_ALERTS_TOPIC_NAME}`;
+}
+
+/** Props of {@link RegionAlerts}. */
+export interface RegionAlertsProps {
+  /** The contacts; those who get critical alerts are subscribed (email and SMS). */
+  readonly contacts: readonly AlertContact[];
+}
+
+/**
+ * A probe region's own alert topic, so that alerts do not die with the control region: the region's alarms
+ * (a site link it sees down or back, its probes failing, its observations not reaching the control queue) have it
+ * as their action. Encrypted with a key of its own that CloudWatch may use to publish; every contact who gets
+ * critical alerts is subscribed, without a site filter (an alarm's message carries no site attribute).
+ */
+export class RegionAlerts extends Construct {
+  /** Encrypts the topic; CloudWatch may GenerateDataKey* and Decrypt with it. */
+  public readonly key: kms.Key;
+  public readonly topic: sns.Topic;
+  public readonly subscriptions: readonly sns.Subscription[];
+
+  constructor(scope: Construct, id: string, props: RegionAlertsProps) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      description: "Encrypts this probe region's failover alert topic",
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarm actions publish to an encrypted topic only if the key lets the service use it.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      topicName: REGION_ALERTS_TOPIC_NAME,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    const subscriptions: sns.Subscription[] = [];
+    const seen = new Set<string>();
+    const subscribe = (protocol: sns.SubscriptionProtocol, endpoint: string) => {
+      const key = `${protocol}|${endpoint.toLowerCase()}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const kind = protocol === sns.SubscriptionProtocol.SMS ? 'Sms' : 'Email';
+      subscriptions.push(
+        new sns.Subscription(this, `${kind}-${endpoint.replaceAll('/', '_')}`, {
+          topic: this.topic,
+          protocol,
+          endpoint,
+        }),
+      );
+    };
+    for (const c of props.contacts) {
+      if (!c.severities.includes('critical') || c.sites?.length === 0) continue;
+      if (c.email) subscribe(sns.SubscriptionProtocol.EMAIL, c.email);
+      if (c.sms) subscribe(sns.SubscriptionProtocol.SMS, c.sms);
+    }
+    this.subscriptions = subscriptions;
+  }
+}
