@@ -143,7 +143,9 @@ export class DnsFailover extends Construct {
     const primaryValues = record.values[site.primary.id];
     const backupValues = backup && record.values[backup.id];
     if (!backup || !primaryValues || !backupValues) {
-      throw new Error(`${record.name} ${record.type} of site ${site.id} needs values for its primary and first backup link`);
+      throw new Error(
+        `${record.name} ${record.type} of site ${site.id} needs values for its primary and first backup link`,
+      );
     }
     const name = normalizeDnsName(record.name);
     const recordScope = new Construct(scope, `${name}-${record.type}`);

@@ -1,6 +1,4 @@
-import { Aws } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import { Aws, Validations } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { AlertContact } from './alert-topics.ts';
@@ -22,34 +20,20 @@ export interface RegionAlertsProps {
 /**
  * A probe region's own alert topic, so that alerts do not die with the control region: the region's alarms
  * (a site link it sees down or back, its probes failing, its observations not reaching the control queue) have it
- * as their action. Encrypted with a key of its own that CloudWatch may use to publish; every contact who gets
- * critical alerts is subscribed, without a site filter (an alarm's message carries no site attribute).
+ * as their action. TLS is enforced; there is no customer-managed key (see the acknowledgement). Every contact who
+ * gets critical alerts is subscribed, without a site filter (an alarm's message carries no site attribute).
  */
 export class RegionAlerts extends Construct {
-  /** Encrypts the topic; CloudWatch may GenerateDataKey* and Decrypt with it. */
-  public readonly key: kms.Key;
   public readonly topic: sns.Topic;
   public readonly subscriptions: readonly sns.Subscription[];
 
   constructor(scope: Construct, id: string, props: RegionAlertsProps) {
     super(scope, id);
-    this.key = new kms.Key(this, 'Key', {
-      description: "Encrypts this probe region's failover alert topic",
-      enableKeyRotation: true,
-    });
-    // CloudWatch alarm actions publish to an encrypted topic only if the key lets the service use it.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-    );
-    this.topic = new sns.Topic(this, 'Topic', {
-      topicName: REGION_ALERTS_TOPIC_NAME,
-      masterKey: this.key,
-      enforceSSL: true,
+    this.topic = new sns.Topic(this, 'Topic', { topicName: REGION_ALERTS_TOPIC_NAME, enforceSSL: true });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SNS2',
+      reason:
+        'Carries alarm state changes only (alarm names and descriptions: site and link ids, no credentials or customer data), over TLS (enforced). CloudWatch cannot publish under the AWS-managed SNS key, and a customer-managed key would cost $1 a month in every probe region.',
     });
     const subscriptions: sns.Subscription[] = [];
     const seen = new Set<string>();

@@ -27,7 +27,10 @@ export class ProbeStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ProbeStackProps) {
     const { configYaml, controlRegion, roundBudgetMs, contacts, publishesLinkHealth, ...stackProps } = props;
-    super(scope, id, { description: 'Failover probe region: scheduled probe rounds and its own alerts', ...stackProps });
+    super(scope, id, {
+      description: 'Failover probe region: scheduled probe rounds and its own alerts',
+      ...stackProps,
+    });
     this.alerts = new RegionAlerts(this, 'Alerts', { contacts });
     this.probe = new ProbeRegion(this, 'Probe', {
       configYaml,

@@ -188,7 +188,16 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
       healthFailed,
     };
   deps.log?.({ type: 'publish-failed', roundId, error: sent.reason });
-  return { roundId, status: 'publish-failed', lateMs, observations, skipped, published: 0, healthSamples, healthFailed };
+  return {
+    roundId,
+    status: 'publish-failed',
+    lateMs,
+    observations,
+    skipped,
+    published: 0,
+    healthSamples,
+    healthFailed,
+  };
 }
 
 /** How late a round may start: half the shortest interval of the sites due in it. */
