@@ -1,4 +1,5 @@
 import { Aws, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { AlertContact } from './alert-topics.ts';
@@ -30,6 +31,19 @@ export class RegionAlerts extends Construct {
   constructor(scope: Construct, id: string, props: RegionAlertsProps) {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Topic', { topicName: REGION_ALERTS_TOPIC_NAME, enforceSSL: true });
+    // Alarm actions publish as the CloudWatch service, and enforceSSL made the topic policy explicit.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
     Validations.of(this.topic).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SNS2',
       reason:
