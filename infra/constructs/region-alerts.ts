@@ -1,4 +1,4 @@
-import { Aws, Validations } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -21,7 +21,9 @@ export interface RegionAlertsProps {
 /**
  * A probe region's own alert topic, so that alerts do not die with the control region: the region's alarms
  * (a site link it sees down or back, its probes failing, its observations not reaching the control queue) have it
- * as their action. TLS is enforced; there is no customer-managed key (see the acknowledgement). Every contact who
+ * as their action. TLS is enforced. There is no customer-managed key: the topic carries alarm state changes only
+ * (alarm names and descriptions: site and link ids), CloudWatch cannot publish under the AWS-managed SNS key, and a
+ * key would cost $1 a month in every probe region. Every contact who
  * gets critical alerts is subscribed, without a site filter (an alarm's message carries no site attribute).
  */
 export class RegionAlerts extends Construct {
@@ -44,11 +46,6 @@ export class RegionAlerts extends Construct {
         },
       }),
     );
-    Validations.of(this.topic).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SNS2',
-      reason:
-        'Carries alarm state changes only (alarm names and descriptions: site and link ids, no credentials or customer data), over TLS (enforced). CloudWatch cannot publish under the AWS-managed SNS key, and a customer-managed key would cost $1 a month in every probe region.',
-    });
     const subscriptions: sns.Subscription[] = [];
     const seen = new Set<string>();
     const subscribe = (protocol: sns.SubscriptionProtocol, endpoint: string) => {

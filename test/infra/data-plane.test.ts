@@ -271,7 +271,7 @@ describe('a fleet: 500 sites, 1,000 data-plane site links', () => {
       (e: { code: number; stdout: string }) => e,
     );
     expect('code' in result ? result.stdout : '').toBe('');
-  }, 120_000);
+  }, 300_000);
 
   it('would have failed as one stack: a site too big for a stack is refused by name', () => {
     const big = parseConfig(fleetYaml(1, 250)).config!;

@@ -368,8 +368,6 @@ describe('the failover CDK app', () => {
           // The public API authorizes in its function; its pepper and the webhook key ring are not rotated.
           'AwsSolutions-APIG4',
           'AwsSolutions-SMG4',
-          // Each probe region's own alert topic has no customer-managed key (infra/constructs/region-alerts.ts).
-          'AwsSolutions-SNS2',
           ...agentGatewayAcknowledgements(stacks.control),
         ]),
       );

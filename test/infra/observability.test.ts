@@ -56,7 +56,7 @@ sites:
 `,
   );
   small = synthesize(file);
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
