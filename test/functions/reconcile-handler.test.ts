@@ -14,29 +14,24 @@ import { decideSite } from '../../shared/usecases/decide-site.ts';
 import type { ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
 import { captureLogs, emfOf, lambdaContext } from '../support/lambda.ts';
 import { testBatch } from '../support/observations.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const ZONE = 'Z0123456789ABC';
 
-const CONFIG_YAML = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0 } }
-sites:
-${['hq', 'calm']
-  .map(
-    (id, i) => `  - id: ${id}
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.${i + 1} }
-      - { id: lte, role: backup, address: 198.51.100.${i + 1} }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.${i + 1}, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.${i + 1}, port: 443 } }
-    dns:
-      - { zone: example.com, hostedZoneId: ${ZONE}, name: ${id}.example.com, type: A, values: { fiber: [203.0.113.${i + 1}], lte: [198.51.100.${i + 1}] } }
-      - { zone: example.com, hostedZoneId: ${ZONE}, name: vpn-${id}.example.com, type: A, strategy: health-check-gated, values: { fiber: [203.0.113.${i + 1}], lte: [198.51.100.${i + 1}] } }`,
-  )
-  .join('\n')}
-`;
+const CONFIG_YAML = twoLinkConfigYaml({
+  regions: REGIONS,
+  policy: 'failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0',
+  sites: ['hq', 'calm'].map((id, i) => ({
+    id,
+    fiber: `203.0.113.${i + 1}`,
+    lte: `198.51.100.${i + 1}`,
+    dns: [
+      { name: `${id}.example.com`, hostedZoneId: ZONE },
+      { name: `vpn-${id}.example.com`, hostedZoneId: ZONE, strategy: 'health-check-gated' as const },
+    ],
+  })),
+});
 const config = parseConfig(CONFIG_YAML).config!;
 
 const route53 = mockClient(Route53Client);
