@@ -65,7 +65,7 @@ describe('failover cost', () => {
       'check history: fold and API reads (eventually consistent)',
     ]);
     // One write unit per decision (20 sites x 3 regions x 43,800 rounds): rows of 5 checks are under 1 KB.
-    expect(history[0].quantity).toBe(20 * 3 * 43_800);
+    expect(history[0]!.quantity).toBe(20 * 3 * 43_800);
     // The free tier covers the alarm metrics and the metrics published every hour.
     expect(report.workload.alarms.total).toBeLessThanOrEqual(10);
     expect(report.workload.customMetrics).toBeLessThanOrEqual(10);
