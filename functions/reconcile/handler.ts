@@ -53,16 +53,23 @@ export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
   .handler(async (event) => {
+    // Folded whatever the reconciliation does: a failing DNS read must not stall the history.
+    const folding = foldHistory({ config, history, clock: systemClock }).then(
+      (folded) => {
+        for (const f of folded.failed)
+          logger.error('history not folded; the next run tries again', { site: f.site, error: f.error });
+        logger.info('history folded', { hours: folded.hours, days: folded.days, failed: folded.failed.length });
+      },
+      (error: unknown) => logger.error('history fold failed; the next run tries again', { error }),
+    );
     try {
       const output = await reconcileDns(deps, {});
       reportReconciliation(output, event);
-      const folded = await foldHistory({ config, history, clock: systemClock });
-      for (const f of folded.failed)
-        logger.error('history not folded; the next run tries again', { site: f.site, error: f.error });
-      logger.info('history folded', { hours: folded.hours, days: folded.days, failed: folded.failed.length });
       return output;
     } catch (error) {
       logger.error('reconciliation failed; the next run tries again', { error });
       throw error;
+    } finally {
+      await folding;
     }
   });
