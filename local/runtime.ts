@@ -15,6 +15,7 @@ import { demoFaultRoutes, ensureDemoApiKey } from './demo-api.ts';
 import { DemoFaults } from './demo-faults.ts';
 import { startDemoTargets, type DemoTarget } from './demo-targets.ts';
 import { dnsAnswers, observabilityRoutes, RuntimeMetrics, within } from './observability.ts';
+import { regionVantage } from '../shared/contracts/ids.ts';
 
 export interface LocalRuntimeOptions {
   readonly config: FailoverConfig;
@@ -185,7 +186,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       if (signal.aborted) break;
       from = next.atMs + 1;
       const running = runRound({
-        vantage: `region:${region}`,
+        vantage: regionVantage(region),
         probe: faults.probeFor(region),
         roundId: next.roundId,
         checks: next.checks,
