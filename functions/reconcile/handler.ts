@@ -46,7 +46,7 @@ const deps: ReconcileDnsDeps = {
 /**
  * Every five minutes (EventBridge Scheduler): compares each managed DNS record with its site's state. A record-swap
  * record answering something else gets a `dns-drift` transition and a repair action through the outbox (the
- * dispatcher applies it); health-check-gated records have their metric published again. Alongside, folds the sites.
+ * dispatcher applies it); health-check-gated records have their metric published again. Alongside, folds the sites'
  * finished hours and days of history (foldHistory); a fold that fails is logged and left to the next run.
  */
 export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
