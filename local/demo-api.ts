@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../shared/contracts/zod-english.ts';
 import { issueApiKey, verifyApiKey, type ApiKeyDeps } from '../shared/api/api-keys.ts';
 import { HttpProblem } from '../shared/api/problem.ts';
 import { assertPrivateFile } from '../shared/secret-file.ts';
@@ -14,7 +15,7 @@ import { invokeLocally, type HttpRoute } from '../shared/api/http-route.ts';
 export const DEMO_API_KEY_FILE = 'demo-api-key';
 
 const FaultPath = z.object({ fault: z.string() });
-const FaultBody = z.object({ fault: z.string().min(1).max(100) }).strict();
+const FaultBody = z.strictObject({ fault: z.string().check(z.minLength(1), z.maxLength(100)) });
 
 /** The demo-only routes: not in API_ROUTES (nor the OpenAPI document), mounted only when demo targets exist. */
 export const DEMO_ROUTES = {

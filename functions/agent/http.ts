@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { invokeLocally, type HttpRoute } from '../../shared/api/http-route.ts';
 import { PollRequest, SiteId, type PollResponse, type SignedCommand } from '../../shared/contracts/agent.ts';
 import { authenticateAgent } from '../../shared/usecases/agent/authenticate-agent.ts';

@@ -1,11 +1,16 @@
 import { Buffer } from 'node:buffer';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
+import { TransientError } from '../../shared/errors.ts';
 import { decideSite, type DecideSiteDeps, type DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
 import { logger, metrics } from '../shared/runtime.ts';
 import { publishProbeMetrics, regionsReporting } from './probe-metrics.ts';
+import type { ReturnSoonResult } from './return-soon.ts';
+
+/** Makes messages about to be returned visible again sooner than the queue's visibility timeout. */
+export type ReturnSoon = (records: readonly SQSRecord[]) => Promise<ReturnSoonResult>;
 
 /** How much of an invalid message's body is logged. */
 export const MAX_LOGGED_BODY_BYTES = 1024;
@@ -35,9 +40,14 @@ export function readRecord(record: SQSRecord, knownSites: ReadonlySet<string>): 
 /**
  * Decides one SQS batch of observation messages: invalid messages are logged, counted and dropped; the valid ones
  * are grouped by site (arrival order kept) and each site is decided once, concurrently with the others. Returns the
- * partial batch response: every message of a site whose decision failed, so that SQS delivers them again.
+ * partial batch response: every message of a site whose decision failed, so that SQS delivers them again. Those of
+ * a site that failed on a TransientError (and the later ones of its FIFO group) go through `returnSoon` first.
  */
-export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
+export async function decideRecords(
+  deps: DecideSiteDeps,
+  records: readonly SQSRecord[],
+  returnSoon?: ReturnSoon,
+): Promise<SQSBatchResponse> {
   const siteConfigs = new Map(deps.config.sites.map((s) => [s.id, s]));
   const knownSites = new Set(siteConfigs.keys());
   const bySite = new Map<string, SiteWork>();
@@ -69,6 +79,7 @@ export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSR
   );
 
   const failed = new Set<string>();
+  const transient = new Set<string>();
   let decisions = 0;
   let transitions = 0;
   settled.forEach((result, i) => {
@@ -76,6 +87,7 @@ export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSR
     const messageIds = work.records.map((r) => r.messageId);
     if (result.status === 'rejected') {
       for (const id of messageIds) failed.add(id);
+      if (result.reason instanceof TransientError) for (const id of messageIds) transient.add(id);
       logger.error('decision failed; its messages return to the queue', { site, messageIds, error: result.reason });
       return;
     }
@@ -96,7 +108,26 @@ export async function decideRecords(deps: DecideSiteDeps, records: readonly SQSR
   const counters = { Transitions: transitions, InvalidMessages: invalid, FailedSites: sites.length - decisions };
   for (const [name, value] of Object.entries(counters)) if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
   publishProbeMetrics(sites.flatMap(([, work]) => work.batches));
-  return { batchItemFailures: failuresInFifoOrder(records, failed) };
+  const batchItemFailures = failuresInFifoOrder(records, failed);
+  if (returnSoon && transient.size > 0) await returnTransientSoon(returnSoon, records, batchItemFailures, transient);
+  return { batchItemFailures };
+}
+
+async function returnTransientSoon(
+  returnSoon: ReturnSoon,
+  records: readonly SQSRecord[],
+  failures: readonly SQSBatchItemFailure[],
+  transient: ReadonlySet<string>,
+): Promise<void> {
+  const failing = new Set(failures.map((f) => f.itemIdentifier));
+  const groups = new Set(records.filter((r) => transient.has(r.messageId)).map((r) => r.attributes.MessageGroupId));
+  const soon = records.filter(
+    (r) => failing.has(r.messageId) && (transient.has(r.messageId) || groups.has(r.attributes.MessageGroupId)),
+  );
+  const { changed, refused } = await returnSoon(soon);
+  if (refused.length > 0)
+    logger.warn('visibility not shortened: these messages wait out the queue visibility timeout', { changed, refused });
+  else logger.info('transient failures return within seconds', { messages: changed });
 }
 
 /**
@@ -143,7 +174,7 @@ function logDecision(site: string, work: SiteWork, out: DecideSiteOutput, latenc
   });
 }
 
-function summarize(error: z.ZodError): string {
+function summarize(error: z.core.$ZodError): string {
   const shown = error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = error.issues.length - shown.length;
   return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');

@@ -3,12 +3,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { apiMaintenanceWindows } from '../../shared/ports/maintenance-store.ts';
-import { decideRecords } from './decide-records.ts';
+import { decideRecords, type ReturnSoon } from './decide-records.ts';
+import { returnSoon } from './return-soon.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 
 // FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
@@ -28,6 +30,12 @@ const deps = {
   },
 };
 
+// The queue the event source reads (set by the Decider construct): messages of a transiently failed site are made
+// visible again within seconds rather than after the queue's 180 s. Unset, they wait out the queue's timeout.
+const queueUrl = process.env.OBSERVATIONS_QUEUE_URL;
+const sqs = queueUrl ? new SQSClient({}) : undefined;
+const soon: ReturnSoon | undefined = queueUrl && sqs ? (records) => returnSoon(sqs, queueUrl, records) : undefined;
+
 /**
  * Decides the sites of one SQS FIFO batch of observation batches and answers with the messages to deliver again
  * (ReportBatchItemFailures): those of sites whose decision failed. One site's failure never fails the invocation.
@@ -35,4 +43,4 @@ const deps = {
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
-  .handler((event) => decideRecords(deps, event.Records));
+  .handler((event) => decideRecords(deps, event.Records, soon));

@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../shared/contracts/zod-english.ts';
 import { authenticate, type Principal } from '../../shared/api/auth.ts';
 import { utf8Body } from '../../shared/api/body-text.ts';
 import { HttpProblem, problemResponse, type ProblemIssue } from '../../shared/api/problem.ts';
@@ -12,7 +13,7 @@ import { toProblem } from './problems.ts';
 /** The default body limit (the local server refuses larger bodies before reading them; API Gateway allows 10 MB). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Out<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
 /** What the middlewares need of a route: who may call it and the schemas of its request. */
 export type RouteSpec = Pick<ApiRouteSpec, 'auth' | 'params' | 'query' | 'body' | 'rawBody'>;
@@ -173,7 +174,7 @@ function requireKey(spec: RouteSpec, options: RouteOptions): ApiMiddleware {
 }
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
-const NO_QUERY = z.object({}).strict();
+const NO_QUERY = z.strictObject({});
 
 function validate(spec: RouteSpec): ApiMiddleware {
   return {
@@ -223,7 +224,7 @@ function validate(spec: RouteSpec): ApiMiddleware {
   };
 }
 
-function parse(schema: z.ZodType | undefined, value: unknown, where: string, issues: ProblemIssue[]): unknown {
+function parse(schema: z.ZodMiniType | undefined, value: unknown, where: string, issues: ProblemIssue[]): unknown {
   if (!schema) return undefined;
   const result = schema.safeParse(value);
   if (result.success) return result.data;

@@ -61,7 +61,9 @@ export class Decider extends Construct {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? DECIDER_TIMEOUT,
       tracing: props.tracing ?? lambda.Tracing.DISABLED,
-      environment: { STATE_TABLE_NAME: props.table.table.tableName },
+      // OBSERVATIONS_QUEUE_URL: transient failures shorten their messages' visibility (ChangeMessageVisibility, which
+      // the event source's consume grant allows on this queue only).
+      environment: { STATE_TABLE_NAME: props.table.table.tableName, OBSERVATIONS_QUEUE_URL: props.queue.queueUrl },
     });
     // decideSite reads (consistent GetItem) and conditionally puts single items, queries the site's API
     // maintenance windows (one partition) and adds to its history rows (UpdateItem ADD); it never scans or deletes.

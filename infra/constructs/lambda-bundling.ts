@@ -27,9 +27,18 @@ const REQUIRE_BANNER =
   'const require = __failoverCreateRequire(import.meta.url);';
 
 /**
+ * Modules every bundle replaces (esbuild `alias`; the replacement is a path from the repository root). The SDK's
+ * default credential chain becomes the environment-only provider Lambda needs (functions/shared/lambda-credentials.ts).
+ */
+export const LAMBDA_ALIASES = {
+  '@aws-sdk/credential-provider-node': './functions/shared/lambda-credentials.ts',
+} as const;
+
+/**
  * How every function of this project is bundled: one minified ESM file with its source map, the AWS SDK inside
- * (its ESM builds, through mainFields, so that esbuild drops what the handler does not use). The construct passes
- * these to NodejsFunction; `npm run bench:cold` builds the same through {@link esbuildOptionsOf}.
+ * (its ESM builds, through mainFields, so that esbuild drops what the handler does not use), and
+ * {@link LAMBDA_ALIASES}. The construct passes these to NodejsFunction; `npm run bench:cold` builds the same through
+ * {@link esbuildOptionsOf}.
  */
 export const LAMBDA_BUNDLING = {
   format: OutputFormat.ESM,
@@ -39,6 +48,8 @@ export const LAMBDA_BUNDLING = {
   sourceMap: true,
   sourcesContent: false,
   bundleAwsSDK: true,
+  // NodejsFunction turns each item into `--alias:<module>=<path>`.
+  esbuildArgs: { '--alias': Object.entries(LAMBDA_ALIASES).map(([from, to]) => `${from}=${to}`) },
 } as const satisfies BundlingOptions;
 
 /** The esbuild `define` that inlines a configuration (JSON text from `configJsonOf`) into a bundle. */
@@ -58,6 +69,9 @@ export function esbuildOptionsOf(
 ): BuildOptions & { entryPoints?: never } {
   const unknown = Object.keys(bundling).filter((key) => !TRANSLATED.has(key));
   if (unknown.length > 0) throw new Error(`esbuildOptionsOf: no translation for ${unknown.join(', ')}`);
+  const unknownArgs = Object.keys(bundling.esbuildArgs ?? {}).filter((key) => key !== '--alias');
+  if (unknownArgs.length > 0) throw new Error(`esbuildOptionsOf: no translation for ${unknownArgs.join(', ')}`);
+  const aliases = [bundling.esbuildArgs?.['--alias'] ?? []].flat();
   const major = /^nodejs(\d+)/.exec(runtime.name)?.[1];
   if (!major) throw new Error(`esbuildOptionsOf: ${runtime.name} is not a Node.js runtime`);
   return {
@@ -71,6 +85,7 @@ export function esbuildOptionsOf(
     ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
     ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
     ...(bundling.define ? { define: bundling.define } : {}),
+    ...(aliases.length > 0 ? { alias: Object.fromEntries(aliases.map((a) => String(a).split(/=(.*)/s, 2))) } : {}),
     // NodejsFunction leaves @aws-sdk/* out of the bundle unless bundleAwsSDK is set.
     ...(bundling.bundleAwsSDK ? {} : { external: ['@aws-sdk/*'] }),
   };

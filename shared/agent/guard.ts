@@ -22,7 +22,7 @@ const SeenDoc = z.object({
       nonce: z.string(),
       expiresAt: z.number(),
       /** The answer this agent gave; absent while the action runs (or when the agent died during it). */
-      ack: CommandAck.optional(),
+      ack: z.optional(CommandAck),
     }),
   ),
 });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { apiSchemas, Problem } from '../contracts/api.ts';
 import { PROBLEM_CONTENT_TYPE, STATUS_TITLES } from './problem.ts';
 import { API_ROUTES, problemStatuses, type ApiRouteSpec } from './routes.ts';
@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
 const COMPONENTS = '#/components/schemas/';
 
 /** The `$ref` of a component schema; throws when the schema is not one (a route would point at nothing). */
-function ref(schema: z.ZodType): Json {
+function ref(schema: z.ZodMiniType): Json {
   const id = apiSchemas.get(schema)?.id;
   if (!id)
     throw new Error('a route names a schema that is not an API component (register it in shared/contracts/api.ts)');
@@ -16,7 +16,7 @@ function ref(schema: z.ZodType): Json {
 }
 
 /** The JSON Schema of one query or path parameter (inline; parameters are strings on the wire). */
-function parameterSchema(schema: z.ZodType): Json {
+function parameterSchema(schema: z.ZodMiniType): Json {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
   return rest;
 }
@@ -28,8 +28,8 @@ function parameters(spec: ApiRouteSpec): Json[] {
     ['query', spec.query],
   ] as const) {
     if (!object) continue;
-    for (const [name, field] of Object.entries(object.shape as Record<string, z.ZodType>)) {
-      const description = field.description;
+    for (const [name, field] of Object.entries(object.shape as Record<string, z.ZodMiniType>)) {
+      const description = z.globalRegistry.get(field)?.description;
       out.push({
         name,
         in: where,

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../contracts/zod-english.ts';
 import {
   CommandResult,
   DeliveryPage,
@@ -40,7 +41,7 @@ export type RouteAuth = 'public' | 'read' | 'write' | 'signature';
 export interface RouteResponse {
   readonly description: string;
   /** The JSON body; absent for an empty body (204) or a body of another media type (`contentType`). */
-  readonly schema?: z.ZodType;
+  readonly schema?: z.ZodMiniType;
   /** The media type of a body that is not JSON, e.g. `image/svg+xml`. */
   readonly contentType?: string;
   /** Response headers worth naming, with their descriptions. */
@@ -60,10 +61,10 @@ export interface ApiRouteSpec {
   readonly summary: string;
   readonly description?: string;
   readonly auth: RouteAuth;
-  readonly params?: z.ZodObject;
-  readonly query?: z.ZodObject;
+  readonly params?: z.ZodMiniObject;
+  readonly query?: z.ZodMiniObject;
   /** A JSON body (`application/json`), validated; 415 for another media type, 400 when invalid. */
-  readonly body?: z.ZodType;
+  readonly body?: z.ZodMiniType;
   /** The body is handed over as it came (any media type): the route verifies a signature over the raw bytes. */
   readonly rawBody?: true;
   readonly responses: Readonly<Record<number, RouteResponse>>;
@@ -76,11 +77,13 @@ const WebhookDeliveryPath = z.object({ id: z.string(), deliveryId: z.string() })
 const Source = z.object({ source: z.string() });
 const SiteCheck = z.object({
   id: z.string(),
-  check: z.string().describe('The check id; a dependency check as `<preset>/<check>`, percent-encoded (`%2F`).'),
+  check: z
+    .string()
+    .check(z.describe('The check id; a dependency check as `<preset>/<check>`, percent-encoded (`%2F`).')),
 });
 const Page = z.object({ page: z.string() });
 
-const ok = <S extends z.ZodType>(description: string, schema: S) => ({ description, schema });
+const ok = <S extends z.ZodMiniType>(description: string, schema: S) => ({ description, schema });
 
 /** Every route of `/v1`, in the order the OpenAPI document lists them. */
 export const API_ROUTES = [

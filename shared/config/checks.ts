@@ -160,7 +160,7 @@ export const Check = z
   .object({
     id: Id,
     name: z.string().optional(),
-    link: Id.optional().describe('The WAN link this check tests (omit for dependencies seen from outside).'),
+    link: z.optional(Id).describe('The WAN link this check tests (omit for dependencies seen from outside).'),
     timeoutMs: Millis.max(60_000).default(5000).describe('Deadline of one attempt.'),
     http: HttpSpec.optional(),
     tcp: TcpSpec.optional(),

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { FAILBACK_MODES, LINK_ROLES } from '../contracts/vocabulary.ts';
 import { Check, Host, Id } from './checks.ts';
+import { INBOUND_ACTIONS, InboundAction } from './names.ts';
 
 /** An AWS region name such as eu-west-1 (also the label of a probe worker in the local runtime). */
 export const Region = z
@@ -176,15 +177,7 @@ export const LocalSettings = z
   })
   .strict();
 
-/** The actions an inbound webhook can map to (docs/webhooks.md). */
-export const INBOUND_ACTIONS = [
-  'maintenance.open',
-  'maintenance.close',
-  'incident.acknowledge',
-  'failover',
-  'failback',
-] as const;
-export const InboundAction = z.enum(INBOUND_ACTIONS);
+export { INBOUND_ACTIONS, InboundAction };
 
 /** The signature schemes inbound webhooks are verified with. */
 export const INBOUND_SCHEMES = ['standard-webhooks', 'zendesk', 'stripe'] as const;
@@ -233,7 +226,7 @@ export const InboundFields = z
 
 export const InboundSource = z
   .object({
-    source: Id.describe('The {source} of POST /v1/hooks/{source}.'),
+    source: Id.check(z.describe('The {source} of POST /v1/hooks/{source}.')),
     scheme: z.enum(INBOUND_SCHEMES).describe('How requests are signed.'),
     secret: SecretRef,
     allow: z.array(InboundAction).min(1).describe('The actions this source may take.'),
@@ -268,7 +261,7 @@ export const Integrations = z
   .strict();
 
 export const StatusPageSite = z.union([
-  Id.describe('A site id: shown under its name.'),
+  Id,
   z
     .object({
       site: Id,
@@ -280,7 +273,7 @@ export const StatusPageSite = z.union([
 
 export const StatusPageConfig = z
   .object({
-    id: Id.describe('The page in the URL: /v1/status/<id>.'),
+    id: Id,
     title: z.string().trim().min(1).max(200).optional().describe('Default: the id.'),
     sites: z.array(StatusPageSite).min(1, 'expected at least one site'),
     incidents: z

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-english.ts';
 import { ObservationBatch } from './observation.ts';
 import { SiteId } from './ids.ts';
 
@@ -8,7 +9,7 @@ import { SiteId } from './ids.ts';
  */
 
 const Iso = z.iso.datetime();
-const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'expected base64');
+const Base64 = z.string().check(z.regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'expected base64'));
 export { SiteId };
 
 /** A fresh challenge from `GET /v1/agent/challenge?site=<id>`; `token` is the control plane's MAC over the rest. */
@@ -25,14 +26,14 @@ export type Challenge = z.infer<typeof Challenge>;
  * The agent's proof: the challenge it was given, and its Ed25519 signature over agentAuthPayload(challenge). Sent as
  * the query string of the WebSocket connect, and in the body of every poll.
  */
-export const AgentAuth = Challenge.omit({ v: true }).extend({ signature: Base64 });
+export const AgentAuth = z.extend(z.omit(Challenge, { v: true }), { signature: Base64 });
 export type AgentAuth = z.infer<typeof AgentAuth>;
 
 /** What an agent may be asked to do; `args.link` is the WAN link to move the site's traffic to. */
 export const CommandBody = z.object({
-  id: z.string().min(1).max(128),
+  id: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   site: SiteId,
-  action: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected an action name such as switch-wan'),
+  action: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,62}$/, 'expected an action name such as switch-wan')),
   args: z.record(z.string(), z.string()),
   issuedAt: Iso,
   expiresAt: Iso,
@@ -41,22 +42,22 @@ export const CommandBody = z.object({
 export type CommandBody = z.infer<typeof CommandBody>;
 
 /** A command as sent: its body signed by the control plane's Ed25519 key over commandPayload(body). */
-export const SignedCommand = CommandBody.extend({ signature: Base64 });
+export const SignedCommand = z.extend(CommandBody, { signature: Base64 });
 export type SignedCommand = z.infer<typeof SignedCommand>;
 
 export const REFUSALS = ['bad-signature', 'wrong-site', 'expired', 'replayed', 'unknown-action', 'malformed'] as const;
 
 /** The agent's answer to a command: what it did, or why it refused. */
 export const CommandAck = z.object({
-  commandId: z.string().min(1).max(128),
+  commandId: z.string().check(z.minLength(1)).check(z.maxLength(128)),
   site: SiteId,
   status: z.enum(['succeeded', 'failed', 'refused']),
-  reason: z.enum(REFUSALS).optional(),
-  exitCode: z.number().int().nullable().optional(),
+  reason: z.optional(z.enum(REFUSALS)),
+  exitCode: z.optional(z.nullable(z.int())),
   /** The program's output, at most 4 KiB (the tail when longer). */
-  output: z.string().max(4096).optional(),
-  dryRun: z.boolean().optional(),
-  startedAt: Iso.optional(),
+  output: z.optional(z.string().check(z.maxLength(4096))),
+  dryRun: z.optional(z.boolean()),
+  startedAt: z.optional(Iso),
   finishedAt: Iso,
 });
 export type CommandAck = z.infer<typeof CommandAck>;
@@ -67,8 +68,8 @@ export const AutonomyReport = z.object({
   at: Iso,
   fromLink: z.string(),
   toLink: z.string(),
-  reason: z.string().max(1024),
-  ack: CommandAck.optional(),
+  reason: z.string().check(z.maxLength(1024)),
+  ack: z.optional(CommandAck),
 });
 export type AutonomyReport = z.infer<typeof AutonomyReport>;
 
@@ -77,7 +78,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('welcome'), site: SiteId, serverTime: Iso }),
   z.object({ v: z.literal(1), type: z.literal('command'), command: SignedCommand }),
   z.object({ v: z.literal(1), type: z.literal('heartbeat-ack'), serverTime: Iso }),
-  z.object({ v: z.literal(1), type: z.literal('error'), message: z.string().max(1024) }),
+  z.object({ v: z.literal(1), type: z.literal('error'), message: z.string().check(z.maxLength(1024)) }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
@@ -87,11 +88,15 @@ export const AgentMessage = z.discriminatedUnion('type', [
     v: z.literal(1),
     type: z.literal('heartbeat'),
     sentAt: Iso,
-    activeLink: z.string().optional(),
-    version: z.string().max(64).optional(),
+    activeLink: z.optional(z.string()),
+    version: z.optional(z.string().check(z.maxLength(64))),
   }),
   z.object({ v: z.literal(1), type: z.literal('ack'), ack: CommandAck }),
-  z.object({ v: z.literal(1), type: z.literal('observations'), batches: z.array(ObservationBatch).max(50) }),
+  z.object({
+    v: z.literal(1),
+    type: z.literal('observations'),
+    batches: z.array(ObservationBatch).check(z.maxLength(50)),
+  }),
   z.object({ v: z.literal(1), type: z.literal('autonomy'), report: AutonomyReport }),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
@@ -100,7 +105,7 @@ export type AgentMessage = z.infer<typeof AgentMessage>;
 export const PollRequest = z.object({
   v: z.literal(1),
   auth: AgentAuth,
-  messages: z.array(AgentMessage).max(100).default([]),
+  messages: z._default(z.array(AgentMessage).check(z.maxLength(100)), []),
 });
 export type PollRequest = z.infer<typeof PollRequest>;
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-english.ts';
 import {
   ATTEMPT_OUTCOMES,
   DELIVERY_STATUSES,
@@ -23,7 +24,7 @@ import { SiteId, SiteModeSchema } from './ids.ts';
 export const apiSchemas = z.registry<{ id: string }>();
 
 /** Registers `schema` as the OpenAPI component `id`. */
-export function component<T extends z.ZodType>(id: string, schema: T): T {
+export function component<T extends z.ZodMiniType>(id: string, schema: T): T {
   apiSchemas.add(schema, { id });
   return schema;
 }
@@ -35,7 +36,7 @@ const TimeIn = z.iso.datetime({
   offset: true,
   error: 'expected a date-time with an offset, e.g. 2026-12-01T22:00:00Z',
 });
-const Reason = z.string().trim().min(1, 'a reason is required').max(500);
+const Reason = z.string().check(z.trim()).check(z.minLength(1, 'a reason is required')).check(z.maxLength(500));
 
 export { SiteId };
 export const SiteMode = SiteModeSchema;
@@ -54,18 +55,20 @@ export const OverrideView = component(
       reason: z.string(),
       by: z.string(),
       at: Time,
-      until: Time.nullable(),
+      until: z.nullable(Time),
     })
-    .describe("An operator's pin: automation is frozen on this link until cleared or until `until`."),
+    .check(z.describe("An operator's pin: automation is frozen on this link until cleared or until `until`.")),
 );
 
 export const OperatorFailoverView = component(
   'OperatorFailover',
   z
-    .object({ by: z.string(), reason: z.string(), at: Time, until: Time.nullable() })
-    .describe(
-      "An operator's (or a tool's) failover: the site stays on its backup until an operator fails back or until " +
-        '`until` (null: until then); anything that brings traffic back to the primary ends it.',
+    .object({ by: z.string(), reason: z.string(), at: Time, until: z.nullable(Time) })
+    .check(
+      z.describe(
+        "An operator's (or a tool's) failover: the site stays on its backup until an operator fails back or until " +
+          '`until` (null: until then); anything that brings traffic back to the primary ends it.',
+      ),
     ),
 );
 
@@ -75,9 +78,11 @@ export const MaintenanceInForce = component(
     id: z.string(),
     startedAt: Time,
     endsAt: Time,
-    healthyAtStart: z.boolean().describe('Whether the site was healthy when it began (then it stays quiet after).'),
-    reason: z.string().nullable(),
-    ticket: z.string().nullable(),
+    healthyAtStart: z
+      .boolean()
+      .check(z.describe('Whether the site was healthy when it began (then it stays quiet after).')),
+    reason: z.nullable(z.string()),
+    ticket: z.nullable(z.string()),
   }),
 );
 
@@ -99,12 +104,14 @@ export const SiteSummary = component(
     name: z.string(),
     mode: SiteMode,
     activeLink: z.string(),
-    modeSince: Time.nullable().describe('Null before the first decision.'),
-    override: OverrideView.nullable(),
-    operatorFailover: OperatorFailoverView.nullable(),
-    maintenance: MaintenanceInForce.nullable(),
-    incident: OpenIncidentView.nullable(),
-    updatedAt: Time.nullable().describe('When the decider last changed the state; null before the first decision.'),
+    modeSince: z.nullable(Time).check(z.describe('Null before the first decision.')),
+    override: z.nullable(OverrideView),
+    operatorFailover: z.nullable(OperatorFailoverView),
+    maintenance: z.nullable(MaintenanceInForce),
+    incident: z.nullable(OpenIncidentView),
+    updatedAt: z
+      .nullable(Time)
+      .check(z.describe('When the decider last changed the state; null before the first decision.')),
   }),
 );
 
@@ -115,22 +122,23 @@ export const Problem = component(
   'Problem',
   z
     .object({
-      type: z.string().describe('`about:blank`: the status says what kind of problem it is; `code` refines it.'),
-      title: z.string().describe('The reason phrase of the status.'),
-      status: z.number().int(),
-      detail: z.string().optional().describe('What went wrong with this request, for people.'),
-      instance: z.string().optional().describe('The request path.'),
-      code: z.string().describe('Stable, machine-readable kind of problem, e.g. `override-conflict`.'),
+      type: z
+        .string()
+        .check(z.describe('`about:blank`: the status says what kind of problem it is; `code` refines it.')),
+      title: z.string().check(z.describe('The reason phrase of the status.')),
+      status: z.int(),
+      detail: z.optional(z.string()).check(z.describe('What went wrong with this request, for people.')),
+      instance: z.optional(z.string()).check(z.describe('The request path.')),
+      code: z.string().check(z.describe('Stable, machine-readable kind of problem, e.g. `override-conflict`.')),
       errors: z
-        .array(z.object({ path: z.string(), message: z.string() }))
-        .optional()
-        .describe('Every invalid field of the request (400), e.g. `body.until`.'),
-      requestId: z.string().optional(),
-      current: SiteSummary.optional().describe(
-        'A 409 of a site command: the site as it is now, the state the refused command met.',
-      ),
+        .optional(z.array(z.object({ path: z.string(), message: z.string() })))
+        .check(z.describe('Every invalid field of the request (400), e.g. `body.until`.')),
+      requestId: z.optional(z.string()),
+      current: z
+        .optional(SiteSummary)
+        .check(z.describe('A 409 of a site command: the site as it is now, the state the refused command met.')),
     })
-    .describe('A problem (RFC 9457).'),
+    .check(z.describe('A problem (RFC 9457).')),
 );
 
 export const LinkView = component(
@@ -141,7 +149,7 @@ export const LinkView = component(
     active: z.boolean(),
     verdict: Verdict,
     degraded: z.boolean(),
-    since: Time.nullable(),
+    since: z.nullable(Time),
   }),
 );
 
@@ -150,27 +158,29 @@ export const CheckResult = component(
   z
     .object({
       vantage: z.string(),
-      link: z.string().nullable().describe('The link it went through (a dependency seen by the agent: its WAN link).'),
+      link: z
+        .nullable(z.string())
+        .check(z.describe('The link it went through (a dependency seen by the agent: its WAN link).')),
       outcome: Outcome,
-      down: z.number().int().describe('Consecutive down rounds.'),
-      notUp: z.number().int().describe('Consecutive rounds that were not up.'),
-      up: z.number().int().describe('Consecutive up rounds.'),
-      errorClass: z.string().nullable(),
+      down: z.int().check(z.describe('Consecutive down rounds.')),
+      notUp: z.int().check(z.describe('Consecutive rounds that were not up.')),
+      up: z.int().check(z.describe('Consecutive up rounds.')),
+      errorClass: z.nullable(z.string()),
       detail: z.string(),
       round: z.string(),
       at: Time,
     })
-    .describe("One vantage's latest result of one check, with its counters."),
+    .check(z.describe("One vantage's latest result of one check, with its counters.")),
 );
 
 export const CheckView = component(
   'Check',
   z.object({
     id: z.string(),
-    name: z.string().nullable(),
+    name: z.nullable(z.string()),
     kind: z.string(),
-    link: z.string().nullable(),
-    dependency: z.string().nullable(),
+    link: z.nullable(z.string()),
+    dependency: z.nullable(z.string()),
     results: z.array(CheckResult),
   }),
 );
@@ -181,8 +191,8 @@ export const VantageView = component(
     id: z.string(),
     lastRound: z.string(),
     lastAt: Time,
-    impaired: z.boolean().describe('Its control checks failed in its last round: it abstains.'),
-    stale: z.boolean().describe('No round within staleAfterIntervals: it abstains.'),
+    impaired: z.boolean().check(z.describe('Its control checks failed in its last round: it abstains.')),
+    stale: z.boolean().check(z.describe('No round within staleAfterIntervals: it abstains.')),
     detail: z.string(),
   }),
 );
@@ -190,62 +200,66 @@ export const VantageView = component(
 const MissingRegion = z.object({
   region: z.string(),
   reason: z.enum(['stale', 'impaired', 'no data']),
-  lastAt: Time.nullable().describe('Its last round; null when never heard from.'),
-  detail: z.string().describe('Impaired: what its control checks said.'),
+  lastAt: z.nullable(Time).check(z.describe('Its last round; null when never heard from.')),
+  detail: z.string().check(z.describe('Impaired: what its control checks said.')),
 });
 
 export const QuorumView = component(
   'Quorum',
   z
     .object({
-      needed: z.number().int().describe("The policy's quorum."),
-      regions: z.number().int().describe('Configured probe regions.'),
-      reporting: z.number().int().describe('Regions with a fresh round whose control checks pass, now.'),
+      needed: z.int().check(z.describe("The policy's quorum.")),
+      regions: z.int().check(z.describe('Configured probe regions.')),
+      reporting: z.int().check(z.describe('Regions with a fresh round whose control checks pass, now.')),
       lost: z
         .boolean()
-        .describe('A quorum-lost episode is open: too few regions have reported for the grace (1.5 intervals).'),
-      since: Time.nullable().describe('When the regions reporting fell short, for an open episode; else null.'),
-      missing: z.array(MissingRegion).describe('The regions not counted now, and why.'),
+        .check(
+          z.describe('A quorum-lost episode is open: too few regions have reported for the grace (1.5 intervals).'),
+        ),
+      since: z
+        .nullable(Time)
+        .check(z.describe('When the regions reporting fell short, for an open episode; else null.')),
+      missing: z.array(MissingRegion).check(z.describe('The regions not counted now, and why.')),
     })
-    .describe('Whether enough probe regions report on the site for the engine to decide.'),
+    .check(z.describe('Whether enough probe regions report on the site for the engine to decide.')),
 );
 
 export const SiteDetail = component(
   'SiteDetail',
-  SiteSummary.extend({
+  z.extend(SiteSummary, {
     links: z.array(LinkView),
     checks: z.array(CheckView),
     vantages: z.array(VantageView),
     dependencies: z.array(z.object({ id: z.string(), outage: z.boolean(), since: Time })),
-    primaryUpSince: Time.nullable(),
+    primaryUpSince: z.nullable(Time),
     quorum: QuorumView,
     damping: z.object({
-      penalty: z.number().describe('As of now (it decays with the half-life).'),
-      suppressed: z.boolean().describe('Automatic failback waits until the penalty decays below reuseLimit.'),
+      penalty: z.number().check(z.describe('As of now (it decays with the half-life).')),
+      suppressed: z.boolean().check(z.describe('Automatic failback waits until the penalty decays below reuseLimit.')),
       suppressLimit: z.number(),
       reuseLimit: z.number(),
-      reuseInSeconds: z.number().nullable(),
+      reuseInSeconds: z.nullable(z.number()),
     }),
     policy: z.object({
       failback: z.enum(FAILBACK_MODES),
       holdDownSeconds: z.number(),
-      quorum: z.number().int(),
-      failureThreshold: z.number().int(),
-      recoveryThreshold: z.number().int(),
+      quorum: z.int(),
+      failureThreshold: z.int(),
+      recoveryThreshold: z.int(),
       intervalSeconds: z.number(),
     }),
-    pendingActions: z.number().int().describe('Actions (DNS, agent commands, alerts, webhooks) not yet applied.'),
-    seq: z.number().int().describe('Sequence number of the last transition.'),
+    pendingActions: z.int().check(z.describe('Actions (DNS, agent commands, alerts, webhooks) not yet applied.')),
+    seq: z.int().check(z.describe('Sequence number of the last transition.')),
   }),
 );
 
 const CheckEvidence = z.object({
   check: z.string(),
-  down: z.number().int(),
-  notUp: z.number().int(),
-  up: z.number().int(),
+  down: z.int(),
+  notUp: z.int(),
+  up: z.int(),
   lastOutcome: Outcome,
-  lastErrorClass: z.string().nullable(),
+  lastErrorClass: z.nullable(z.string()),
   lastDetail: z.string(),
   lastAt: Time,
 });
@@ -255,10 +269,10 @@ export const Explanation = component(
   z
     .object({
       summary: z.string(),
-      text: z.string().describe('The whole explanation as lines of text, as alerts and the CLI show it.'),
-      quorum: z.number().int(),
-      failureThreshold: z.number().int(),
-      recoveryThreshold: z.number().int(),
+      text: z.string().check(z.describe('The whole explanation as lines of text, as alerts and the CLI show it.')),
+      quorum: z.int(),
+      failureThreshold: z.int(),
+      recoveryThreshold: z.int(),
       paths: z.array(
         z.object({
           path: z.string(),
@@ -269,55 +283,60 @@ export const Explanation = component(
             z.object({
               vantage: z.string(),
               vote: z.enum(['down', 'degraded', 'up', 'undecided', 'abstain']),
-              reason: z.enum(['stale', 'impaired', 'no data', 'skipped']).optional(),
+              reason: z.optional(z.enum(['stale', 'impaired', 'no data', 'skipped'])),
               checks: z.array(CheckEvidence),
             }),
           ),
         }),
       ),
-      damping: z
-        .object({
+      damping: z.optional(
+        z.object({
           penalty: z.number(),
           suppressLimit: z.number(),
           reuseLimit: z.number(),
-          reuseInSeconds: z.number().nullable(),
-        })
-        .optional(),
-      holdDown: z
-        .object({
-          primaryUpSince: Time.nullable(),
-          countedFrom: Time.nullable()
-            .optional()
-            .describe('When the hold-down began counting: the later of primaryUpSince and the switch to the backup.'),
+          reuseInSeconds: z.nullable(z.number()),
+        }),
+      ),
+      holdDown: z.optional(
+        z.object({
+          primaryUpSince: z.nullable(Time),
+          countedFrom: z
+            .optional(z.nullable(Time))
+            .check(
+              z.describe(
+                'When the hold-down began counting: the later of primaryUpSince and the switch to the backup.',
+              ),
+            ),
           holdDownSeconds: z.number(),
-        })
-        .optional(),
+        }),
+      ),
       regions: z
-        .object({
-          reporting: z.number().int(),
-          total: z.number().int(),
-          needed: z.number().int(),
-          missing: z.array(MissingRegion),
-        })
-        .optional()
-        .describe('quorum-lost and quorum-restored: how many regions reported, and why the others did not.'),
+        .optional(
+          z.object({
+            reporting: z.int(),
+            total: z.int(),
+            needed: z.int(),
+            missing: z.array(MissingRegion),
+          }),
+        )
+        .check(z.describe('quorum-lost and quorum-restored: how many regions reported, and why the others did not.')),
     })
-    .describe('Why a transition happened: which vantages voted how, on which checks, with which counters.'),
+    .check(z.describe('Why a transition happened: which vantages voted how, on which checks, with which counters.')),
 );
 
 export const TransitionView = component(
   'Transition',
   z.object({
     site: SiteId,
-    seq: z.number().int(),
+    seq: z.int(),
     at: Time,
     kind: TransitionKind,
     from: SiteMode,
     to: SiteMode,
     fromLink: z.string(),
     toLink: z.string(),
-    suppressed: z.boolean().describe('Recorded, but people were not told (maintenance or override).'),
-    incidentId: z.string().nullable(),
+    suppressed: z.boolean().check(z.describe('Recorded, but people were not told (maintenance or override).')),
+    incidentId: z.nullable(z.string()),
     explanation: Explanation,
   }),
 );
@@ -330,9 +349,9 @@ export const IncidentView = component(
     kind: IncidentKind,
     status: IncidentStatus,
     openedAt: Time,
-    resolvedAt: Time.nullable(),
-    openedSeq: z.number().int(),
-    lastSeq: z.number().int(),
+    resolvedAt: z.nullable(Time),
+    openedSeq: z.int(),
+    lastSeq: z.int(),
     summary: z.string(),
     acknowledged: z.boolean(),
   }),
@@ -340,8 +359,10 @@ export const IncidentView = component(
 
 export const IncidentDetail = component(
   'IncidentDetail',
-  IncidentView.extend({
-    timeline: z.array(TransitionView).describe("The site's transitions from the one that opened it to its last."),
+  z.extend(IncidentView, {
+    timeline: z
+      .array(TransitionView)
+      .check(z.describe("The site's transitions from the one that opened it to its last.")),
   }),
 );
 
@@ -349,80 +370,84 @@ export const IncidentPage = component(
   'IncidentPage',
   z.object({
     items: z.array(IncidentView),
-    next: z.string().nullable().describe('Cursor of the next page (also in the Link header); null on the last page.'),
+    next: z
+      .nullable(z.string())
+      .check(z.describe('Cursor of the next page (also in the Link header); null on the last page.')),
   }),
 );
 
 /** `GET /v1/incidents` query. */
-export const IncidentQuery = z
-  .object({
-    site: SiteId.optional(),
-    status: IncidentStatus.optional(),
-    since: TimeIn.optional().describe('Incidents opened at or after this time.'),
-    limit: z.coerce.number().int().min(1).max(200).optional().describe('Page size, 1-200 (default 50).'),
-    cursor: z.string().min(1).max(2048).optional().describe('The `next` of the previous page.'),
-  })
-  .strict();
+export const IncidentQuery = z.strictObject({
+  site: z.optional(SiteId),
+  status: z.optional(IncidentStatus),
+  since: z.optional(TimeIn).check(z.describe('Incidents opened at or after this time.')),
+  limit: z
+    .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(200)))
+    .check(z.describe('Page size, 1-200 (default 50).')),
+  cursor: z
+    .optional(z.string().check(z.minLength(1)).check(z.maxLength(2048)))
+    .check(z.describe('The `next` of the previous page.')),
+});
 
 export const PinRequest = component(
   'PinRequest',
-  z
-    .object({
-      pin: z.enum(LINK_ROLES),
-      reason: Reason,
-      until: TimeIn.optional().describe('When the pin lapses by itself; absent: until cleared.'),
-    })
-    .strict(),
+  z.strictObject({
+    pin: z.enum(LINK_ROLES),
+    reason: Reason,
+    until: z.optional(TimeIn).check(z.describe('When the pin lapses by itself; absent: until cleared.')),
+  }),
 );
 export const ClearOverrideRequest = component(
   'ClearOverrideRequest',
-  z.object({ clear: z.literal(true), reason: Reason }).strict(),
+  z.strictObject({ clear: z.literal(true), reason: Reason }),
 );
 
 /** `POST /v1/sites/{id}/override`: pin the site to its primary or best backup link, or clear the pin. */
 export const OverrideRequest = component('OverrideRequest', z.union([PinRequest, ClearOverrideRequest]));
 
 /** `POST /v1/sites/{id}/failback`, `POST /v1/incidents/{id}/acknowledge`. */
-export const OperatorRequest = component('OperatorRequest', z.object({ reason: Reason }).strict());
+export const OperatorRequest = component('OperatorRequest', z.strictObject({ reason: Reason }));
 
 /** `POST /v1/sites/{id}/failover`. */
 export const FailoverRequest = component(
   'FailoverRequest',
-  z
-    .object({
-      reason: Reason,
-      until: TimeIn.optional().describe(
-        'When automatic failback may resume (in the future, at most 7 days ahead); absent: when an operator fails back.',
+  z.strictObject({
+    reason: Reason,
+    until: z
+      .optional(TimeIn)
+      .check(
+        z.describe(
+          'When automatic failback may resume (in the future, at most 7 days ahead); absent: when an operator fails back.',
+        ),
       ),
-    })
-    .strict(),
+  }),
 );
 
 export const CommandResult = component(
   'CommandResult',
   z.object({
     site: SiteSummary,
-    transitions: z.array(TransitionView).describe('What the command changed, in order; empty when nothing changed.'),
+    transitions: z
+      .array(TransitionView)
+      .check(z.describe('What the command changed, in order; empty when nothing changed.')),
   }),
 );
 
 /** `POST /v1/maintenance`. */
 export const MaintenanceRequest = component(
   'MaintenanceRequest',
-  z
-    .object({
-      site: SiteId,
-      start: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-01T22:00' }),
-      end: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-02T02:00' }),
-      timezone: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('IANA time zone of start and end when they carry no offset (default UTC).'),
-      reason: Reason,
-      ticket: z.string().trim().min(1).max(200).optional().describe('External change ticket reference.'),
-    })
-    .strict(),
+  z.strictObject({
+    site: SiteId,
+    start: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-01T22:00' }),
+    end: z.iso.datetime({ local: true, offset: true, error: 'expected a date-time such as 2026-12-02T02:00' }),
+    timezone: z
+      .optional(z.string().check(z.minLength(1)))
+      .check(z.describe('IANA time zone of start and end when they carry no offset (default UTC).')),
+    reason: Reason,
+    ticket: z
+      .optional(z.string().check(z.trim()).check(z.minLength(1)).check(z.maxLength(200)))
+      .check(z.describe('External change ticket reference.')),
+  }),
 );
 
 export const MaintenanceWindowView = component(
@@ -430,17 +455,17 @@ export const MaintenanceWindowView = component(
   z.object({
     id: z.string(),
     site: SiteId,
-    source: z.enum(['api', 'config']).describe('Windows from sites.yaml cannot be deleted through the API.'),
+    source: z.enum(['api', 'config']).check(z.describe('Windows from sites.yaml cannot be deleted through the API.')),
     status: z.enum(['scheduled', 'active', 'ended', 'cancelled']),
-    start: z.string().describe('As given, in `timezone` when it carries no offset.'),
+    start: z.string().check(z.describe('As given, in `timezone` when it carries no offset.')),
     end: z.string(),
     timezone: z.string(),
     startAt: Time,
     endAt: Time,
     reason: z.string(),
-    ticket: z.string().nullable(),
-    createdBy: z.string().nullable(),
-    createdAt: Time.nullable(),
+    ticket: z.nullable(z.string()),
+    createdBy: z.nullable(z.string()),
+    createdAt: z.nullable(Time),
   }),
 );
 
@@ -448,51 +473,60 @@ export const MaintenanceResult = component(
   'MaintenanceResult',
   z.object({
     window: MaintenanceWindowView,
-    transitions: z.array(TransitionView).describe('What the change did at once (a window starting or ending now).'),
+    transitions: z
+      .array(TransitionView)
+      .check(z.describe('What the change did at once (a window starting or ending now).')),
   }),
 );
 
 export const MaintenanceList = component('MaintenanceList', z.object({ items: z.array(MaintenanceWindowView) }));
 
 /** `GET /v1/maintenance` query. */
-export const MaintenanceQuery = z.object({ site: SiteId.optional() }).strict();
+export const MaintenanceQuery = z.strictObject({ site: z.optional(SiteId) });
 
 export const WebhookEvent = z.enum(WEBHOOK_EVENTS);
 export const WebhookFormat = z.enum(WEBHOOK_FORMATS);
 
 const FormatOptions = z
-  .object({
-    source: z.string().min(1).max(200).optional(),
-    projectKey: z.string().min(1).max(50).optional(),
-    issueType: z.string().min(1).max(100).optional(),
-    assignmentGroup: z.string().min(1).max(200).optional(),
-    callerId: z.string().min(1).max(200).optional(),
-    category: z.string().min(1).max(100).optional(),
-    closeCode: z.string().min(1).max(100).optional(),
-    groupId: z.number().int().positive().optional(),
-    tags: z.array(z.string().min(1).max(100)).max(20).optional(),
+  .strictObject({
+    source: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
+    projectKey: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(50))),
+    issueType: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(100))),
+    assignmentGroup: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
+    callerId: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
+    category: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(100))),
+    closeCode: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(100))),
+    groupId: z.optional(z.int().check(z.positive())),
+    tags: z.optional(z.array(z.string().check(z.minLength(1)).check(z.maxLength(100))).check(z.maxLength(20))),
   })
-  .strict()
-  .describe('Settings of the payload format that are no secret (Jira project key, ServiceNow group, ...).');
+  .check(z.describe('Settings of the payload format that are no secret (Jira project key, ServiceNow group, ...).'));
 
 /** `POST /v1/webhooks`. */
 export const WebhookSubscriptionRequest = component(
   'WebhookSubscriptionRequest',
-  z
-    .object({
-      url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048),
-      events: z.array(WebhookEvent).max(WEBHOOK_EVENTS.length).optional().describe('Events to send; default all.'),
-      format: WebhookFormat.optional().describe('Payload format; default generic (Standard Webhooks).'),
-      sites: z.array(SiteId).optional().describe('Sites whose events are sent; default all.'),
-      description: z.string().max(500).optional(),
-      options: FormatOptions.optional(),
-      headers: z
-        .record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'expected a header name'), z.string().max(4096))
-        .optional()
-        .describe('Extra request headers, e.g. authorization for Jira or ServiceNow; kept sealed, never shown again.'),
-      routingKey: z.string().min(1).max(200).optional().describe('PagerDuty Events v2 routing key; kept sealed.'),
-    })
-    .strict(),
+  z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).check(z.maxLength(2048)),
+    events: z
+      .optional(z.array(WebhookEvent).check(z.maxLength(WEBHOOK_EVENTS.length)))
+      .check(z.describe('Events to send; default all.')),
+    format: z.optional(WebhookFormat).check(z.describe('Payload format; default generic (Standard Webhooks).')),
+    sites: z.optional(z.array(SiteId)).check(z.describe('Sites whose events are sent; default all.')),
+    description: z.optional(z.string().check(z.maxLength(500))),
+    options: z.optional(FormatOptions),
+    headers: z
+      .optional(
+        z.record(
+          z.string().check(z.regex(/^[A-Za-z0-9-]{1,100}$/, 'expected a header name')),
+          z.string().check(z.maxLength(4096)),
+        ),
+      )
+      .check(
+        z.describe('Extra request headers, e.g. authorization for Jira or ServiceNow; kept sealed, never shown again.'),
+      ),
+    routingKey: z
+      .optional(z.string().check(z.minLength(1)).check(z.maxLength(200)))
+      .check(z.describe('PagerDuty Events v2 routing key; kept sealed.')),
+  }),
 );
 
 export const WebhookSubscriptionView = component(
@@ -501,21 +535,21 @@ export const WebhookSubscriptionView = component(
     id: z.string(),
     url: z.string(),
     format: WebhookFormat,
-    events: z.array(WebhookEvent).describe('Empty: every event.'),
-    sites: z.array(SiteId).describe('Empty: every site.'),
+    events: z.array(WebhookEvent).check(z.describe('Empty: every event.')),
+    sites: z.array(SiteId).check(z.describe('Empty: every site.')),
     description: z.string(),
     options: FormatOptions,
-    enabled: z.boolean().describe('False once the receiver answered 410 Gone: nothing more is sent.'),
-    disabledReason: z.string().nullable(),
-    disabledAt: Time.nullable(),
+    enabled: z.boolean().check(z.describe('False once the receiver answered 410 Gone: nothing more is sent.')),
+    disabledReason: z.nullable(z.string()),
+    disabledAt: z.nullable(Time),
     createdAt: Time,
   }),
 );
 
 export const WebhookSubscriptionCreated = component(
   'WebhookSubscriptionCreated',
-  WebhookSubscriptionView.extend({
-    secret: z.string().describe('The `whsec_` signing secret (Standard Webhooks). Shown in this answer only.'),
+  z.extend(WebhookSubscriptionView, {
+    secret: z.string().check(z.describe('The `whsec_` signing secret (Standard Webhooks). Shown in this answer only.')),
   }),
 );
 
@@ -527,13 +561,13 @@ export const WebhookSubscriptionList = component(
 export const DeliveryAttemptView = component(
   'DeliveryAttempt',
   z.object({
-    n: z.number().int(),
+    n: z.int(),
     at: Time,
     durationMs: z.number(),
-    status: z.number().int().nullable().describe("The receiver's HTTP status; null when it did not answer."),
+    status: z.nullable(z.int()).check(z.describe("The receiver's HTTP status; null when it did not answer.")),
     outcome: z.enum(ATTEMPT_OUTCOMES),
-    error: z.string().nullable(),
-    response: z.string().nullable().describe("The first bytes of the receiver's answer."),
+    error: z.nullable(z.string()),
+    response: z.nullable(z.string()).check(z.describe("The first bytes of the receiver's answer.")),
     redelivery: z.boolean(),
   }),
 );
@@ -541,57 +575,54 @@ export const DeliveryAttemptView = component(
 export const DeliveryView = component(
   'WebhookDelivery',
   z.object({
-    id: z.string().describe('The `webhook-id` header: the same for every attempt and redelivery.'),
+    id: z.string().check(z.describe('The `webhook-id` header: the same for every attempt and redelivery.')),
     subscriptionId: z.string(),
     event: WebhookEvent,
     site: SiteId,
-    incidentId: z.string().nullable(),
+    incidentId: z.nullable(z.string()),
     createdAt: Time,
     status: z.enum(DELIVERY_STATUSES),
-    statusReason: z.string().nullable().describe('Why it failed or was cancelled.'),
-    attemptCount: z.number().int().describe('Attempts so far, redeliveries included.'),
-    nextAttemptAt: Time.nullable(),
-    attempts: z.array(DeliveryAttemptView).describe('Oldest first (the latest 50).'),
+    statusReason: z.nullable(z.string()).check(z.describe('Why it failed or was cancelled.')),
+    attemptCount: z.int().check(z.describe('Attempts so far, redeliveries included.')),
+    nextAttemptAt: z.nullable(Time),
+    attempts: z.array(DeliveryAttemptView).check(z.describe('Oldest first (the latest 50).')),
   }),
 );
 
 export const DeliveryPage = component(
   'WebhookDeliveryPage',
-  z.object({ items: z.array(DeliveryView), next: z.string().nullable() }),
+  z.object({ items: z.array(DeliveryView), next: z.nullable(z.string()) }),
 );
 
 /** `GET /v1/webhooks/{id}/deliveries` query. */
-export const DeliveryQuery = z
-  .object({
-    status: z.enum(DELIVERY_STATUSES).optional(),
-    limit: z.coerce.number().int().min(1).max(200).optional().describe('Page size, 1-200 (default 50).'),
-    cursor: z.string().min(1).max(2048).optional(),
-  })
-  .strict();
+export const DeliveryQuery = z.strictObject({
+  status: z.optional(z.enum(DELIVERY_STATUSES)),
+  limit: z
+    .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(200)))
+    .check(z.describe('Page size, 1-200 (default 50).')),
+  cursor: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(2048))),
+});
 
 export const RedeliverResult = component(
   'RedeliverResult',
-  z.object({ delivery: DeliveryView, attempt: DeliveryAttemptView.describe('The attempt just made.') }),
+  z.object({ delivery: DeliveryView, attempt: DeliveryAttemptView.check(z.describe('The attempt just made.')) }),
 );
 
 /** `POST /v1/webhooks/{id}/disable`. */
-export const DisableWebhookRequest = component(
-  'DisableWebhookRequest',
-  z.object({ reason: Reason.optional() }).strict(),
-);
+export const DisableWebhookRequest = component('DisableWebhookRequest', z.strictObject({ reason: z.optional(Reason) }));
 
 export const InboundHookResult = component(
   'InboundHookResult',
   z.object({
     source: z.string(),
-    status: z.enum(['applied', 'ignored']).describe('ignored: the event maps to no action; nothing changed.'),
+    status: z.enum(['applied', 'ignored']).check(z.describe('ignored: the event maps to no action; nothing changed.')),
     detail: z.string(),
-    action: z
-      .enum(['failover', 'failback', 'incident.acknowledge', 'maintenance.open', 'maintenance.close'])
-      .optional(),
-    site: SiteId.optional(),
-    transitions: z.array(TransitionKind).describe('Kinds of the transitions the action caused at once.'),
-    windowId: z.string().optional().describe('The maintenance window opened or closed.'),
+    action: z.optional(
+      z.enum(['failover', 'failback', 'incident.acknowledge', 'maintenance.open', 'maintenance.close']),
+    ),
+    site: z.optional(SiteId),
+    transitions: z.array(TransitionKind).check(z.describe('Kinds of the transitions the action caused at once.')),
+    windowId: z.optional(z.string()).check(z.describe('The maintenance window opened or closed.')),
   }),
 );
 

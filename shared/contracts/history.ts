@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { component, SiteId } from './api.ts';
 
 /**
@@ -11,7 +11,7 @@ const TimeIn = z.iso.datetime({
   offset: true,
   error: 'expected a date-time with an offset, e.g. 2026-12-01T22:00:00Z',
 });
-const Ratio = z.number().min(0).max(1);
+const Ratio = z.number().check(z.minimum(0)).check(z.maximum(1));
 
 /** The steps of a history query, their bucket length, default span and longest span. */
 export const HISTORY_STEPS = {
@@ -20,64 +20,64 @@ export const HISTORY_STEPS = {
   '1d': { ms: 86_400_000, defaultSpanMs: 90 * 86_400_000, maxSpanMs: 400 * 86_400_000 },
 } as const;
 export type HistoryStep = keyof typeof HISTORY_STEPS;
-export const HistoryStep = z.enum(Object.keys(HISTORY_STEPS) as [HistoryStep, ...HistoryStep[]]);
+export const HistoryStep = z.enum(['5m', '1h', '1d']);
 
 /** Upper bounds (ms) of the latency histogram's buckets; the last bucket holds everything above the last bound. */
 export const LATENCY_BOUNDS_MS = [
   10, 20, 35, 50, 75, 100, 150, 250, 400, 600, 1000, 1500, 2500, 4000, 6000, 10000,
 ] as const;
 
+const d = (text: string) => z.describe(text);
+const Int = () => z.int();
+const Counts = {
+  up: Int(),
+  degraded: Int(),
+  down: Int(),
+  skipped: Int().check(
+    d('Results that say nothing: a round skipped the check, or its region failed its control checks.'),
+  ),
+};
+
 /** `GET /v1/sites/{id}/checks/{check}/history` query. */
-export const HistoryQuery = z
-  .object({
-    step: HistoryStep.optional().describe(
-      'Bucket length: 5m (at most 2 days), 1h (at most 35 days) or 1d (at most 400 days). Default 5m.',
-    ),
-    from: TimeIn.optional().describe(
-      'Start, rounded down to the step; default `to` less 1 day (5m), 7 days (1h), 90 days (1d).',
-    ),
-    to: TimeIn.optional().describe('End (exclusive), rounded up to the step; default now (its bucket included).'),
-  })
-  .strict();
+export const HistoryQuery = z.strictObject({
+  step: z
+    .optional(HistoryStep)
+    .check(d('Bucket length: 5m (at most 2 days), 1h (at most 35 days) or 1d (at most 400 days). Default 5m.')),
+  from: z
+    .optional(TimeIn)
+    .check(d('Start, rounded down to the step; default `to` less 1 day (5m), 7 days (1h), 90 days (1d).')),
+  to: z.optional(TimeIn).check(d('End (exclusive), rounded up to the step; default now (its bucket included).')),
+});
 
 export const OutcomeCounts = component(
   'OutcomeCounts',
-  z
-    .object({
-      up: z.number().int(),
-      degraded: z.number().int(),
-      down: z.number().int(),
-      skipped: z
-        .number()
-        .int()
-        .describe('Results that say nothing: a round skipped the check, or its region failed its control checks.'),
-    })
-    .describe('Observations of a check, from every vantage together (probe regions and the site agent).'),
+  z.object(Counts).check(d('Observations of a check, from every vantage together (probe regions and the site agent).')),
 );
 
 export const LatencySummary = component(
   'LatencySummary',
   z
     .object({
-      count: z.number().int().describe('Observations with a latency.'),
-      avgMs: z.number().describe('Exact mean.'),
-      p50Ms: z.number().describe('Upper bound of the histogram bucket holding the median.'),
-      p95Ms: z.number().describe('Upper bound of the histogram bucket holding the 95th percentile.'),
+      count: Int().check(d('Observations with a latency.')),
+      avgMs: z.number().check(d('Exact mean.')),
+      p50Ms: z.number().check(d('Upper bound of the histogram bucket holding the median.')),
+      p95Ms: z.number().check(d('Upper bound of the histogram bucket holding the 95th percentile.')),
       maxMs: z
         .number()
-        .describe('Upper bound of the highest histogram bucket used (the last bucket: its lower bound, 10000).'),
+        .check(d('Upper bound of the highest histogram bucket used (the last bucket: its lower bound, 10000).')),
     })
-    .describe('Latency of the observations that had one, from a histogram (bounds in docs/api.md).'),
+    .check(d('Latency of the observations that had one, from a histogram (bounds in docs/api.md).')),
 );
 
-const CheckBucketShape = OutcomeCounts.extend({
-  uptime: Ratio.nullable().describe('(up + degraded) / (up + degraded + down); null when there was none.'),
-  latency: LatencySummary.nullable().describe('Null when no observation had a latency.'),
-});
+const CheckBucketFields = {
+  ...Counts,
+  uptime: z.nullable(Ratio).check(d('(up + degraded) / (up + degraded + down); null when there was none.')),
+  latency: z.nullable(LatencySummary).check(d('Null when no observation had a latency.')),
+};
 
 export const HistoryBucket = component(
   'HistoryBucket',
-  CheckBucketShape.extend({ start: Time.describe('Start of the bucket (UTC).') }),
+  z.object({ ...CheckBucketFields, start: Time.check(d('Start of the bucket (UTC).')) }),
 );
 
 export const CheckHistory = component(
@@ -86,47 +86,45 @@ export const CheckHistory = component(
     site: SiteId,
     check: z.string(),
     step: HistoryStep,
-    from: Time.describe('Start of the first bucket.'),
-    to: Time.describe('End of the last bucket (exclusive).'),
+    from: Time.check(d('Start of the first bucket.')),
+    to: Time.check(d('End of the last bucket (exclusive).')),
     buckets: z
       .array(HistoryBucket)
-      .describe('Every bucket of [from, to), oldest first; a bucket with no data has zero counts and null uptime.'),
-    total: CheckBucketShape.describe('All the buckets together.'),
+      .check(d('Every bucket of [from, to), oldest first; a bucket with no data has zero counts and null uptime.')),
+    total: z.object(CheckBucketFields).check(d('All the buckets together.')),
   }),
 );
 
 /** `GET /v1/sites/{id}/uptime` query. */
-export const UptimeQuery = z
-  .object({
-    days: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(365)
-      .optional()
-      .describe('Days, 1-365, ending with today (UTC) included; default 90.'),
-  })
-  .strict();
+export const UptimeQuery = z.strictObject({
+  days: z
+    .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(365)))
+    .check(d('Days, 1-365, ending with today (UTC) included; default 90.')),
+});
+
+const ModeFields = {
+  primary: Int().check(d('Decided rounds on the primary link.')),
+  backup: Int().check(d('Decided rounds on a backup link.')),
+  bothDown: Int().check(d('Decided rounds with every link down.')),
+  maintenance: Int().check(d('Decided rounds in maintenance (left out of uptime).')),
+};
 
 export const ModeCounts = component(
   'ModeCounts',
-  z
-    .object({
-      primary: z.number().int().describe('Decided rounds on the primary link.'),
-      backup: z.number().int().describe('Decided rounds on a backup link.'),
-      bothDown: z.number().int().describe('Decided rounds with every link down.'),
-      maintenance: z.number().int().describe('Decided rounds in maintenance (left out of uptime).'),
-    })
-    .describe("The site's mode, counted once per probe region's round the decider took."),
+  z.object(ModeFields).check(d("The site's mode, counted once per probe region's round the decider took.")),
 );
 
-export const CheckDay = component('CheckDay', CheckBucketShape.extend({ date: z.iso.date().describe('The UTC day.') }));
+export const CheckDay = component(
+  'CheckDay',
+  z.object({ ...CheckBucketFields, date: z.iso.date().check(d('The UTC day.')) }),
+);
 
 export const ServiceDay = component(
   'ServiceDay',
-  ModeCounts.extend({
+  z.object({
+    ...ModeFields,
     date: z.iso.date(),
-    uptime: Ratio.nullable().describe('(primary + backup) / (primary + backup + bothDown); null with no round.'),
+    uptime: z.nullable(Ratio).check(d('(primary + backup) / (primary + backup + bothDown); null with no round.')),
   }),
 );
 
@@ -134,21 +132,21 @@ export const SiteUptime = component(
   'SiteUptime',
   z.object({
     site: SiteId,
-    from: z.iso.date().describe('The first day.'),
-    to: z.iso.date().describe('The last day (today, UTC), included.'),
+    from: z.iso.date().check(d('The first day.')),
+    to: z.iso.date().check(d('The last day (today, UTC), included.')),
     service: z
       .object({
-        uptime: Ratio.nullable().describe('Over all the days.'),
-        days: z.array(ServiceDay).describe('Oldest first, one per day.'),
+        uptime: z.nullable(Ratio).check(d('Over all the days.')),
+        days: z.array(ServiceDay).check(d('Oldest first, one per day.')),
       })
-      .describe('The site as its users see it: served (on any link) or not.'),
+      .check(d('The site as its users see it: served (on any link) or not.')),
     checks: z.array(
       z.object({
         check: z.string(),
-        name: z.string().nullable(),
-        link: z.string().nullable(),
-        uptime: Ratio.nullable().describe('Over all the days.'),
-        days: z.array(CheckDay).describe('Oldest first, one per day.'),
+        name: z.nullable(z.string()),
+        link: z.nullable(z.string()),
+        uptime: z.nullable(Ratio).check(d('Over all the days.')),
+        days: z.array(CheckDay).check(d('Oldest first, one per day.')),
       }),
     ),
   }),
@@ -157,45 +155,47 @@ export const SiteUptime = component(
 /** What a status page tells the public about a component (a site) or the whole page. */
 export const PublicStatus = z
   .enum(['operational', 'degraded', 'outage', 'maintenance', 'unknown'])
-  .describe(
-    'operational: on the primary link; degraded: on a backup link or the primary is slow; outage: every link down; ' +
-      'maintenance: a maintenance window is in force; unknown: no decision yet.',
+  .check(
+    d(
+      'operational: on the primary link; degraded: on a backup link or the primary is slow; outage: every link down; ' +
+        'maintenance: a maintenance window is in force; unknown: no decision yet.',
+    ),
   );
 
 export const PublicDay = component(
   'PublicDay',
   z.object({
     date: z.iso.date(),
-    uptime: Ratio.nullable().describe('Share of the rounds it was served (maintenance left out); null with none.'),
+    uptime: z.nullable(Ratio).check(d('Share of the rounds it was served (maintenance left out); null with none.')),
     status: z
       .enum(['operational', 'degraded', 'outage', 'maintenance', 'no-data'])
-      .describe('The worst of the day: outage when any round found every link down, degraded when on a backup.'),
+      .check(d('The worst of the day: outage when any round found every link down, degraded when on a backup.')),
   }),
 );
 
 export const PublicComponent = component(
   'PublicComponent',
   z.object({
-    id: z.string().describe('The site id.'),
-    name: z.string().describe('The public name (statusPages[].sites[].name, else the site name).'),
-    group: z.string().nullable(),
+    id: z.string().check(d('The site id.')),
+    name: z.string().check(d('The public name (statusPages[].sites[].name, else the site name).')),
+    group: z.nullable(z.string()),
     status: PublicStatus,
-    since: Time.nullable().describe('Since when it is in this status; null before the first decision.'),
-    uptime: Ratio.nullable().describe('Over the days listed.'),
-    days: z.array(PublicDay).describe('Oldest first, ending today (UTC).'),
+    since: z.nullable(Time).check(d('Since when it is in this status; null before the first decision.')),
+    uptime: z.nullable(Ratio).check(d('Over the days listed.')),
+    days: z.array(PublicDay).check(d('Oldest first, ending today (UTC).')),
   }),
 );
 
 export const PublicIncident = component(
   'PublicIncident',
   z.object({
-    id: z.string().describe('Opaque.'),
-    component: z.string().describe('The component (site) id.'),
-    title: z.string().describe('From the kind only, e.g. "Running on a backup connection".'),
+    id: z.string().check(d('Opaque.')),
+    component: z.string().check(d('The component (site) id.')),
+    title: z.string().check(d('From the kind only, e.g. "Running on a backup connection".')),
     kind: z.enum(['failover', 'both-down', 'degraded', 'provider-outage']),
     status: z.enum(['open', 'resolved']),
     startedAt: Time,
-    resolvedAt: Time.nullable(),
+    resolvedAt: z.nullable(Time),
   }),
 );
 
@@ -204,30 +204,32 @@ export const StatusPage = component(
   z.object({
     page: z.string(),
     title: z.string(),
-    status: PublicStatus.describe('The worst component status (unknown only when every component is).'),
+    status: PublicStatus,
     generatedAt: Time,
-    components: z.array(PublicComponent).describe('In the order of the configuration.'),
+    components: z.array(PublicComponent).check(d('In the order of the configuration.')),
     incidents: z
       .array(PublicIncident)
-      .describe('Open ones and those resolved in the days listed, newest first (empty when the page hides them).'),
+      .check(d('Open ones and those resolved in the days listed, newest first (empty when the page hides them).')),
   }),
 );
 
 /** `GET /v1/status/{page}` query. */
-export const StatusPageQuery = z
-  .object({
-    days: z.coerce.number().int().min(1).max(90).optional().describe('Days of uptime, 1-90; default 90.'),
-  })
-  .strict();
+export const StatusPageQuery = z.strictObject({
+  days: z
+    .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(90)))
+    .check(d('Days of uptime, 1-90; default 90.')),
+});
 
 /** `GET /v1/status/{page}/badge.svg` query. */
-export const BadgeQuery = z
-  .object({
-    days: z.coerce.number().int().min(1).max(90).optional().describe('Days the uptime covers, 1-90; default 30.'),
-    component: SiteId.optional().describe('One component (site id) of the page; default the whole page.'),
-    label: z.string().trim().min(1).max(40).optional().describe('The left-hand text; default "uptime".'),
-  })
-  .strict();
+export const BadgeQuery = z.strictObject({
+  days: z
+    .optional(z.coerce.number().check(z.int()).check(z.minimum(1)).check(z.maximum(90)))
+    .check(d('Days the uptime covers, 1-90; default 30.')),
+  component: z.optional(SiteId).check(d('One component (site id) of the page; default the whole page.')),
+  label: z
+    .optional(z.string().check(z.trim()).check(z.minLength(1)).check(z.maxLength(40)))
+    .check(d('The left-hand text; default "uptime".')),
+});
 
 export type HistoryQuery = z.infer<typeof HistoryQuery>;
 export type CheckHistory = z.infer<typeof CheckHistory>;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-english.ts';
 
 /**
  * The identifiers that travel between the parts: one schema or one format/parse pair each, so that a format is
@@ -8,7 +9,7 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 
 /** An id of sites.yaml (site, link, check, preset); `what` names it in the error. */
 export function idSchema(what = 'an id') {
-  return z.string().regex(ID_PATTERN, `expected ${what} of letters, digits, "-" and "_" (at most 63)`);
+  return z.string().check(z.regex(ID_PATTERN, `expected ${what} of letters, digits, "-" and "_" (at most 63)`));
 }
 
 /** A site id, as in sites.yaml. */

@@ -1,4 +1,8 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-english.ts';
+
+// zod/mini (functions, not methods): these schemas are built at every function's cold start, and the classic API
+// costs each bundle about 75 KB and each schema several times the CPU (docs/architecture.md, bundles).
 
 /** Outcome of one probe: `degraded` means reachable but over a budget (latency, MOS, certificate expiry). */
 export const OUTCOMES = ['up', 'degraded', 'down'] as const;
@@ -15,15 +19,8 @@ export const ProbeKind = z.enum(PROBE_KINDS);
 export type ProbeKind = z.infer<typeof ProbeKind>;
 
 /** Milliseconds spent in each phase, where the protocol has phases. */
-export const Timings = z
-  .object({
-    dnsMs: z.number().nonnegative(),
-    connectMs: z.number().nonnegative(),
-    tlsMs: z.number().nonnegative(),
-    firstByteMs: z.number().nonnegative(),
-    totalMs: z.number().nonnegative(),
-  })
-  .partial();
+const Ms = z.number().check(z.nonnegative());
+export const Timings = z.partial(z.object({ dnsMs: Ms, connectMs: Ms, tlsMs: Ms, firstByteMs: Ms, totalMs: Ms }));
 export type Timings = z.infer<typeof Timings>;
 
 /** Probe-specific facts (`status`, `daysToExpiry`, `mos`, `lossPct`, `rcode`, ...), flat and JSON-friendly. */
@@ -37,9 +34,9 @@ export type ProbeFields = z.infer<typeof ProbeFields>;
 export const ProbeResult = z.object({
   outcome: Outcome,
   /** Time to the protocol's answer (HTTP: total; TCP: connect; TLS: handshake; SIP/DNS: RTT; voip: mean RTT). */
-  latencyMs: z.number().nonnegative().nullable(),
-  timings: Timings.optional(),
-  errorClass: ErrorClass.nullable(),
+  latencyMs: z.nullable(Ms),
+  timings: z.optional(Timings),
+  errorClass: z.nullable(ErrorClass),
   /** One short line for a human. */
   detail: z.string(),
   fields: ProbeFields,
@@ -47,37 +44,40 @@ export const ProbeResult = z.object({
 export type ProbeResult = z.infer<typeof ProbeResult>;
 
 /** One try of a check inside a round; a failed first try is confirmed by a second. */
-export const Attempt = ProbeResult.pick({ outcome: true, latencyMs: true, errorClass: true, detail: true }).extend({
-  at: z.iso.datetime(),
-});
+export const Attempt = z.extend(
+  z.pick(ProbeResult, { outcome: true, latencyMs: true, errorClass: true, detail: true }),
+  {
+    at: z.iso.datetime(),
+  },
+);
 export type Attempt = z.infer<typeof Attempt>;
 
 /**
  * One check's result from one vantage in one round. The vantage is `region:<aws-region>` for a probe region and
  * `site:<site>/<link>` for a site's own agent.
  */
-export const Observation = ProbeResult.extend({
+export const Observation = z.extend(ProbeResult, {
   v: z.literal(1),
   site: z.string(),
   check: z.string(),
   /** The WAN link the check tests; null for checks not tied to one (SaaS/VoIP dependencies seen from outside). */
-  link: z.string().nullable(),
+  link: z.nullable(z.string()),
   /** The dependency bundle (preset) this check belongs to, if any. */
-  dependency: z.string().nullable(),
+  dependency: z.nullable(z.string()),
   kind: ProbeKind,
   vantage: z.string(),
   roundId: z.string(),
   /** When the final attempt started. */
   at: z.iso.datetime(),
-  attempts: z.array(Attempt).min(1).max(2),
+  attempts: z.array(Attempt).check(z.minLength(1), z.maxLength(2)),
 });
 export type Observation = z.infer<typeof Observation>;
 
 /** How a probe region judged itself this round, from its control checks against known-good targets. */
 export const ControlSummary = z.object({
   ok: z.boolean(),
-  passed: z.number().int().nonnegative(),
-  total: z.number().int().nonnegative(),
+  passed: z.int().check(z.nonnegative()),
+  total: z.int().check(z.nonnegative()),
   detail: z.string(),
 });
 export type ControlSummary = z.infer<typeof ControlSummary>;
@@ -88,8 +88,8 @@ export type ControlSummary = z.infer<typeof ControlSummary>;
  */
 export const SkippedCheckRef = z.object({
   check: z.string(),
-  link: z.string().nullable(),
-  dependency: z.string().nullable(),
+  link: z.nullable(z.string()),
+  dependency: z.nullable(z.string()),
   reason: z.string(),
 });
 export type SkippedCheckRef = z.infer<typeof SkippedCheckRef>;
@@ -102,9 +102,9 @@ export const ObservationBatch = z.object({
   roundId: z.string(),
   startedAt: z.iso.datetime(),
   /** Null when the vantage has no control checks (an agent, or a region configured without them). */
-  control: ControlSummary.nullable(),
+  control: z.nullable(ControlSummary),
   observations: z.array(Observation),
   /** The site's checks this round skipped; absent from producers older than it, and when none was. */
-  skipped: z.array(SkippedCheckRef).optional(),
+  skipped: z.optional(z.array(SkippedCheckRef)),
 });
 export type ObservationBatch = z.infer<typeof ObservationBatch>;

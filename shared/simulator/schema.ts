@@ -51,15 +51,15 @@ export const TimelineEntryDoc = z
     every: Duration.optional(),
     repeat: z.number().int().min(1).max(10_000).optional(),
     regions: z.array(z.string()).min(1).optional(),
-    link: Id.optional(),
+    link: z.optional(Id),
     check: z.string().min(1).optional(),
-    dependency: Id.optional(),
+    dependency: z.optional(Id),
     vantages: z
       .array(z.enum(['regions', 'site']))
       .min(1)
       .optional(),
-    outcome: Outcome.optional(),
-    errorClass: ErrorClass.optional(),
+    outcome: z.optional(Outcome),
+    errorClass: z.optional(ErrorClass),
     latencyMs: z.number().nonnegative().optional(),
     mos: z.number().min(1).max(5).optional(),
     lossPct: z.number().min(0).max(100).optional(),
@@ -108,8 +108,8 @@ export const ExpectDoc = z
     ...(Object.fromEntries(COUNTED.map((k) => [k, Count.optional()])) as Record<Counted, z.ZodOptional<typeof Count>>),
     maxDetectionSeconds: z.number().nonnegative().optional(),
     minDetectionSeconds: z.number().nonnegative().optional(),
-    finalMode: SiteModeSchema.optional(),
-    finalLink: Id.optional(),
+    finalMode: z.optional(SiteModeSchema),
+    finalLink: z.optional(Id),
     transitions: z.array(TransitionKindDoc).optional(),
     count: z.partialRecord(TransitionKindDoc, Count).optional(),
     when: z

@@ -1,8 +1,8 @@
 import { JSONPath } from 'jsonpath-plus';
-import * as z from 'zod';
-import { Id } from '../config/checks.ts';
+import * as z from 'zod/mini';
+import '../contracts/zod-english.ts';
 import type { InboundSourceConfig } from '../config/model.ts';
-import { INBOUND_ACTIONS, InboundAction } from '../config/schema.ts';
+import { Id, INBOUND_ACTIONS, InboundAction } from '../config/names.ts';
 import {
   SignatureCheckError,
   verifyStandardWebhook,
@@ -57,17 +57,17 @@ const isoTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time
 /** What an inbound webhook asks for, once mapped from the tool's payload. */
 export const InboundCommand = z.object({
   action: InboundAction,
-  site: Id.optional(),
+  site: z.optional(Id),
   /** incident.acknowledge: the incident id (`<site>.<seq>`); the site's open incident when absent. */
-  incident: z.string().min(1).max(200).optional(),
+  incident: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
   /** maintenance.*: the change ticket; the window's identity. */
-  ticket: z.string().min(1).max(200).optional(),
+  ticket: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
   /** maintenance.close: the window id, instead of the ticket. */
-  window: z.string().min(1).max(200).optional(),
-  start: isoTime.optional(),
-  end: isoTime.optional(),
-  reason: z.string().min(1).max(500).optional(),
-  by: z.string().min(1).max(200).optional(),
+  window: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
+  start: z.optional(isoTime),
+  end: z.optional(isoTime),
+  reason: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(500))),
+  by: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(200))),
 });
 export type InboundCommand = z.output<typeof InboundCommand>;
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../contracts/zod-english.ts';
 import { AutonomyReport, CommandAck, SignedCommand } from '../../contracts/agent.ts';
 import {
   ATTEMPT_OUTCOMES,
@@ -22,7 +23,8 @@ import type {
 import { SiteModeSchema } from '../../contracts/ids.ts';
 
 // How the stores read items back: the record's fields with their types, so a foreign or damaged item is an error
-// naming the field rather than a value of the wrong shape further on.
+// naming the field rather than a value of the wrong shape further on. zod/mini, as the contracts: every function
+// builds these at its cold start.
 
 const SiteMode = SiteModeSchema;
 const IncidentKind = z.enum(INCIDENT_KINDS);
@@ -42,9 +44,9 @@ export const TransitionItem = z.looseObject({
   fromLink: z.string(),
   toLink: z.string(),
   suppressed: z.boolean(),
-  incidentId: z.string().nullable(),
+  incidentId: z.nullable(z.string()),
   explanation: ExplanationItem,
-}) satisfies z.ZodType<Transition>;
+}) satisfies z.ZodMiniType<Transition>;
 
 export const IncidentItem = z.looseObject({
   id: z.string(),
@@ -52,15 +54,19 @@ export const IncidentItem = z.looseObject({
   kind: IncidentKind,
   status: z.enum(INCIDENT_STATUSES),
   openedAt: z.number(),
-  resolvedAt: z.number().nullable(),
+  resolvedAt: z.nullable(z.number()),
   openedSeq: z.number(),
   lastSeq: z.number(),
   summary: z.string(),
   acknowledged: z.boolean(),
-}) satisfies z.ZodType<IncidentRecord>;
+}) satisfies z.ZodMiniType<IncidentRecord>;
 
 /** Absent while unset (conditions test attribute_not_exists), null in the record. */
-const absentAsNull = <T extends z.ZodType>(schema: T) => schema.optional().transform((v) => v ?? null);
+const absentAsNull = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.optional(schema),
+    z.transform((v: z.output<T> | undefined) => v ?? null),
+  );
 
 export const ApiKeyItem = z.object({
   id: z.string(),
@@ -70,7 +76,7 @@ export const ApiKeyItem = z.object({
   createdAt: z.number(),
   revokedAt: absentAsNull(z.number()),
   lastUsedAt: absentAsNull(z.number()),
-}) satisfies z.ZodType<ApiKeyRecord, unknown>;
+}) satisfies z.ZodMiniType<ApiKeyRecord, unknown>;
 
 export const MaintenanceWindowItem = z.object({
   id: z.string(),
@@ -86,7 +92,7 @@ export const MaintenanceWindowItem = z.object({
   createdAt: z.number(),
   cancelledAt: absentAsNull(z.number()),
   cancelledBy: absentAsNull(z.string()),
-}) satisfies z.ZodType<StoredMaintenanceWindow, unknown>;
+}) satisfies z.ZodMiniType<StoredMaintenanceWindow, unknown>;
 
 /** The format's options are checked by the API when a subscription is made; here only their being an object. */
 const FormatOptionsItem = z.custom<FormatOptions>(
@@ -103,22 +109,22 @@ export const WebhookSubscriptionItem = z.looseObject({
   description: z.string(),
   options: FormatOptionsItem,
   enabled: z.boolean(),
-  disabledReason: z.string().nullable(),
-  disabledAt: z.number().nullable(),
+  disabledReason: z.nullable(z.string()),
+  disabledAt: z.nullable(z.number()),
   createdAt: z.number(),
   sealed: z.string(),
-}) satisfies z.ZodType<WebhookSubscription>;
+}) satisfies z.ZodMiniType<WebhookSubscription>;
 
 const DeliveryAttemptItem = z.looseObject({
   n: z.number(),
   at: z.number(),
   durationMs: z.number(),
-  status: z.number().nullable(),
+  status: z.nullable(z.number()),
   outcome: z.enum(ATTEMPT_OUTCOMES),
-  error: z.string().nullable(),
-  response: z.string().nullable(),
+  error: z.nullable(z.string()),
+  response: z.nullable(z.string()),
   redelivery: z.boolean(),
-}) satisfies z.ZodType<DeliveryAttempt>;
+}) satisfies z.ZodMiniType<DeliveryAttempt>;
 
 export const WebhookDeliveryItem = z.looseObject({
   id: z.string(),
@@ -126,18 +132,18 @@ export const WebhookDeliveryItem = z.looseObject({
   actionId: z.string(),
   event: z.enum(WEBHOOK_EVENTS),
   site: z.string(),
-  incidentId: z.string().nullable(),
+  incidentId: z.nullable(z.string()),
   createdAt: z.number(),
   envelope: z.string(),
   status: z.enum(DELIVERY_STATUSES),
-  statusReason: z.string().nullable(),
+  statusReason: z.nullable(z.string()),
   attempts: z.array(DeliveryAttemptItem),
   attemptCount: z.number(),
   scheduledAttempts: z.number(),
-  nextAttemptAt: z.number().nullable(),
-  leaseUntil: z.number().nullable(),
+  nextAttemptAt: z.nullable(z.number()),
+  leaseUntil: z.nullable(z.number()),
   version: z.number(),
-}) satisfies z.ZodType<WebhookDelivery>;
+}) satisfies z.ZodMiniType<WebhookDelivery>;
 
 /** The outbox action a command was issued for: the decider's own record; only its being an object is checked. */
 const CommandActionItem = z.custom<AgentCommandAction>(
@@ -146,8 +152,14 @@ const CommandActionItem = z.custom<AgentCommandAction>(
 );
 
 /** A command item; the record's `expiresAt` is stored as `commandExpiresAt` (`expiresAt` is the table's TTL). */
-export const CommandItem = z
-  .object({
+const nullWhenAbsent = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.nullish(schema),
+    z.transform((v: z.output<T> | null | undefined) => v ?? null),
+  );
+
+export const CommandItem = z.pipe(
+  z.object({
     site: z.string(),
     id: z.string(),
     action: CommandActionItem,
@@ -155,37 +167,26 @@ export const CommandItem = z
     status: z.enum(COMMAND_STATUSES),
     commandExpiresAt: z.number(),
     createdAt: z.number(),
-    deliveredAt: z
-      .number()
-      .nullish()
-      .transform((v) => v ?? null),
-    deliveries: z
-      .number()
-      .optional()
-      .transform((v) => v ?? 0),
-    ack: CommandAck.nullish().transform((v) => v ?? null),
-    ackedAt: z
-      .number()
-      .nullish()
-      .transform((v) => v ?? null),
-    expiredAt: z
-      .number()
-      .nullish()
-      .transform((v) => v ?? null),
-    reported: z
-      .boolean()
-      .optional()
-      .transform((v) => v === true),
-  })
-  .transform(({ commandExpiresAt, ...record }) => ({ ...record, expiresAt: commandExpiresAt })) satisfies z.ZodType<
-  CommandRecord,
-  unknown
->;
+    deliveredAt: nullWhenAbsent(z.number()),
+    deliveries: z.pipe(
+      z.optional(z.number()),
+      z.transform((v: number | undefined) => v ?? 0),
+    ),
+    ack: nullWhenAbsent(CommandAck),
+    ackedAt: nullWhenAbsent(z.number()),
+    expiredAt: nullWhenAbsent(z.number()),
+    reported: z.pipe(
+      z.optional(z.boolean()),
+      z.transform((v: boolean | undefined) => v === true),
+    ),
+  }),
+  z.transform(({ commandExpiresAt, ...record }) => ({ ...record, expiresAt: commandExpiresAt })),
+) satisfies z.ZodMiniType<CommandRecord, unknown>;
 
 export const AutonomyReportItem = z.object({
   report: AutonomyReport,
   receivedAt: z.number(),
-}) satisfies z.ZodType<StoredAutonomyReport, unknown>;
+}) satisfies z.ZodMiniType<StoredAutonomyReport, unknown>;
 
 export const AgentConnectionItem = z.looseObject({
   site: z.string(),

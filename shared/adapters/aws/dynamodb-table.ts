@@ -15,7 +15,7 @@ import {
   type TranslateConfig,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { FailoverError } from '../../errors.ts';
 import { BadCursorError, StoreUnavailableError } from '../../ports/state-store.ts';
 import { isTransientAwsError } from './sdk-errors.ts';
@@ -207,7 +207,7 @@ export class DynamoTable {
   }
 
   /** An item read back as the record `schema` describes, without the table's own attributes; a mismatch is an error. */
-  decode<S extends z.ZodType>(schema: S, item: Item, what: string): z.output<S> {
+  decode<S extends z.ZodMiniType>(schema: S, item: Item, what: string): z.output<S> {
     const record = withoutKeys(item);
     const parsed = schema.safeParse(record);
     if (parsed.success) return parsed.data;

@@ -1,5 +1,6 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../contracts/zod-english.ts';
 import { TransientError } from '../../errors.ts';
 import type { DeliveryQueue, DeliveryTicket } from '../../ports/webhook-store.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
@@ -10,9 +11,9 @@ export const MAX_SQS_DELAY_SECONDS = 900;
 
 /** The body of a delivery message. */
 export const DeliveryTicketMessage = z.object({
-  subscriptionId: z.string().min(1),
-  deliveryId: z.string().min(1),
-  attempt: z.number().int().min(0),
+  subscriptionId: z.string().check(z.minLength(1)),
+  deliveryId: z.string().check(z.minLength(1)),
+  attempt: z.int().check(z.minimum(0)),
   notBefore: z.number(),
 });
 

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../contracts/zod-english.ts';
 import { MAX_TICKET_DELAY_MS, type DelayedTicket, type RoundQueue } from '../../usecases/probe-region.ts';
 
 const MAX_ENTRIES_PER_REQUEST = 10;
@@ -7,8 +8,8 @@ const MAX_ENTRIES_PER_REQUEST = 10;
 /** The body of a round ticket message. */
 export const RoundTicketMessage = z.strictObject({
   v: z.literal(1),
-  region: z.string().min(1),
-  atMs: z.number().int().nonnegative(),
+  region: z.string().check(z.minLength(1)),
+  atMs: z.int().check(z.nonnegative()),
 });
 export type RoundTicketMessage = z.infer<typeof RoundTicketMessage>;
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import * as z from 'zod';
-import { Id } from '../../config/checks.ts';
+import * as z from 'zod/mini';
+import '../../contracts/zod-english.ts';
+import { Id } from '../../config/names.ts';
 import { WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
 import type { FailoverConfig } from '../../config/model.ts';
 import type { Clock } from '../../ports/clock.ts';
@@ -14,40 +15,40 @@ import { viewOf, type SubscriptionView } from './subscription-view.ts';
 /** Headers a subscription may not set: the signature, the body's framing, the hop. */
 const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|user-agent)$/i;
 
-export const FormatOptionsInput = z
-  .object({
-    source: z.string().min(1).max(255).optional(),
-    projectKey: z
-      .string()
-      .regex(/^[A-Z][A-Z0-9_]{1,254}$/, 'expected a Jira project key such as OPS')
-      .optional(),
-    issueType: z.string().min(1).max(255).optional(),
-    assignmentGroup: z.string().min(1).max(255).optional(),
-    callerId: z.string().min(1).max(255).optional(),
-    category: z.string().min(1).max(255).optional(),
-    closeCode: z.string().min(1).max(255).optional(),
-    groupId: z.number().int().positive().optional(),
-    tags: z.array(z.string().min(1).max(80)).max(20).optional(),
-  })
-  .strict();
+export const FormatOptionsInput = z.strictObject({
+  source: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  projectKey: z.optional(
+    z.string().check(z.regex(/^[A-Z][A-Z0-9_]{1,254}$/, 'expected a Jira project key such as OPS')),
+  ),
+  issueType: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  assignmentGroup: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  callerId: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  category: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  closeCode: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(255))),
+  groupId: z.optional(z.int().check(z.positive())),
+  tags: z.optional(z.array(z.string().check(z.minLength(1)).check(z.maxLength(80))).check(z.maxLength(20))),
+});
 
 /** The body of a subscription request (the API's `POST /v1/webhooks`). */
-export const CreateSubscriptionInput = z
-  .object({
-    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2048),
-    format: z.enum(WEBHOOK_FORMATS).default('generic'),
-    /** Empty: every event. */
-    events: z.array(z.enum(WEBHOOK_EVENTS)).default([]),
-    /** Empty: every site. */
-    sites: z.array(Id).default([]),
-    description: z.string().max(500).default(''),
-    options: FormatOptionsInput.default({}),
-    /** Extra request headers, sealed like the secret (e.g. `authorization` for a ticketing API). */
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected a header name'), z.string().max(4096)).optional(),
-    /** PagerDuty's Events v2 routing key (integration key); required for the pagerduty format. */
-    routingKey: z.string().min(1).max(128).optional(),
-  })
-  .strict();
+export const CreateSubscriptionInput = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).check(z.maxLength(2048)),
+  format: z._default(z.enum(WEBHOOK_FORMATS), 'generic'),
+  /** Empty: every event. */
+  events: z._default(z.array(z.enum(WEBHOOK_EVENTS)), []),
+  /** Empty: every site. */
+  sites: z._default(z.array(Id), []),
+  description: z._default(z.string().check(z.maxLength(500)), ''),
+  options: z._default(FormatOptionsInput, {}),
+  /** Extra request headers, sealed like the secret (e.g. `authorization` for a ticketing API). */
+  headers: z.optional(
+    z.record(
+      z.string().check(z.regex(/^[A-Za-z0-9-]+$/, 'expected a header name')),
+      z.string().check(z.maxLength(4096)),
+    ),
+  ),
+  /** PagerDuty's Events v2 routing key (integration key); required for the pagerduty format. */
+  routingKey: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
+});
 export type CreateSubscriptionInput = z.input<typeof CreateSubscriptionInput>;
 
 export interface CreateSubscriptionDeps {
