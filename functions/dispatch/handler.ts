@@ -1,4 +1,3 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -6,7 +5,7 @@ import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
-import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
+import { DataPlaneDnsRouter } from '../../shared/adapters/aws/data-plane-dns-router.ts';
 import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
 import { SnsNotifier } from '../../shared/adapters/aws/sns-notifier.ts';
 import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
@@ -42,10 +41,7 @@ const deps: DispatchDeps = {
       client: new Route53Client({ region: 'us-east-1', ...ONE_BOUNDED_TRY }),
       waitForSync: false,
     }),
-    'health-check-gated': new MetricDnsRouter({
-      primaryLinks: primaryLinksOf(config.sites),
-      client: new CloudWatchClient(ONE_BOUNDED_TRY),
-    }),
+    'health-check-gated': new DataPlaneDnsRouter(),
   }),
   // Topic ARNs are no secret: plain environment variables set by the stack.
   notifier: new SnsNotifier({

@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { CloudWatchLinkHealthSink } from '../../shared/adapters/aws/cloudwatch-link-health-sink.ts';
 import { SqsObservationSink } from '../../shared/adapters/aws/sqs-observation-sink.ts';
+import { dataPlaneLinksOf } from '../../shared/config/data-plane.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { bundledConfig, logger, requiredEnv } from '../shared/runtime.ts';
 import {
@@ -24,13 +26,16 @@ const deps = {
   clock: systemClock,
   sink: new SqsObservationSink({ queueUrl: requiredEnv('OBSERVATIONS_QUEUE_URL') }),
   queue: new SqsRoundQueue({ queueUrl: requiredEnv('ROUNDS_QUEUE_URL') }),
+  // This region's own word on each data-plane link, put to CloudWatch here: DNS failover needs no control region.
+  ...(dataPlaneLinksOf(config).length > 0 ? { health: new CloudWatchLinkHealthSink() } : {}),
   log: roundReporter(region),
 };
 
 /**
  * Two entry points, one function: the every-minute tick queues a delayed ticket per round of the next minute, and
- * each ticket, delivered by the round queue when its round is due, runs that round and hands its observations to
- * the decider's queue. No invocation waits for a round.
+ * each ticket, delivered by the round queue when its round is due, runs that round, hands its observations to
+ * the decider's queue and puts its health of the data-plane links to CloudWatch in this region. No invocation waits
+ * for a round.
  */
 export const handler = middy<ProbeEvent, TickResult | SQSBatchResponse>()
   .use(injectLambdaContext(logger))

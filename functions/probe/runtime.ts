@@ -117,7 +117,9 @@ export function recordOutputs(outputs: readonly ProbeRoundOutput[]): void {
   const failed = outputs.filter((o) => o.status === 'publish-failed').length;
   const stale = outputs.filter((o) => o.status === 'stale').length;
   const skipped = outputs.reduce((n, o) => n + o.skipped, 0);
+  const healthFailed = outputs.filter((o) => o.healthFailed).length;
   if (failed > 0) metrics.addMetric('FailedPublishes', MetricUnit.Count, failed);
+  if (healthFailed > 0) metrics.addMetric('FailedHealthPublishes', MetricUnit.Count, healthFailed);
   if (stale > 0) metrics.addMetric('StaleRounds', MetricUnit.Count, stale);
   if (skipped > 0) metrics.addMetric('SkippedChecks', MetricUnit.Count, skipped);
 }
@@ -136,6 +138,9 @@ export function roundReporter(region: string): (event: ProbeRegionEvent) => void
     switch (event.type) {
       case 'publish-failed':
         logger.error('observations dropped', { region, roundId: event.roundId, error: event.error });
+        return;
+      case 'health-publish-failed':
+        logger.error('link health not published', { region, roundId: event.roundId, error: event.error });
         return;
       case 'stale':
         logger.warn('stale round dropped', {

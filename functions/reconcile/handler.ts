@@ -1,13 +1,10 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
-import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
 import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
-import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { foldHistory } from '../../shared/usecases/history/fold-history.ts';
 import { reconcileDns, type ReconcileDnsDeps, type ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
@@ -31,23 +28,18 @@ const deps: ReconcileDnsDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
-  dns: new StrategyDnsRouter({
-    'record-swap': new PacedDnsRouter(
-      new Route53DnsRouter({ client: new Route53Client({ region: 'us-east-1', ...RETRYING_BOUNDED }) }),
-      { minIntervalMs: 1000 / RECONCILE_READS_PER_SECOND },
-    ),
-    'health-check-gated': new MetricDnsRouter({
-      primaryLinks: primaryLinksOf(config.sites),
-      client: new CloudWatchClient(RETRYING_BOUNDED),
-    }),
-  }),
+  // Only record-swap records are reconciled: Route 53 answers health-check-gated ones by health, not by our writes.
+  dns: new PacedDnsRouter(
+    new Route53DnsRouter({ client: new Route53Client({ region: 'us-east-1', ...RETRYING_BOUNDED }) }),
+    { minIntervalMs: 1000 / RECONCILE_READS_PER_SECOND },
+  ),
 };
 
 /**
  * Every five minutes (EventBridge Scheduler): compares each managed DNS record with its site's state. A record-swap
  * record answering something else gets a `dns-drift` transition and a repair action through the outbox (the
- * dispatcher applies it); health-check-gated records have their metric published again. Alongside, folds the sites'
- * finished hours and days of history (foldHistory); a fold that fails is logged and left to the next run.
+ * dispatcher applies it). Health-check-gated records are Route 53's to answer, by health: they are not swept.
+ * Alongside, folds the sites' finished hours and days of history (foldHistory); a failed fold waits for the next run.
  */
 export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
   .use(injectLambdaContext(logger))
@@ -63,7 +55,7 @@ export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
       (error: unknown) => logger.error('history fold failed; the next run tries again', { error }),
     );
     try {
-      const output = await reconcileDns(deps, {});
+      const output = await reconcileDns(deps, { strategies: ['record-swap'] });
       reportReconciliation(output, event);
       return output;
     } catch (error) {

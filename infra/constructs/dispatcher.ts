@@ -7,7 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE } from '../../shared/adapters/aws/table.ts';
 import type { AlertTopics } from './alert-topics.ts';
-import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
+import { hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
@@ -43,8 +43,6 @@ export interface DispatcherProps {
   readonly topics: AlertTopics;
   /** Hosted zones of the `record-swap` records: the only zones the function may change. */
   readonly recordSwapZoneIds: readonly string[];
-  /** Whether any record is `health-check-gated`: the function then publishes the PrimaryActive metric. */
-  readonly publishesPrimaryActive: boolean;
   /**
    * Stream records per invocation.
    * @default 10
@@ -68,7 +66,7 @@ export interface DispatcherProps {
 
 /**
  * The dispatch function, started by the state table's stream for state items with pending actions: it applies
- * them (Route 53 record swap, the PrimaryActive metric, SNS alerts) and clears them from the outbox. The stream is
+ * them (Route 53 record swap, SNS alerts) and clears them from the outbox. The stream is
  * read one batch per shard at a time (parallelization factor 1), which keeps a site's changes in order; failed
  * batches are retried, halved, and finally described in an encrypted SQS dead-letter queue.
  */
@@ -107,7 +105,6 @@ export class Dispatcher extends Construct {
         }),
       );
     }
-    if (props.publishesPrimaryActive) grantPrimaryActiveMetric(this, this.function);
 
     this.deadLetterQueue = props.deadLetterQueue ?? this.#ownDeadLetterQueue();
     // Read through a TableV2 reference: its stream grant names the stream ARN for dynamodb:ListStreams too, where

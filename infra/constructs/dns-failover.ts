@@ -1,14 +1,12 @@
-import { ArnFormat, Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import {
-  PRIMARY_ACTIVE_ALARM,
-  PRIMARY_ACTIVE_NAMESPACE,
-  primaryActiveMetric,
-} from '../../shared/adapters/aws/metric-dns-router.ts';
+  calculatedHealthThreshold,
+  dataPlaneLinksOf,
+  isDataPlaneSite,
+  linkHealthAlarmName,
+} from '../../shared/config/data-plane.ts';
 import type { DnsRecordConfig, FailoverConfig, SiteConfig } from '../../shared/config/model.ts';
 import { normalizeDnsName, stripDot } from '../../shared/domain/dns-values.ts';
 
@@ -19,11 +17,6 @@ export function hostedZoneIdsOf(config: FailoverConfig, strategy: Strategy): str
   return [
     ...new Set(config.sites.flatMap((s) => s.dns.filter((r) => r.strategy === strategy).map((r) => r.hostedZoneId))),
   ];
-}
-
-/** Whether any record of the configuration is health-check-gated (someone must then publish PrimaryActive). */
-export function hasGatedRecords(config: FailoverConfig): boolean {
-  return config.sites.some((s) => s.dns.some((r) => r.strategy === 'health-check-gated'));
 }
 
 /** `arn:<partition>:route53:::hostedzone/<id>` of each hosted zone id. */
@@ -41,33 +34,31 @@ export function hostedZoneArns(scope: Construct, hostedZoneIds: readonly string[
 }
 
 /**
- * Lets `fn` publish metrics to the Failover namespace only (what MetricDnsRouter does), in a policy of its own
- * under `scope`: PutMetricData has no resource-level permissions, so its `Resource: *` carries its own cdk-nag
- * acknowledgement rather than sharing the X-Ray one of the function's role.
+ * CloudFormation resources DnsFailover makes for `site` with `regions` probe regions: per data-plane link one
+ * CLOUDWATCH_METRIC health check per region and one CALCULATED, per health-check-gated record two failover records.
  */
-export function grantPrimaryActiveMetric(scope: Construct, fn: lambda.IFunction): iam.Policy {
-  const policy = new iam.Policy(scope, 'PutPrimaryActivePolicy', {
-    roles: fn.role ? [fn.role] : [],
-    statements: [
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': PRIMARY_ACTIVE_NAMESPACE } },
-      }),
-    ],
-  });
-  Validations.of(policy).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-    reason: `cloudwatch:PutMetricData accepts no resource but *; the cloudwatch:namespace condition limits it to the ${PRIMARY_ACTIVE_NAMESPACE} namespace of the PrimaryActive metric.`,
-  });
-  fn.node.addDependency(policy);
-  return policy;
+export function dnsResourceCount(site: SiteConfig, regions: number): number {
+  const links = dataPlaneLinksOf({ sites: [site] }).length;
+  const records = site.dns.filter((r) => r.strategy === 'health-check-gated').length;
+  return links * (regions + 1) + records * 2;
 }
 
 /** Props of {@link DnsFailover}. */
 export interface DnsFailoverProps {
-  /** The configured sites; only their `health-check-gated` records are made here. */
+  /** The sites whose health-check-gated records are made here (others are skipped). */
   readonly sites: readonly SiteConfig[];
+  /** The probe regions: each has an alarm per data-plane link (LinkHealthAlarms), named by linkHealthAlarmName. */
+  readonly probeRegions: readonly string[];
+}
+
+/** The health checks of one site link. */
+export interface LinkHealthChecks {
+  readonly site: string;
+  readonly link: string;
+  /** CLOUDWATCH_METRIC on the link's alarm in each probe region, keyed by region. */
+  readonly regions: ReadonlyMap<string, route53.CfnHealthCheck>;
+  /** CALCULATED over the regions' checks: unhealthy when a quorum of regions says down. */
+  readonly calculated: route53.CfnHealthCheck;
 }
 
 /** What DnsFailover made for one health-check-gated record. */
@@ -75,99 +66,110 @@ export interface GatedRecord {
   readonly site: string;
   readonly name: string;
   readonly type: DnsRecordConfig['type'];
-  /** In ALARM while the site's traffic belongs on the backup. */
-  readonly alarm: cloudwatch.Alarm;
-  /** CLOUDWATCH_METRIC on the alarm; the primary record answers while it is healthy. */
-  readonly healthCheck: route53.HealthCheck;
   readonly primary: route53.CfnRecordSet;
   readonly secondary: route53.CfnRecordSet;
 }
 
 /**
- * Route 53 data-plane failover for every `health-check-gated` record: a CloudWatch alarm on the record's
- * PrimaryActive metric (built from the same `primaryActiveMetric` and `PRIMARY_ACTIVE_ALARM` the dispatcher's
- * MetricDnsRouter publishes by), a health check of type CLOUDWATCH_METRIC on that alarm (last known status while
- * data is missing), and two failover records in the configured hosted zone: PRIMARY with the primary link's values
- * and the health check, SECONDARY with the first backup's values. `record-swap` records are not made here: they
- * exist in the zone already, and the dispatcher UPSERTs them.
+ * Route 53 data-plane failover for the health-check-gated records of `sites`, one health check set per site link
+ * (not per record): for each data-plane link a CLOUDWATCH_METRIC health check per probe region on that region's
+ * link alarm (healthy while the alarm has no data: a silent region abstains), and a CALCULATED health check over
+ * them whose threshold is regions - quorum + 1, so it turns unhealthy exactly when a quorum of regions says down.
+ * Each record becomes PRIMARY (primary link's values, the primary link's calculated check) and SECONDARY (first
+ * backup's values, its calculated check when the backup is checked: Route 53 then answers the PRIMARY while both
+ * are unhealthy, as the decider does not switch to a dead backup).
  */
 export class DnsFailover extends Construct {
+  /** One entry per data-plane link, in configuration order. */
+  public readonly links: readonly LinkHealthChecks[];
   /** One entry per health-check-gated record, in configuration order. */
   public readonly records: readonly GatedRecord[];
 
   constructor(scope: Construct, id: string, props: DnsFailoverProps) {
     super(scope, id);
-    // An alarm reads metrics of its own region only: this stack must be where the dispatcher publishes PrimaryActive.
-    // The health check may name an alarm in any region.
-    const alarmRegion = Stack.of(this).region;
-    const zones = new Map<string, route53.IHostedZone>();
-    const zoneOf = (r: DnsRecordConfig) => {
-      let zone = zones.get(r.hostedZoneId);
-      if (!zone) {
-        zone = route53.HostedZone.fromHostedZoneAttributes(this, `Zone-${r.hostedZoneId}`, {
-          hostedZoneId: r.hostedZoneId,
-          zoneName: r.zone,
-        });
-        zones.set(r.hostedZoneId, zone);
-      }
-      return zone;
-    };
-
+    const regions = props.probeRegions;
+    const links: LinkHealthChecks[] = [];
     const records: GatedRecord[] = [];
-    for (const site of props.sites) {
-      for (const record of site.dns.filter((r) => r.strategy === 'health-check-gated')) {
-        const backup = site.backups[0];
-        const primaryValues = record.values[site.primary.id];
-        const backupValues = backup && record.values[backup.id];
-        if (!backup || !primaryValues || !backupValues) {
-          throw new Error(
-            `${record.name} ${record.type} of site ${site.id} needs values for its primary and first backup link`,
-          );
+    for (const site of props.sites.filter(isDataPlaneSite)) {
+      const siteScope = new Construct(this, site.id);
+      const threshold = calculatedHealthThreshold(regions.length, site.policy.quorum);
+      const checks = new Map<string, LinkHealthChecks>();
+      for (const { link } of dataPlaneLinksOf({ sites: [site] })) {
+        const linkScope = new Construct(siteScope, `Link-${link}`);
+        const perRegion = new Map<string, route53.CfnHealthCheck>();
+        for (const region of regions) {
+          const check = new route53.CfnHealthCheck(linkScope, `Region-${region}`, {
+            healthCheckConfig: {
+              type: 'CLOUDWATCH_METRIC',
+              alarmIdentifier: { region, name: linkHealthAlarmName(site.id, link) },
+              insufficientDataHealthStatus: 'Healthy',
+            },
+            healthCheckTags: [{ key: 'Name', value: `failover ${site.id} ${link} seen from ${region}` }],
+          });
+          perRegion.set(region, check);
         }
-        const name = normalizeDnsName(record.name);
-        const scope = new Construct(this, `${site.id}-${name}-${record.type}`);
-        const metric = primaryActiveMetric(site.id, record);
-        const alarm = new cloudwatch.Alarm(scope, 'Alarm', {
-          alarmDescription: `Failover: ${name} ${record.type} of site ${site.id} answers the backup (${backup.id}) while in ALARM`,
-          metric: new cloudwatch.Metric({
-            ...metric,
-            dimensionsMap: { ...metric.dimensionsMap },
-            statistic: PRIMARY_ACTIVE_ALARM.statistic,
-            period: Duration.seconds(PRIMARY_ACTIVE_ALARM.periodSeconds),
-          }),
-          evaluationPeriods: PRIMARY_ACTIVE_ALARM.evaluationPeriods,
-          threshold: PRIMARY_ACTIVE_ALARM.threshold,
-          comparisonOperator: PRIMARY_ACTIVE_ALARM.comparisonOperator as cloudwatch.ComparisonOperator,
-          treatMissingData: PRIMARY_ACTIVE_ALARM.treatMissingData as cloudwatch.TreatMissingData,
+        const calculated = new route53.CfnHealthCheck(linkScope, 'Quorum', {
+          healthCheckConfig: {
+            type: 'CALCULATED',
+            childHealthChecks: [...perRegion.values()].map((c) => c.attrHealthCheckId),
+            healthThreshold: threshold,
+          },
+          healthCheckTags: [
+            {
+              key: 'Name',
+              value: `failover ${site.id} ${link}: down when ${site.policy.quorum} of ${regions.length} regions say so`,
+            },
+          ],
         });
-        const healthCheck = new route53.HealthCheck(scope, 'HealthCheck', {
-          type: route53.HealthCheckType.CLOUDWATCH_METRIC,
-          alarmIdentifier: { region: alarmRegion, name: alarm.alarmName },
-          insufficientDataHealthStatus: route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
-        });
-        Tags.of(healthCheck).add('Name', `failover ${site.id} ${name} ${record.type}`);
-        const common = {
-          hostedZoneId: zoneOf(record).hostedZoneId,
-          name: `${stripDot(record.name)}.`,
-          type: record.type,
-          ttl: String(record.ttl),
-        };
-        const primary = new route53.CfnRecordSet(scope, 'Primary', {
-          ...common,
-          setIdentifier: `${site.id}-primary`,
-          failover: 'PRIMARY',
-          healthCheckId: healthCheck.healthCheckId,
-          resourceRecords: [...primaryValues],
-        });
-        const secondary = new route53.CfnRecordSet(scope, 'Secondary', {
-          ...common,
-          setIdentifier: `${site.id}-secondary`,
-          failover: 'SECONDARY',
-          resourceRecords: [...backupValues],
-        });
-        records.push({ site: site.id, name, type: record.type, alarm, healthCheck, primary, secondary });
+        const entry = { site: site.id, link, regions: perRegion, calculated };
+        checks.set(link, entry);
+        links.push(entry);
+      }
+      for (const record of site.dns.filter((r) => r.strategy === 'health-check-gated')) {
+        records.push(this.#records(siteScope, site, record, checks));
       }
     }
+    this.links = links;
     this.records = records;
+  }
+
+  #records(
+    scope: Construct,
+    site: SiteConfig,
+    record: DnsRecordConfig,
+    checks: ReadonlyMap<string, LinkHealthChecks>,
+  ): GatedRecord {
+    const backup = site.backups[0];
+    const primaryValues = record.values[site.primary.id];
+    const backupValues = backup && record.values[backup.id];
+    if (!backup || !primaryValues || !backupValues) {
+      throw new Error(
+        `${record.name} ${record.type} of site ${site.id} needs values for its primary and first backup link`,
+      );
+    }
+    const name = normalizeDnsName(record.name);
+    const recordScope = new Construct(scope, `${name}-${record.type}`);
+    const common = {
+      hostedZoneId: record.hostedZoneId,
+      name: `${stripDot(record.name)}.`,
+      type: record.type,
+      ttl: String(record.ttl),
+    };
+    const primary = new route53.CfnRecordSet(recordScope, 'Primary', {
+      ...common,
+      setIdentifier: `${site.id}-primary`,
+      failover: 'PRIMARY',
+      healthCheckId: checks.get(site.primary.id)!.calculated.attrHealthCheckId,
+      resourceRecords: [...primaryValues],
+    });
+    const backupCheck = checks.get(backup.id);
+    const secondary = new route53.CfnRecordSet(recordScope, 'Secondary', {
+      ...common,
+      setIdentifier: `${site.id}-secondary`,
+      failover: 'SECONDARY',
+      ...(backupCheck ? { healthCheckId: backupCheck.calculated.attrHealthCheckId } : {}),
+      resourceRecords: [...backupValues],
+    });
+    return { site: site.id, name, type: record.type, primary, secondary };
   }
 }

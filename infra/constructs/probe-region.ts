@@ -1,13 +1,16 @@
-import { Aws, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { LINK_HEALTH_NAMESPACE } from '../../shared/config/data-plane.ts';
 import { visibilityTimeoutFor } from './decider.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
@@ -28,6 +31,9 @@ export const PROBE_NAMES = {
   deadLetterQueue: 'failover-probe-dlq',
 } as const;
 
+/** The probe function's Powertools service name: the `service` dimension of its EMF metrics. */
+export const PROBE_SERVICE_NAME = 'failover-probe';
+
 /** Prefix of the probe regions' alarm names; the control region forwards alarms with it to the critical topic. */
 export const PROBE_ALARM_PREFIX = 'failover-probe-';
 
@@ -39,6 +45,10 @@ export interface ProbeRegionProps {
   readonly controlRegion: string;
   /** Wall time one round may take (config `probing.roundBudgetMs`, resolved). */
   readonly roundBudgetMs: number;
+  /** The region's own alert topic: every alarm of the region has it as its action (RegionAlerts). */
+  readonly alertTopic: sns.ITopic;
+  /** Whether the function puts link health to CloudWatch (some record is health-check-gated). */
+  readonly publishesLinkHealth: boolean;
   /**
    * Physical name of the observations queue in the control region.
    * @default OBSERVATIONS_QUEUE_NAME
@@ -67,11 +77,12 @@ export interface ProbeRegionProps {
  * One probe region, without idle waiting: an EventBridge Scheduler schedule ticks the function every minute (no
  * retry: a late tick is worthless); the tick queues one ticket per round of the next minute on the region's round
  * queue, each delayed (DelaySeconds) until its round is due; the queue delivers each ticket to the same function,
- * which runs that round and sends its observations to the control region's FIFO queue. Nothing is retried, and
- * every failure lands in the region's one dead-letter queue: a tick the Scheduler could not deliver, a tick that
- * failed (the function's asynchronous DLQ), a round ticket that failed or was throttled (one receive). So one alarm
- * on that queue covers the function's errors and the dead-lettered messages; it is forwarded to the control
- * region's default event bus, where the observability construct sends it to the critical alert topic.
+ * which runs that round, sends its observations to the control region's FIFO queue and puts its link health to
+ * CloudWatch here (data plane). Nothing is retried, and every failure lands in the region's one dead-letter queue:
+ * a tick the Scheduler could not deliver, a tick that failed (the function's asynchronous DLQ), a round ticket that
+ * failed or was throttled (one receive). One alarm on that queue covers the function's errors and dead-lettered
+ * messages, others the rounds whose observations or health were not handed on. Each alarm alerts on the region's
+ * own topic and is also forwarded to the control region's default event bus (to its critical alert topic).
  */
 export class ProbeRegion extends Construct {
   /** The probe function: ticks and rounds. */
@@ -87,7 +98,11 @@ export class ProbeRegion extends Construct {
   public readonly roundQueue: sqs.Queue;
   /** The event source mapping of the function on the round queue. */
   public readonly eventSource: SqsEventSource;
-  /** The region's one alarm: a message in the dead-letter queue, so a failed tick or round. */
+  /**
+   * The region's alarms: a message in the dead-letter queue (a failed tick or round), rounds whose observations did
+   * not reach the control queue (FailedPublishes), and, with data-plane links, rounds whose link health was not put
+   * to CloudWatch (FailedHealthPublishes).
+   */
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** ARN of the observations queue in the control region. */
   public readonly observationsQueueArn: string;
@@ -125,7 +140,7 @@ export class ProbeRegion extends Construct {
       entry: LAMBDA_ENTRIES.probe,
       functionName: PROBE_NAMES.function,
       description: 'Queues a delayed ticket per round of the next minute, and runs each round when its ticket arrives',
-      serviceName: 'failover-probe',
+      serviceName: PROBE_SERVICE_NAME,
       configYaml: props.configYaml,
       memorySize: props.memorySize ?? 512,
       timeout,
@@ -161,7 +176,10 @@ export class ProbeRegion extends Construct {
       }),
     });
 
-    this.alarms = this.#alarms();
+    if (props.publishesLinkHealth) grantLinkHealthMetric(this, this.function);
+    this.alarms = this.#alarms(props.publishesLinkHealth);
+    const action = new cloudwatchActions.SnsAction(props.alertTopic);
+    for (const alarm of this.alarms) alarm.addAlarmAction(action);
     const region = Stack.of(this).region;
     // Alarm actions cannot cross regions; alarm state changes can, through EventBridge. In the control region
     // itself they are on its default bus already.
@@ -183,8 +201,22 @@ export class ProbeRegion extends Construct {
     }
   }
 
-  #alarms(): cloudwatch.Alarm[] {
+  #alarms(linkHealth: boolean): cloudwatch.Alarm[] {
     const region = Stack.of(this).region;
+    const probeMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'Failover',
+        metricName,
+        dimensionsMap: { service: PROBE_SERVICE_NAME },
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(5),
+      });
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
     return [
       new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
         alarmName: `${PROBE_ALARM_PREFIX}${region}-dlq`,
@@ -195,11 +227,51 @@ export class ProbeRegion extends Construct {
           period: Duration.minutes(5),
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...atLeastOnce,
       }),
+      new cloudwatch.Alarm(this, 'FailedPublishesAlarm', {
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-failed-publishes`,
+        alarmDescription:
+          `Observations of ${region} did not reach the control region's queue (FailedPublishes): the decider ` +
+          'sees this region as stale. If every probe region raises this, suspect the control region.',
+        metric: probeMetric('FailedPublishes'),
+        ...atLeastOnce,
+      }),
+      ...(linkHealth
+        ? [
+            new cloudwatch.Alarm(this, 'FailedHealthPublishesAlarm', {
+              alarmName: `${PROBE_ALARM_PREFIX}${region}-failed-health-publishes`,
+              alarmDescription:
+                `Link health of ${region} was not put to CloudWatch (FailedHealthPublishes): Route 53 counts this ` +
+                'region as healthy for every data-plane link (missing data abstains) until it is back.',
+              metric: probeMetric('FailedHealthPublishes'),
+              ...atLeastOnce,
+            }),
+          ]
+        : []),
     ];
   }
+}
+
+/**
+ * Lets the probe function put the LinkHealth metric, in the Failover namespace only, in a policy of its own:
+ * PutMetricData has no resource-level permissions, so its `Resource: *` carries its own cdk-nag acknowledgement.
+ */
+function grantLinkHealthMetric(scope: Construct, fn: lambda.IFunction): iam.Policy {
+  const policy = new iam.Policy(scope, 'PutLinkHealthPolicy', {
+    roles: fn.role ? [fn.role] : [],
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': LINK_HEALTH_NAMESPACE } },
+      }),
+    ],
+  });
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+    reason: `cloudwatch:PutMetricData accepts no resource but *; the cloudwatch:namespace condition limits it to the ${LINK_HEALTH_NAMESPACE} namespace of the LinkHealth metric.`,
+  });
+  fn.node.addDependency(policy);
+  return policy;
 }

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { grantPrimaryActiveMetric, hostedZoneArns } from './dns-failover.ts';
+import { hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
@@ -21,8 +21,6 @@ export interface ReconcilerProps {
   readonly table: StateTable;
   /** Hosted zones of the `record-swap` records: the only zones the function may list. */
   readonly recordSwapZoneIds: readonly string[];
-  /** Whether any record is `health-check-gated`: the function then publishes the PrimaryActive metric again. */
-  readonly publishesPrimaryActive: boolean;
   /**
    * How often every record is compared with its site's state.
    * @default Duration.minutes(5)
@@ -46,8 +44,8 @@ export interface ReconcilerProps {
 /**
  * DNS reconciliation: a function run on a schedule (no flexible window, no retry: the next run comes soon) that
  * reads back every record-swap record (ListResourceRecordSets on the configured zones only), turns drift into a
- * `dns-drift` transition with a repair action for the dispatcher, and publishes the PrimaryActive metric of every
- * health-check-gated record again. Invocations the Scheduler cannot deliver go to a dead-letter queue.
+ * `dns-drift` transition with a repair action for the dispatcher (health-check-gated records are Route 53's to
+ * answer, by health, and are not swept). Invocations the Scheduler cannot deliver go to a dead-letter queue.
  */
 export class Reconciler extends Construct {
   /** The reconcile function. */
@@ -82,7 +80,6 @@ export class Reconciler extends Construct {
         }),
       );
     }
-    if (props.publishesPrimaryActive) grantPrimaryActiveMetric(this, this.function);
 
     this.scheduleDeadLetterQueue = props.scheduleDeadLetterQueue ?? this.#ownDeadLetterQueue();
     this.schedule = new scheduler.Schedule(this, 'Schedule', {

@@ -5,7 +5,7 @@ import { AgentGateway } from '../constructs/agent-gateway.ts';
 import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
-import { DnsFailover, hasGatedRecords, hostedZoneIdsOf } from '../constructs/dns-failover.ts';
+import { hostedZoneIdsOf } from '../constructs/dns-failover.ts';
 import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
 import { Observability } from '../constructs/observability.ts';
@@ -24,8 +24,8 @@ export interface ControlStackProps extends StackProps {
 
 /**
  * The control region: the observations queue, the decider that consumes it and the table it keeps state in; the
- * dispatcher the table's stream starts, the alert topics it publishes to, the Route 53 failover records of
- * health-check-gated records, and the DNS reconciler.
+ * dispatcher the table's stream starts, the alert topics it publishes to, and the DNS reconciler of record-swap
+ * records. Health-check-gated records live in the data plane's stacks (data-plane-stacks.ts), not here.
  */
 export class ControlStack extends Stack {
   /** The queue every probe region sends its observations to. */
@@ -40,8 +40,6 @@ export class ControlStack extends Stack {
   public readonly failedInvocations: FailedInvocations;
   /** The dispatch function and its event source on the table's stream. */
   public readonly dispatcher: Dispatcher;
-  /** Alarms, health checks and failover records of the health-check-gated records. */
-  public readonly dnsFailover: DnsFailover;
   /** The scheduled DNS reconciliation. */
   public readonly reconciler: Reconciler;
   /** The webhook delivery queue, its worker and the key ring sealing subscriptions' secrets. */
@@ -58,7 +56,6 @@ export class ControlStack extends Stack {
       ...stackProps,
     });
     const recordSwapZoneIds = hostedZoneIdsOf(config, 'record-swap');
-    const publishesPrimaryActive = hasGatedRecords(config);
 
     this.observations = new ObservationsQueue(this, 'Observations', {
       visibilityTimeout: visibilityTimeoutFor(DECIDER_TIMEOUT),
@@ -82,16 +79,12 @@ export class ControlStack extends Stack {
       table: this.state,
       topics: this.alerts,
       recordSwapZoneIds,
-      publishesPrimaryActive,
       deadLetterQueue,
     });
-    // The alarms must be where the dispatcher publishes the metric: this stack's region.
-    this.dnsFailover = new DnsFailover(this, 'DnsFailover', { sites: config.sites });
     this.reconciler = new Reconciler(this, 'Reconciler', {
       configYaml,
       table: this.state,
       recordSwapZoneIds,
-      publishesPrimaryActive,
       scheduleDeadLetterQueue: deadLetterQueue,
     });
     this.webhooks = new WebhookDelivery(this, 'Webhooks', { table: this.state });

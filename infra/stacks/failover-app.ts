@@ -1,7 +1,11 @@
-import { Validations, type App } from 'aws-cdk-lib';
+import { Validations, type App, type Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { dataPlaneLinksOf } from '../../shared/config/data-plane.ts';
+import type { FailoverConfig } from '../../shared/config/model.ts';
 import { readAppConfig, type AppConfig } from '../config.ts';
+import { alertContactsOf } from '../constructs/alert-topics.ts';
 import { ControlStack } from './control-stack.ts';
+import { alarmShards, DnsStack, dnsShards, LinkAlarmsStack } from './data-plane-stacks.ts';
 import { ProbeStack } from './probe-stack.ts';
 
 /** The stacks of one deployment. */
@@ -10,12 +14,54 @@ export interface FailoverStacks {
   readonly control: ControlStack;
   /** Keyed by probe region. */
   readonly probes: ReadonlyMap<string, ProbeStack>;
+  /** The link alarm stacks of each probe region (none without health-check-gated records). */
+  readonly linkAlarms: ReadonlyMap<string, readonly LinkAlarmsStack[]>;
+  /** The Route 53 data-plane stacks (health checks and failover records). */
+  readonly dns: readonly DnsStack[];
 }
 
 /**
- * Adds the control stack and one probe stack per configured probe region to `app`, with cdk-nag's AwsSolutions
- * checks run at synthesis. Stacks carry a region and no account, so synthesis needs no credentials. Throws
- * ConfigError when the configuration is invalid.
+ * Adds the data plane's stacks for the health-check-gated records of `config`: per probe region its link alarms,
+ * 450 a stack, each after that region's stack in `probes` (whose topic the alarms name); then the Route 53 health
+ * checks and failover records, a stack per group of whole sites (dnsShards), each after every alarm stack.
+ */
+export function addDataPlaneStacks(
+  app: App,
+  config: FailoverConfig,
+  probes: ReadonlyMap<string, Stack> = new Map(),
+): Pick<FailoverStacks, 'linkAlarms' | 'dns'> {
+  const linkAlarms = new Map<string, LinkAlarmsStack[]>();
+  const shards = alarmShards(config);
+  for (const region of config.regions.probe) {
+    linkAlarms.set(
+      region,
+      shards.map((links, i) => {
+        const alarms = new LinkAlarmsStack(app, `Failover-LinkAlarms-${region}-${i + 1}`, { env: { region }, links });
+        // The alarms' action is the region's topic, named by ARN.
+        const probe = probes.get(region);
+        if (probe) alarms.addStackDependency(probe);
+        return alarms;
+      }),
+    );
+  }
+  const dns = dnsShards(config).map((sites, i) => {
+    const stack = new DnsStack(app, `Failover-Dns-${i + 1}`, {
+      env: { region: config.regions.control },
+      sites,
+      probeRegions: config.regions.probe,
+    });
+    // Route 53 refuses a health check on an alarm that does not exist yet.
+    for (const stacks of linkAlarms.values()) for (const s of stacks) stack.addStackDependency(s);
+    return stack;
+  });
+  return { linkAlarms, dns };
+}
+
+/**
+ * Adds the control stack, one probe stack per configured probe region and, for health-check-gated records, the
+ * data plane's stacks (link alarms per probe region, Route 53 health checks and records) to `app`, with cdk-nag's
+ * AwsSolutions checks run at synthesis. Stacks carry a region and no account, so synthesis needs no credentials.
+ * Throws ConfigError when the configuration is invalid.
  */
 export function addFailoverStacks(app: App): FailoverStacks {
   const appConfig = readAppConfig(app);
@@ -25,6 +71,8 @@ export function addFailoverStacks(app: App): FailoverStacks {
     configYaml: yaml,
     config,
   });
+  const contacts = alertContactsOf(config);
+  const publishesLinkHealth = dataPlaneLinksOf(config).length > 0;
   const probes = new Map<string, ProbeStack>();
   for (const region of config.regions.probe) {
     const stack = new ProbeStack(app, `Failover-Probe-${region}`, {
@@ -32,11 +80,14 @@ export function addFailoverStacks(app: App): FailoverStacks {
       configYaml: yaml,
       controlRegion: config.regions.control,
       roundBudgetMs: config.probing.roundBudgetMs,
+      contacts,
+      publishesLinkHealth,
     });
     // No reference crosses regions; the dependency only orders deployment so that the queue exists first.
     stack.addStackDependency(control);
     probes.set(region, stack);
   }
+  const { linkAlarms, dns } = addDataPlaneStacks(app, config, probes);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { appConfig, control, probes };
+  return { appConfig, control, probes, linkAlarms, dns };
 }

@@ -1,6 +1,8 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { AlertContact } from '../constructs/alert-topics.ts';
 import { ProbeRegion } from '../constructs/probe-region.ts';
+import { RegionAlerts } from '../constructs/region-alerts.ts';
 
 /** Props of a {@link ProbeStack}; `env.region` is the probe region. */
 export interface ProbeStackProps extends StackProps {
@@ -10,16 +12,32 @@ export interface ProbeStackProps extends StackProps {
   readonly controlRegion: string;
   /** The resolved `probing.roundBudgetMs`, which sizes the function's timeout. */
   readonly roundBudgetMs: number;
+  /** Who the region's own alert topic alerts. */
+  readonly contacts: readonly AlertContact[];
+  /** Whether some record is health-check-gated: the function then puts link health to CloudWatch here. */
+  readonly publishesLinkHealth: boolean;
 }
 
-/** One probe region's stack: its schedule and probe function. */
+/** One probe region's stack: its schedule and probe function, and its own alert topic. */
 export class ProbeStack extends Stack {
   /** The probe function and its schedule. */
   public readonly probe: ProbeRegion;
+  /** The region's own alert topic, the action of its alarms and of its link alarms (LinkAlarmsStack). */
+  public readonly alerts: RegionAlerts;
 
   constructor(scope: Construct, id: string, props: ProbeStackProps) {
-    const { configYaml, controlRegion, roundBudgetMs, ...stackProps } = props;
-    super(scope, id, { description: 'Failover probe region: scheduled probe rounds', ...stackProps });
-    this.probe = new ProbeRegion(this, 'Probe', { configYaml, controlRegion, roundBudgetMs });
+    const { configYaml, controlRegion, roundBudgetMs, contacts, publishesLinkHealth, ...stackProps } = props;
+    super(scope, id, {
+      description: 'Failover probe region: scheduled probe rounds and its own alerts',
+      ...stackProps,
+    });
+    this.alerts = new RegionAlerts(this, 'Alerts', { contacts });
+    this.probe = new ProbeRegion(this, 'Probe', {
+      configYaml,
+      controlRegion,
+      roundBudgetMs,
+      alertTopic: this.alerts.topic,
+      publishesLinkHealth,
+    });
   }
 }

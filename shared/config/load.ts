@@ -6,6 +6,7 @@ import { ConfigError, type Diagnostic } from '../errors.ts';
 export { formatDiagnostic, formatPath } from '../errors.ts';
 import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { bundledConfigJson } from './bundled.ts';
+import { dataPlaneProblems } from './data-plane.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';
@@ -42,6 +43,8 @@ export function parseConfig(text: string): ParseResult {
     empty: 'the file is empty; expected version, regions and sites',
     rules: crossReferences,
     resolve,
+    // What the resolved policy decides: the data plane's limits (shared/config/data-plane.ts).
+    check: (config) => dataPlaneProblems(config).map((p) => ({ path: [...p.path], message: p.message })),
   });
 }
 

@@ -86,7 +86,9 @@ export const DnsRecord = z
     strategy: z
       .enum(['record-swap', 'health-check-gated'])
       .default('record-swap')
-      .describe('record-swap: UPSERT on failover; health-check-gated: Route 53 failover records on a metric.'),
+      .describe(
+        "record-swap: the dispatcher UPSERTs the record (control plane); health-check-gated: Route 53 failover records on the probe regions' health checks (data plane).",
+      ),
   })
   .strict();
 

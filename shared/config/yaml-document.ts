@@ -68,13 +68,18 @@ export function parseYamlWith<S extends z.ZodType, T>(
     readonly empty: string;
     readonly rules?: (data: unknown) => readonly Problem[];
     readonly resolve: (value: z.output<S>) => T;
+    /** Problems only the resolved value shows (defaults applied), located like the others. */
+    readonly check?: (resolved: T) => readonly Problem[];
   },
 ): { readonly config: T | undefined; readonly diagnostics: readonly Diagnostic[] } {
   const read = readYamlDocument(text, options.empty);
   if (!read.ok) return { config: undefined, diagnostics: read.diagnostics };
   const { parsed, problems } = validateData(options.schema, read.data, options.rules);
   if (problems.length > 0 || !parsed.success) return { config: undefined, diagnostics: read.locate(problems) };
-  return { config: options.resolve(parsed.data), diagnostics: [] };
+  const config = options.resolve(parsed.data);
+  const late = options.check?.(config) ?? [];
+  if (late.length > 0) return { config: undefined, diagnostics: read.locate(late) };
+  return { config, diagnostics: [] };
 }
 
 /** A problem found in a document, before it is located: `atKey` points at the key rather than its value. */

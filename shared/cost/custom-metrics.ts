@@ -1,3 +1,4 @@
+import { LINK_HEALTH_METRIC } from '../config/data-plane.ts';
 import type { Outcome } from '../contracts/observation.ts';
 
 /** The CloudWatch namespace of every custom metric of the system. */
@@ -29,8 +30,8 @@ export type Publication =
   | 'always'
   /** Every hour, once per probe region (a Region dimension). */
   | 'per-probe-region'
-  /** Every hour, once per health-check-gated record (Site and Record dimensions). */
-  | 'per-gated-record'
+  /** Every hour, once per data-plane site link in each probe region (Site and Link dimensions, in that region). */
+  | 'per-data-plane-link-and-region'
   /** Only in hours when something happens (a transition, a dispatch, a failure, a cold start). */
   | 'on-events';
 
@@ -53,7 +54,7 @@ const metric = (
 ): CustomMetric => ({ service, name, dimensions, publication, meaning });
 
 /**
- * Every custom metric the functions publish (EMF, or PutMetricData for PrimaryActive). Issue 8 asks for probe
+ * Every custom metric the functions publish (EMF, or PutMetricData for LinkHealth). Issue 8 asks for probe
  * latency, outcomes, decisions and action latency; the rest are failure counters the alarms read, published only
  * when not zero. Lambda's, SQS's and DynamoDB's own metrics are free and not listed.
  */
@@ -87,6 +88,7 @@ export const CUSTOM_METRICS: readonly CustomMetric[] = [
   metric('failover-probe', 'FailedPublishes', 'on-events', 'rounds whose observations could not be handed on'),
   metric('failover-probe', 'StaleRounds', 'on-events', 'rounds dropped unrun because they were late'),
   metric('failover-probe', 'SkippedChecks', 'on-events', "checks a round's budget kept from running"),
+  metric('failover-probe', 'FailedHealthPublishes', 'on-events', 'rounds whose link health could not be put'),
   metric('failover-dispatch', 'ActionLatency', 'on-events', 'per applied action, ms from the decision'),
   metric('failover-dispatch', 'ActionsApplied', 'on-events', 'actions whose effect took place'),
   metric('failover-dispatch', 'ActionsSkipped', 'on-events', 'actions recorded without an effect'),
@@ -101,18 +103,21 @@ export const CUSTOM_METRICS: readonly CustomMetric[] = [
   metric('failover-webhooks', 'WebhookGivenUp', 'on-events', 'webhook deliveries given up'),
   metric('failover-webhooks', 'ColdStart', 'on-events', 'cold starts', ['service', 'function_name']),
   metric('failover-api', 'ColdStart', 'on-events', 'cold starts', ['service', 'function_name']),
-  metric('failover-dispatch', 'PrimaryActive', 'per-gated-record', '1 while the primary link serves the record', [
-    'Site',
-    'Record',
-  ]),
+  metric(
+    'failover-probe',
+    LINK_HEALTH_METRIC,
+    'per-data-plane-link-and-region',
+    "a probe region's word on a data-plane site link each round (1 healthy, 0 down), put in that region",
+    ['Site', 'Link'],
+  ),
 ];
 
 /** How many metrics are published every hour for a configuration: what the custom-metric line of the bill counts. */
-export function alwaysOnMetricCount(probeRegions: number, gatedRecords: number): number {
+export function alwaysOnMetricCount(probeRegions: number, dataPlaneLinks: number): number {
   return CUSTOM_METRICS.reduce((n, m) => {
     if (m.publication === 'always') return n + 1;
     if (m.publication === 'per-probe-region') return n + probeRegions;
-    if (m.publication === 'per-gated-record') return n + gatedRecords;
+    if (m.publication === 'per-data-plane-link-and-region') return n + probeRegions * dataPlaneLinks;
     return n;
   }, 0);
 }

@@ -28,7 +28,8 @@ export function formatCostReport(report: CostReport, file: string): string {
       `from ${c.probeRegions.length} probe region(s) (${c.probeRegions.join(', ')}), control region ${c.controlRegion}`,
   );
   out.push(
-    `  ${c.recordSwapRecords} record-swap and ${c.gatedRecords} health-check-gated DNS record(s), ${c.agents} agent(s)`,
+    `  ${c.recordSwapRecords} record-swap and ${c.gatedRecords} health-check-gated DNS record(s) ` +
+      `(${c.dataPlaneLinks} data-plane site link(s)), ${c.agents} agent(s)`,
   );
   out.push(
     `  a month: ${count(w.roundsPerMonth)} rounds and ${count(w.ticksPerMonth)} ticks, ${count(w.checkRunsPerMonth)} check runs, ` +
@@ -39,7 +40,7 @@ export function formatCostReport(report: CostReport, file: string): string {
   out.push(
     `  ${w.customMetrics} custom metrics published every hour; ${w.alarms.total} alarm metrics ` +
       `(${w.alarms.deadLetterQueues} dead-letter queues, ${w.alarms.dispatcher} dispatcher, ${w.alarms.silentRegions} for silent regions, ` +
-      `${w.alarms.probeRegions} in probe regions, ${w.alarms.gatedRecords} gated records)`,
+      `${w.alarms.probeRegions} in probe regions, ${w.alarms.linkAlarms} link alarms)`,
   );
   out.push('');
   out.push('Monthly cost, us-east-1 list prices, before any free tier');

@@ -1,3 +1,4 @@
+import { dataPlaneLinksOf } from '../config/data-plane.ts';
 import type { FailoverConfig, PlannedCheck, SiteConfig } from '../config/model.ts';
 import { planRounds } from '../probes/schedule.ts';
 import { ASSUMPTION_TEXT, DEFAULT_ASSUMPTIONS, type CostAssumptions } from './assumptions.ts';
@@ -41,8 +42,12 @@ export interface AlarmCount {
   readonly dispatcher: number;
   /** One alarm on the decider's RegionsReporting, whatever the number of probe regions. */
   readonly silentRegions: number;
-  readonly gatedRecords: number;
-  /** One per probe region, on its dead-letter queue (failed ticks and rounds). */
+  /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
+  readonly linkAlarms: number;
+  /**
+   * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes and, with data-plane links,
+   * FailedHealthPublishes.
+   */
   readonly probeRegions: number;
   readonly total: number;
 }
@@ -56,6 +61,8 @@ export interface CostReport {
     readonly controlRegion: string;
     readonly intervalsSeconds: readonly number[];
     readonly gatedRecords: number;
+    /** Site links with a health check set (dataPlaneLinksOf). */
+    readonly dataPlaneLinks: number;
     readonly recordSwapRecords: number;
     readonly agents: number;
   };
@@ -146,18 +153,19 @@ interface RoundFigures {
 }
 
 /**
- * The alarm metrics the stacks create for `config` (Observability, ProbeRegion and DnsFailover); test/infra counts
+ * The alarm metrics the stacks create for `config` (Observability, ProbeRegion and LinkHealthAlarms); test/infra counts
  * the metrics of the synthesized alarms against it. The agent sweep's schedule shares the control stack's DLQ of
  * given-up invocations, so agents add none.
  */
 export function alarmCountOf(config: FailoverConfig): AlarmCount {
-  const gatedRecords = gatedOf(config.sites).length;
+  const links = dataPlaneLinksOf(config).length;
+  const regions = config.regions.probe.length;
   const counts = {
     deadLetterQueues: 3,
     dispatcher: 1,
     silentRegions: 1,
-    gatedRecords,
-    probeRegions: config.regions.probe.length,
+    linkAlarms: links * regions,
+    probeRegions: regions * (links > 0 ? 3 : 2),
   };
   return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
@@ -413,14 +421,16 @@ function bill(input: CostInput): CostReport {
     );
   }
 
-  if (gated.length > 0) {
+  const links = dataPlaneLinksOf(config).length;
+  if (links > 0) {
     add(
       'Route 53',
-      'health checks of health-check-gated records (CLOUDWATCH_METRIC type)',
-      gated.length,
+      'health checks of data-plane site links: one per probe region on its alarm (CLOUDWATCH_METRIC)',
+      links * regions.length,
       'route53HealthCheckAws',
       false,
     );
+    add('Route 53', 'calculated health checks (one per data-plane site link)', links, 'route53HealthCheckAws', false);
   }
   if (gated.length + recordSwap > 0) {
     // The managed records answer the queries the zone answered before: shown, not counted.
@@ -428,19 +438,19 @@ function bill(input: CostInput): CostReport {
     add('Route 53', 'DNS queries to the managed records (billed anyway)', queries, 'route53Query', false, false);
   }
 
-  const metricsAlways = alwaysOnMetricCount(regions.length, gated.length);
+  const metricsAlways = alwaysOnMetricCount(regions.length, links);
   add(
     'CloudWatch',
     'custom metrics published every hour (outcomes per region, latency, decisions, regions reporting, drift)',
-    metricsAlways - gated.length,
+    metricsAlways - links * regions.length,
     'cloudwatchMetric',
     true,
   );
-  if (gated.length > 0)
+  if (links > 0)
     add(
       'CloudWatch',
-      'PrimaryActive metrics (one per health-check-gated record)',
-      gated.length,
+      'LinkHealth metrics (one per data-plane site link in each probe region)',
+      links * regions.length,
       'cloudwatchMetric',
       false,
     );
@@ -454,13 +464,19 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, a DLQ per probe region)',
-    alarmCount.total - alarmCount.gatedRecords,
+    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ and failed publishes)',
+    alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,
   );
-  if (gated.length > 0)
-    add('CloudWatch', 'alarms of health-check-gated records', gated.length, 'cloudwatchAlarm', false);
+  if (links > 0)
+    add(
+      'CloudWatch',
+      'link alarms (one per data-plane site link in each probe region)',
+      alarmCount.linkAlarms,
+      'cloudwatchAlarm',
+      false,
+    );
   add('CloudWatch', 'dashboard', 1, 'cloudwatchDashboard', true);
   const logBytes =
     (ticks + figures.rounds + invocations.decide + otherInvocations) * a.lambdaLogBytesPerInvocation +
@@ -472,11 +488,11 @@ function bill(input: CostInput): CostReport {
   const logGb = logBytes / 1024 ** 3;
   add('CloudWatch', 'logs ingested', logGb, 'cloudwatchLogIngest', false);
   add('CloudWatch', 'logs stored', logGb * a.logCompression * a.logRetentionMonths, 'cloudwatchLogStorage', false);
-  if (gated.length > 0) {
+  if (links > 0) {
     add(
       'CloudWatch',
-      'PutMetricData of PrimaryActive (every reconcile sweep, and each failover)',
-      gated.length * (RECONCILES_PER_MONTH + a.transitionsPerSiteMonth),
+      'PutMetricData of LinkHealth (each probe region, each round of a data-plane site, 1,000 samples a request)',
+      healthPutsPerMonth(config),
       'cloudwatchPutMetricData',
       false,
     );
@@ -509,6 +525,7 @@ function bill(input: CostInput): CostReport {
       controlRegion: config.regions.control,
       intervalsSeconds: [...new Set(sites.map((s) => s.policy.intervalSeconds))].sort((x, y) => x - y),
       gatedRecords: gated.length,
+      dataPlaneLinks: links,
       recordSwapRecords: recordSwap,
       agents: agentSites.length,
     },
@@ -624,6 +641,30 @@ function sendRequestsOf(messageBytes: readonly number[]): number {
     requests += Math.max(1, Math.ceil(sum(messageBytes.slice(i, i + 10)) / SQS_CHUNK));
   }
   return requests;
+}
+
+/**
+ * PutMetricData requests of the probe regions: each region puts the health of the data-plane sites due in a round
+ * in one request per 1,000 samples, so per region one request per distinct round time of those sites.
+ */
+function healthPutsPerMonth(config: FailoverConfig): number {
+  const bySite = new Map<string, number>();
+  for (const l of dataPlaneLinksOf(config)) bySite.set(l.site, (bySite.get(l.site) ?? 0) + 1);
+  const count = config.regions.probe.length;
+  let total = 0;
+  for (let index = 0; index < count; index++) {
+    // One hour of the plan, times the hours of the month (an interval that does not divide an hour is approximated).
+    const perRound = new Map<number, number>();
+    for (const site of config.sites) {
+      const n = bySite.get(site.id);
+      if (!n) continue;
+      const intervalMs = site.policy.intervalSeconds * 1000;
+      const offset = Math.floor((intervalMs * index) / count);
+      for (let t = offset; t < 3_600_000; t += intervalMs) perRound.set(t, (perRound.get(t) ?? 0) + n);
+    }
+    for (const samples of perRound.values()) total += Math.ceil(samples / 1000) * HOURS_PER_MONTH;
+  }
+  return total;
 }
 
 function gatedOf(sites: readonly SiteConfig[]) {

@@ -38,7 +38,11 @@ export const PRICES = {
   apiHttpRequest: price(1 / 1e6, 'HTTP API request (512 KB chunk)', 'api-gateway'),
   apiWebSocketMessage: price(1 / 1e6, 'WebSocket message, sent or received (32 KB chunk)', 'api-gateway'),
   apiWebSocketMinute: price(0.25 / 1e6, 'WebSocket connection minute', 'api-gateway'),
-  route53HealthCheckAws: price(0.5, 'health check-month, AWS endpoint (and CloudWatch-alarm checks)', 'route53'),
+  route53HealthCheckAws: price(
+    0.5,
+    'health check-month, AWS endpoint (assumed for alarm and calculated ones)',
+    'route53',
+  ),
   route53HealthCheckOther: price(0.75, 'health check-month, non-AWS endpoint', 'route53'),
   route53OptionAws: price(1, 'optional feature-month per health check, AWS endpoint', 'route53'),
   route53OptionOther: price(2, 'optional feature-month per health check, non-AWS endpoint', 'route53'),

@@ -21,8 +21,8 @@ export interface DnsApplyResult {
 }
 
 /**
- * Points DNS records at the values of the active link. Implementations: Route 53 record swap, Route 53 data plane
- * (a metric behind a health check), and the local runtime's embedded DNS server. Errors that may pass on a retry are
+ * Points DNS records at the values of the active link. Implementations: Route 53 record swap, the data plane's
+ * (which moves nothing: Route 53 answers by the probe regions' health), and the local runtime's embedded DNS server. Errors that may pass on a retry are
  * TransientError; any other error is permanent.
  */
 export interface DnsRouter {

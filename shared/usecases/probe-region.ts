@@ -1,6 +1,7 @@
 import type { FailoverConfig } from '../config/model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ObservationSink } from '../ports/observation-sink.ts';
+import { linkHealthOfRound, type LinkHealthSample } from '../probes/link-health.ts';
 import { roundIdFor, runRound, toSiteBatches, type RoundResult } from '../probes/round.ts';
 import { planRounds, type PlannedRound } from '../probes/schedule.ts';
 import { regionVantage } from '../contracts/ids.ts';
@@ -27,9 +28,19 @@ export interface RoundQueue {
   enqueue(tickets: readonly DelayedTicket[]): Promise<void>;
 }
 
+/**
+ * Where a probe region puts its own per-round health of the data-plane site links: CloudWatch in the region itself
+ * in the cloud, so that DNS failover needs nothing of the control region (docs/dns.md).
+ */
+export interface LinkHealthSink {
+  /** Publishes every sample; throws when they cannot all be published. */
+  publish(samples: readonly LinkHealthSample[]): Promise<void>;
+}
+
 export type ProbeRegionEvent =
   | { readonly type: 'round'; readonly round: RoundResult }
   | { readonly type: 'publish-failed'; readonly roundId: string; readonly error: unknown }
+  | { readonly type: 'health-publish-failed'; readonly roundId: string; readonly error: unknown }
   | { readonly type: 'stale'; readonly roundId: string; readonly lateMs: number; readonly staleAfterMs: number }
   | { readonly type: 'unplanned'; readonly roundId: string };
 
@@ -88,6 +99,8 @@ export interface ProbeRoundDeps {
   readonly config: FailoverConfig;
   readonly sink: ObservationSink;
   readonly clock: Clock;
+  /** Where the region's health of the data-plane links goes; none where no record is health-check-gated. */
+  readonly health?: LinkHealthSink;
   /** Told about the round, and about a round dropped or whose observations could not be handed on. */
   readonly log?: (event: ProbeRegionEvent) => void;
 }
@@ -106,6 +119,10 @@ export interface ProbeRoundOutput {
   readonly skipped: number;
   /** Site batches handed on. */
   readonly published: number;
+  /** Link health samples published in the region (data plane); 0 when there were none or they were lost. */
+  readonly healthSamples: number;
+  /** True when the round had link health samples and they could not be published. */
+  readonly healthFailed: boolean;
 }
 
 /**
@@ -125,6 +142,8 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
     observations: 0,
     skipped: 0,
     published: 0,
+    healthSamples: 0,
+    healthFailed: false,
   });
   const planned = planRounds(deps.config, ticket.region, ticket.atMs, ticket.atMs + 1)[0];
   if (!planned) {
@@ -149,13 +168,37 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
   const batches = toSiteBatches(round);
   const observations = round.observations.length;
   const skipped = round.skipped.length;
-  try {
-    await deps.sink.publish(batches);
-    return { roundId, status: 'published', lateMs, observations, skipped, published: batches.length };
-  } catch (error) {
-    deps.log?.({ type: 'publish-failed', roundId, error });
-    return { roundId, status: 'publish-failed', lateMs, observations, skipped, published: 0 };
-  }
+  const samples = deps.health ? linkHealthOfRound(deps.config, round, ticket.atMs) : [];
+  // The two go out side by side: the data plane's health must not wait on (or fail with) the control queue.
+  const [sent, health] = await Promise.allSettled([
+    deps.sink.publish(batches),
+    samples.length > 0 ? deps.health!.publish(samples) : Promise.resolve(),
+  ]);
+  const healthFailed = health.status === 'rejected';
+  if (health.status === 'rejected') deps.log?.({ type: 'health-publish-failed', roundId, error: health.reason });
+  const healthSamples = healthFailed ? 0 : samples.length;
+  if (sent.status === 'fulfilled')
+    return {
+      roundId,
+      status: 'published',
+      lateMs,
+      observations,
+      skipped,
+      published: batches.length,
+      healthSamples,
+      healthFailed,
+    };
+  deps.log?.({ type: 'publish-failed', roundId, error: sent.reason });
+  return {
+    roundId,
+    status: 'publish-failed',
+    lateMs,
+    observations,
+    skipped,
+    published: 0,
+    healthSamples,
+    healthFailed,
+  };
 }
 
 /** How late a round may start: half the shortest interval of the sites due in it. */

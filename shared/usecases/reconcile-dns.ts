@@ -1,4 +1,4 @@
-import type { FailoverConfig, SiteConfig } from '../config/model.ts';
+import type { DnsRecordConfig, FailoverConfig, SiteConfig } from '../config/model.ts';
 import { recordDrift, type DnsDrift } from '../domain/decide.ts';
 import { sameRecordValues } from '../domain/dns-values.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -18,7 +18,7 @@ export interface ReconcileDnsOutput {
   readonly checked: number;
   /** Records found answering something else, now being set right (with a warning alert). */
   readonly drifted: readonly { readonly site: string; readonly name: string; readonly type: string }[];
-  /** Records that cannot be read back (the health-check-gated metric), re-applied as they should be. */
+  /** Records whose router cannot read them back, re-applied as they should be. */
   readonly reapplied: number;
   /** Sites whose records could not be checked this time (the others were); the next sweep tries again. */
   readonly failed: readonly { readonly site: string; readonly error: unknown }[];
@@ -28,11 +28,15 @@ export interface ReconcileDnsOutput {
  * Compares every managed record with the state of its site, and repairs drift: a record someone changed by hand
  * gets a `dns-drift` transition, a DNS action putting it back, and a warning alert, all through the outbox. Records
  * with a DNS action still pending are left alone (the dispatcher is about to change them). Records that cannot be
- * read back are re-applied, which also keeps the data-plane metric fresh.
+ * read back are re-applied.
  */
 export async function reconcileDns(
   deps: ReconcileDnsDeps,
-  input: { readonly sites?: readonly string[] } = {},
+  input: {
+    readonly sites?: readonly string[];
+    /** Only records of these strategies are swept. @default every strategy */
+    readonly strategies?: readonly DnsRecordConfig['strategy'][];
+  } = {},
 ): Promise<ReconcileDnsOutput> {
   let checked = 0;
   let reapplied = 0;
@@ -45,6 +49,7 @@ export async function reconcileDns(
       if (!state || site.dns.length === 0) continue;
       const drifts: DnsDrift[] = [];
       for (const record of site.dns) {
+        if (input.strategies && !input.strategies.includes(record.strategy)) continue;
         const pending = state.outbox.some((a) => a.kind === 'dns' && a.name === record.name && a.type === record.type);
         if (pending) continue;
         checked++;

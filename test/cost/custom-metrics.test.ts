@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRIMARY_ACTIVE_METRIC_NAME } from '../../shared/adapters/aws/metric-dns-router.ts';
+import { LINK_HEALTH_METRIC } from '../../shared/config/data-plane.ts';
 import { alwaysOnMetricCount, CUSTOM_METRICS, onEventMetricCount } from '../../shared/cost/custom-metrics.ts';
 import { ATTEMPT_METRIC } from '../../functions/webhooks/deliver-records.ts';
 import { REPO_ROOT } from '../support/cli.ts';
@@ -37,27 +37,29 @@ function publishedNames(): Map<string, Set<string>> {
 describe('the custom metrics catalogue', () => {
   it('lists exactly what the functions publish, per service', () => {
     const catalogue = new Map<string, Set<string>>();
-    for (const m of CUSTOM_METRICS.filter((m) => m.name !== PRIMARY_ACTIVE_METRIC_NAME)) {
+    for (const m of CUSTOM_METRICS.filter((m) => m.name !== LINK_HEALTH_METRIC)) {
       catalogue.set(m.service, (catalogue.get(m.service) ?? new Set()).add(m.name));
     }
     const published = publishedNames();
     for (const service of new Set([...catalogue.keys(), ...published.keys()])) {
       expect([...(catalogue.get(service) ?? [])].sort(), service).toEqual([...(published.get(service) ?? [])].sort());
     }
-    expect(CUSTOM_METRICS.some((m) => m.name === PRIMARY_ACTIVE_METRIC_NAME)).toBe(true);
+    // LinkHealth goes out by PutMetricData (CloudWatchLinkHealthSink), not EMF.
+    expect(CUSTOM_METRICS.find((m) => m.name === LINK_HEALTH_METRIC)).toMatchObject({ service: 'failover-probe' });
   });
 
-  it('has low-cardinality dimensions only: service, the probe region, or a gated record', () => {
-    const allowed = new Set(['service', 'Region', 'function_name', 'Site', 'Record']);
+  it('has low-cardinality dimensions only: service, the probe region, or a data-plane site link', () => {
+    const allowed = new Set(['service', 'Region', 'function_name', 'Site', 'Link']);
     for (const m of CUSTOM_METRICS) for (const d of m.dimensions) expect(allowed.has(d), `${m.name}: ${d}`).toBe(true);
   });
 
-  it('counts the metrics published every hour: outcomes per region, latency, decisions, regions reporting, drift, gated records', () => {
+  it('counts the metrics published every hour: outcomes per region, latency, decisions, regions reporting, drift, link health', () => {
     expect(alwaysOnMetricCount(3, 0)).toBe(3 + 4);
-    expect(alwaysOnMetricCount(3, 2)).toBe(3 + 4 + 2);
+    // Each probe region publishes its own LinkHealth of each data-plane link.
+    expect(alwaysOnMetricCount(3, 2)).toBe(3 + 4 + 3 * 2);
     expect(alwaysOnMetricCount(1, 0)).toBe(1 + 4);
-    // At most 10 every hour (the always-free tier) with three probe regions and up to three gated records.
-    expect(alwaysOnMetricCount(3, 3)).toBeLessThanOrEqual(10);
+    // At most 10 every hour (the always-free tier) with three probe regions and no data-plane link.
+    expect(alwaysOnMetricCount(3, 0)).toBeLessThanOrEqual(10);
     expect(onEventMetricCount()).toBe(CUSTOM_METRICS.filter((m) => m.publication === 'on-events').length);
   });
 });

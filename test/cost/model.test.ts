@@ -69,7 +69,7 @@ describe('estimateCost', () => {
       // Outcomes of the one region, latency, decisions, regions reporting, drift.
       customMetrics: 5,
       // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; the region's DLQ.
-      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 1, gatedRecords: 0, total: 6 },
+      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 2, linkAlarms: 0, total: 7 },
     });
   });
 
@@ -122,7 +122,7 @@ describe('estimateCost', () => {
     expect(line(report, 'SNS', 'alert emails').quantity).toBe(6);
     expect(line(report, 'SNS', 'critical alert SMS').quantity).toBe(3);
     expect(line(report, 'CloudWatch', 'custom metrics published every hour').monthlyUsd).toBeCloseTo(1.5, 12);
-    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.6, 12);
+    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.7, 12);
     expect(line(report, 'CloudWatch', 'dashboard').monthlyUsd).toBe(3);
     expect(line(report, 'Secrets Manager', 'secrets').quantity).toBe(2);
     expect(line(report, 'KMS', 'customer-managed key').monthlyUsd).toBe(1);
@@ -232,5 +232,23 @@ describe('against the target of 5 cents per check', () => {
     const { totals } = estimateCost({ config: example('cost-1-site.yaml') });
     expect(totals.marginalPerCheckUsd).toBeGreaterThan(TARGET_PER_CHECK_USD);
     expect(totals.checksForTarget).toBeNull();
+  });
+});
+
+describe('the data plane in the bill', () => {
+  const example = (file: string) => parseConfig(readFileSync(`examples/${file}`, 'utf8')).config!;
+  it('prices per data-plane site link: a health check and an alarm and a LinkHealth metric per region, one calculated check', () => {
+    // cost-1-site.yaml: one health-check-gated record on a site whose primary and backup links are checked.
+    const config = example('cost-1-site.yaml');
+    const report = estimateCost({ config });
+    const regions = config.regions.probe.length;
+    expect(report.configuration).toMatchObject({ gatedRecords: 1, dataPlaneLinks: 2 });
+    expect(line(report, 'Route 53', 'health checks of data-plane site links').quantity).toBe(2 * regions);
+    expect(line(report, 'Route 53', 'calculated health checks').quantity).toBe(2);
+    expect(line(report, 'CloudWatch', 'LinkHealth metrics').quantity).toBe(2 * regions);
+    expect(line(report, 'CloudWatch', 'link alarms').quantity).toBe(2 * regions);
+    expect(report.workload.alarms).toMatchObject({ linkAlarms: 2 * regions, probeRegions: 3 * regions });
+    // One request per round and region (both links in it), a round a minute.
+    expect(line(report, 'CloudWatch', 'PutMetricData of LinkHealth').quantity).toBe(regions * 43_800);
   });
 });

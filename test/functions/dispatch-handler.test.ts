@@ -140,7 +140,7 @@ function acceptEverything(): void {
 }
 
 describe('dispatch handler', () => {
-  it('applies a failover: Route 53 UPSERT of the backup, PrimaryActive 0, the alert on the critical topic', async () => {
+  it('applies a failover: Route 53 UPSERT of the backup, the alert on the critical topic, no effect on a gated record', async () => {
     acceptEverything();
     await failOver('hq');
     const image = await rawStateItem(dynamo.endpoint, dynamo.tableName, 'hq');
@@ -171,22 +171,8 @@ describe('dispatch handler', () => {
         },
       },
     ]);
-    const metric = cloudwatch.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input);
-    expect(metric).toEqual([
-      {
-        Namespace: 'Failover',
-        MetricData: [
-          expect.objectContaining({
-            MetricName: 'PrimaryActive',
-            Dimensions: [
-              { Name: 'Site', Value: 'hq' },
-              { Name: 'Record', Value: 'vpn-hq.example.com/A' },
-            ],
-            Value: 0,
-          }),
-        ],
-      },
-    ]);
+    // The health-check-gated record is Route 53's to answer, by the probe regions' health: no call, a line saying so.
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toEqual([]);
     const published = publishedFor('hq');
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
@@ -215,6 +201,10 @@ describe('dispatch handler', () => {
       attempts: 1,
       detail: expect.stringContaining('change C0123456789 PENDING'),
       function_request_id: context.awsRequestId,
+    });
+    expect(applied.find((r) => r.strategy === 'health-check-gated')).toMatchObject({
+      record: 'vpn-hq.example.com A',
+      detail: expect.stringContaining("answered by Route 53 from the probe regions' health checks (data plane)"),
     });
     const emf = emfOf(records)!;
     expect(emf).toMatchObject({ service: 'failover-dispatch', ActionsApplied: 3, ActionsFailed: 0, FailedSites: 0 });

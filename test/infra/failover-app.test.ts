@@ -6,7 +6,6 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRIMARY_ACTIVE_ALARM, primaryActiveMetric } from '../../shared/adapters/aws/metric-dns-router.ts';
 import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
@@ -104,8 +103,18 @@ describe('the failover CDK app', () => {
         expect(stack.dependencies).toContain(stacks.control);
       }
     }
+    // With a health-check-gated record, the data plane's stacks besides (test/infra/data-plane.test.ts).
+    const probeRegions = example.config.regions.probe;
     expect(example.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
-      ['Failover-Control', ...example.config.regions.probe.map((r) => `Failover-Probe-${r}`)].sort(),
+      [
+        'Failover-Control',
+        'Failover-Dns-1',
+        ...probeRegions.map((r) => `Failover-Probe-${r}`),
+        ...probeRegions.map((r) => `Failover-LinkAlarms-${r}-1`),
+      ].sort(),
+    );
+    expect(custom.assembly.stacks.map((s) => s.stackName).sort()).toEqual(
+      ['Failover-Control', ...custom.config.regions.probe.map((r) => `Failover-Probe-${r}`)].sort(),
     );
   });
 
@@ -265,6 +274,8 @@ describe('the failover CDK app', () => {
             ],
             Resource: rounds,
           },
+          // With health-check-gated records only: the region's own link health, in the Failover namespace.
+          ...(stacks === example.stacks ? [PUT_LINK_HEALTH] : []),
         ]);
       }
     }
@@ -519,7 +530,7 @@ const zoneArn = (id: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::hostedzone/${id}`]],
 });
 const EXAMPLE_SWAP_ZONES = ['Z0123456789EXAMPLE', 'Z0987654321EXAMPLE'];
-const PUT_PRIMARY_ACTIVE = {
+const PUT_LINK_HEALTH = {
   Effect: 'Allow',
   Action: 'cloudwatch:PutMetricData',
   Resource: '*',
@@ -676,7 +687,6 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           },
         },
         ...agentCommandStatements(stacks.control, table),
-        ...(gated ? [PUT_PRIMARY_ACTIVE] : []),
       ]);
       const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
       expect(actions).not.toContain('route53:GetChange');
@@ -687,7 +697,6 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           'xray:PutTelemetryRecords',
           // The connections of the agent WebSocket stage: connection ids are made at connect time.
           ...(stacks.control.agentGateway ? ['execute-api:ManageConnections'] : []),
-          ...(gated ? ['cloudwatch:PutMetricData'] : []),
         ],
       });
     }
@@ -735,10 +744,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
         },
         ...(gated
-          ? [
-              { Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: EXAMPLE_SWAP_ZONES.map(zoneArn) },
-              PUT_PRIMARY_ACTIVE,
-            ]
+          ? [{ Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: EXAMPLE_SWAP_ZONES.map(zoneArn) }]
           : []),
       ]);
       expect(wildcards(statements).actions).toEqual([]);
@@ -796,64 +802,12 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
     Template.fromStack(custom.stacks.control).resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('makes an alarm, a health check and PRIMARY/SECONDARY records for each health-check-gated record only', () => {
-    const { stacks, config } = example;
-    const template = Template.fromStack(stacks.control);
-    const hq = config.sites.find((s) => s.id === 'hq')!;
-    const record = hq.dns.find((r) => r.strategy === 'health-check-gated')!;
-    const metric = primaryActiveMetric('hq', record);
-    const [made] = stacks.control.dnsFailover.records;
-    expect(stacks.control.dnsFailover.records).toHaveLength(1);
-    const alarm = logicalId(made!.alarm.node.defaultChild as CfnResource);
-    const healthCheck = logicalId(made!.healthCheck.node.defaultChild as CfnResource);
-
-    // Beside the system's own health alarms (test/infra/observability.test.ts).
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metric.metricName }, 1);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: metric.namespace,
-      MetricName: metric.metricName,
-      Dimensions: Match.arrayEquals([
-        { Name: 'Record', Value: 'vpn.example.com/A' },
-        { Name: 'Site', Value: 'hq' },
-      ]),
-      Statistic: PRIMARY_ACTIVE_ALARM.statistic,
-      Period: PRIMARY_ACTIVE_ALARM.periodSeconds,
-      EvaluationPeriods: PRIMARY_ACTIVE_ALARM.evaluationPeriods,
-      Threshold: PRIMARY_ACTIVE_ALARM.threshold,
-      ComparisonOperator: PRIMARY_ACTIVE_ALARM.comparisonOperator,
-      TreatMissingData: PRIMARY_ACTIVE_ALARM.treatMissingData,
-      AlarmActions: Match.absent(),
-    });
-    template.resourceCountIs('AWS::Route53::HealthCheck', 1);
-    template.hasResourceProperties('AWS::Route53::HealthCheck', {
-      HealthCheckConfig: {
-        Type: 'CLOUDWATCH_METRIC',
-        // The metric is published in the control region, where the dispatcher runs.
-        AlarmIdentifier: { Name: { Ref: alarm }, Region: config.regions.control },
-        InsufficientDataHealthStatus: 'LastKnownStatus',
-      },
-    });
-    // Record-swap records (portal, pos12, sbc) exist in the zones already: nothing is made for them.
-    template.resourceCountIs('AWS::Route53::RecordSet', 2);
-    const common = { HostedZoneId: 'Z0123456789EXAMPLE', Name: 'vpn.example.com.', Type: 'A', TTL: '60' };
-    template.hasResourceProperties('AWS::Route53::RecordSet', {
-      ...common,
-      Failover: 'PRIMARY',
-      SetIdentifier: 'hq-primary',
-      HealthCheckId: { Ref: healthCheck },
-      ResourceRecords: record.values.fiber,
-    });
-    template.hasResourceProperties('AWS::Route53::RecordSet', {
-      ...common,
-      Failover: 'SECONDARY',
-      SetIdentifier: 'hq-secondary',
-      HealthCheckId: Match.absent(),
-      ResourceRecords: record.values.lte,
-    });
-
-    const none = Template.fromStack(custom.stacks.control);
-    none.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metric.metricName }, 0);
-    for (const type of ['AWS::Route53::HealthCheck', 'AWS::Route53::RecordSet']) none.resourceCountIs(type, 0);
+  it('makes no alarm, health check or record of health-check-gated records: they live in the data-plane stacks', () => {
+    const template = Template.fromStack(example.stacks.control);
+    for (const type of ['AWS::Route53::HealthCheck', 'AWS::Route53::RecordSet']) template.resourceCountIs(type, 0);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'LinkHealth' }, 0);
+    expect(example.stacks.dns).toHaveLength(1);
+    expect(custom.stacks.dns).toHaveLength(0);
   });
 });
 

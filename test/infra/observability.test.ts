@@ -56,7 +56,7 @@ sites:
 `,
   );
   small = synthesize(file);
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -224,9 +224,10 @@ describe('the observability construct', () => {
     expect(body).toContain(OUTCOME_STATISTIC.down);
   });
 
-  it('makes as many alarm metrics as the cost model bills: at most 10 (the free tier) with 3 regions and no gated record', () => {
+  it('makes as many alarm metrics as the cost model bills, link alarms included', () => {
     for (const stacks of [example, small]) {
-      const templates = [stacks.control, ...stacks.probes.values()].map((s) => Template.fromStack(s));
+      const linkAlarms = [...stacks.linkAlarms.values()].flat();
+      const templates = [stacks.control, ...stacks.probes.values(), ...linkAlarms].map((s) => Template.fromStack(s));
       const metrics = templates
         .flatMap(alarmsOf)
         .reduce(
@@ -237,7 +238,8 @@ describe('the observability construct', () => {
         );
       expect(metrics).toBe(alarmCountOf(stacks.appConfig.config).total);
     }
-    // examples/sites.yaml has three probe regions and one gated record: 3 DLQs, dispatcher, regions, 3 probe DLQs, 1.
-    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 3 + 1);
+    // examples/sites.yaml has three probe regions and one gated record on a site of two checked links: 3 DLQs,
+    // dispatcher, regions; per probe region its DLQ, FailedPublishes and FailedHealthPublishes; 2 link alarms each.
+    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 3 * 3 + 3 * 2);
   });
 });

@@ -35,7 +35,13 @@ beforeAll(() => {
   const outdir = mkdtempSync(join(tmpdir(), 'failover-probe-schedule-'));
   dirs.push(outdir);
   const app = new App({ outdir });
-  const props = { configYaml: CONFIG, controlRegion: 'eu-west-1', roundBudgetMs: BUDGET_MS };
+  const props = {
+    configYaml: CONFIG,
+    controlRegion: 'eu-west-1',
+    roundBudgetMs: BUDGET_MS,
+    contacts: [],
+    publishesLinkHealth: false,
+  };
   remote = new ProbeStack(app, 'Remote', { ...props, env: { region: 'eu-central-1' } });
   local = new ProbeStack(app, 'Local', { ...props, env: { region: 'eu-west-1' } });
 }, 60_000);
@@ -135,13 +141,15 @@ describe('probe scheduling without idle waiting', () => {
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toContain('"*"');
   });
 
-  it('alarms on its one dead-letter queue (failed ticks and rounds), one metric, and forwards it to the control region', () => {
+  it('alarms on its dead-letter queue and on FailedPublishes, on its own topic, and forwards them to the control region', () => {
     const template = Template.fromStack(remote);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (r) => (r as { Properties: Record<string, unknown> }).Properties,
     );
     // The function's errors all land in the DLQ (ticks through its DeadLetterConfig, rounds after one receive), and
-    // so do ticks the Scheduler could not deliver: one alarm metric per region covers them.
+    // so do ticks the Scheduler could not deliver: one alarm metric per region covers them. Observations that did not
+    // reach the control queue are counted by the function: an alarm of this region, not of the control region.
+    const topic = { Ref: logicalId(remote.alerts.topic) };
     expect(alarms).toEqual([
       {
         AlarmName: `${PROBE_ALARM_PREFIX}eu-central-1-dlq`,
@@ -157,8 +165,62 @@ describe('probe scheduling without idle waiting', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Threshold: 1,
         TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      },
+      {
+        AlarmName: `${PROBE_ALARM_PREFIX}eu-central-1-failed-publishes`,
+        AlarmDescription: expect.stringContaining("did not reach the control region's queue (FailedPublishes)"),
+        Namespace: 'Failover',
+        MetricName: 'FailedPublishes',
+        Dimensions: [{ Name: 'service', Value: 'failover-probe' }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
       },
     ]);
+    // The region's own topic, with TLS enforced; no contact here, so no subscription.
+    expect(template.findResources('AWS::SNS::Topic')[logicalId(remote.alerts.topic)]!.Properties).toEqual({
+      TopicName: 'failover-probe-alerts',
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    // Alarm actions publish as the CloudWatch service, for this account's alarms of this region only.
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topic],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowAlarmsOfThisAccount',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topic,
+            Condition: {
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':cloudwatch:',
+                      { Ref: 'AWS::Region' },
+                      ':',
+                      { Ref: 'AWS::AccountId' },
+                      ':alarm:*',
+                    ],
+                  ],
+                },
+              },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          },
+        ]),
+      },
+    });
     const bus = {
       'Fn::Join': [
         '',
@@ -183,7 +245,7 @@ describe('probe scheduling without idle waiting', () => {
 
   it('forwards nothing from the control region itself: its alarms are on its default bus already', () => {
     const template = Template.fromStack(local);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
     template.resourceCountIs('AWS::Events::Rule', 0);
   });
 });

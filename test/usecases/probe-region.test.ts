@@ -10,8 +10,10 @@ import {
   staleAfterMsOf,
   type DelayedTicket,
   type ProbeRegionEvent,
+  type LinkHealthSink,
   type RoundQueue,
 } from '../../shared/usecases/probe-region.ts';
+import type { LinkHealthSample } from '../../shared/probes/link-health.ts';
 import { ServerPool } from '../support/probe-servers.ts';
 
 const pool = new ServerPool();
@@ -36,8 +38,25 @@ class CollectingQueue implements RoundQueue {
   }
 }
 
-async function setup(interval: number) {
-  const port = await pool.listen(createServer((_req, res) => res.end('ok')));
+class CollectingHealth implements LinkHealthSink {
+  readonly samples: LinkHealthSample[] = [];
+  failNext = 0;
+  async publish(samples: readonly LinkHealthSample[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('CloudWatch unreachable');
+    }
+    this.samples.push(...samples);
+  }
+}
+
+async function setup(interval: number, dns = '') {
+  const port = await pool.listen(
+    createServer((req, res) => {
+      res.writeHead(req.url === '/lte' ? 503 : 200);
+      res.end('ok');
+    }),
+  );
   const { config } = parseConfig(`version: 1
 regions: { probe: [us-east-1, eu-west-1], control: us-east-1 }
 probing: { jitterMs: 0, roundBudgetMs: 5000 }
@@ -50,7 +69,7 @@ sites:
     checks:
       - { id: web, link: fiber, http: { url: 'http://127.0.0.1:${port}/' } }
       - { id: web-lte, link: lte, http: { url: 'http://127.0.0.1:${port}/lte' } }
-`);
+${dns}`);
   return config!;
 }
 
@@ -125,6 +144,8 @@ describe('probeRound', () => {
       observations: 2,
       skipped: 0,
       published: 1,
+      healthSamples: 0,
+      healthFailed: false,
     });
     expect(sink.batches).toHaveLength(1);
     expect(sink.batches[0]).toMatchObject({
@@ -136,6 +157,46 @@ describe('probeRound', () => {
       link: 'fiber',
       outcome: 'up',
     });
+  });
+
+  const GATED = `    dns:
+      - { zone: example.com, hostedZoneId: Z0123456789EXAMPLE, name: vpn.example.com, type: A, strategy: health-check-gated, values: { fiber: [192.0.2.1], lte: [192.0.2.2] } }
+`;
+
+  it("puts the region's own health of the data-plane links, stamped with the round time, beside the observations", async () => {
+    const config = await setup(15, GATED);
+    const sink = new CollectingSink();
+    const health = new CollectingHealth();
+    const atMs = MINUTE + 22_500;
+    const out = await probeRound({ config, sink, health, clock: { now: () => atMs } }, { region: 'eu-west-1', atMs });
+    expect(out).toMatchObject({ status: 'published', published: 1, healthSamples: 2, healthFailed: false });
+    expect(health.samples).toEqual([
+      { site: 'hq', link: 'fiber', role: 'primary', value: 1, atMs },
+      // The backup answers 503 (twice: the confirming retry too).
+      { site: 'hq', link: 'lte', role: 'backup', value: 0, atMs },
+    ]);
+  });
+
+  it('puts the health when the control queue is unreachable, and hands the observations on when CloudWatch is', async () => {
+    const config = await setup(30, GATED);
+    const sink = new CollectingSink();
+    const health = new CollectingHealth();
+    const events: ProbeRegionEvent[] = [];
+    const deps = {
+      config,
+      sink,
+      health,
+      clock: { now: () => MINUTE + 30_000 },
+      log: (e: ProbeRegionEvent) => events.push(e),
+    };
+    sink.failNext = 1;
+    const lost = await probeRound(deps, { region: 'us-east-1', atMs: MINUTE + 30_000 });
+    expect(lost).toMatchObject({ status: 'publish-failed', healthSamples: 2, healthFailed: false });
+    expect(health.samples).toHaveLength(2);
+    health.failNext = 1;
+    const unhealthy = await probeRound(deps, { region: 'us-east-1', atMs: MINUTE + 60_000 });
+    expect(unhealthy).toMatchObject({ status: 'published', published: 1, healthSamples: 0, healthFailed: true });
+    expect(events.map((e) => e.type)).toEqual(['round', 'publish-failed', 'round', 'health-publish-failed']);
   });
 
   it('reports a round it could not hand on', async () => {
@@ -172,6 +233,8 @@ describe('probeRound', () => {
       observations: 0,
       skipped: 0,
       published: 0,
+      healthSamples: 0,
+      healthFailed: false,
     });
     expect(events).toEqual([{ type: 'stale', roundId: late.roundId, lateMs: 15_001, staleAfterMs: 15_000 }]);
     expect(sink.batches).toEqual([]);

@@ -13,3 +13,16 @@ export class ObservationsNotDeliveredError extends FailoverError {
     this.total = total;
   }
 }
+
+/** Some of a round's link health samples could not be put to CloudWatch in the probe region. */
+export class LinkHealthNotPublishedError extends FailoverError {
+  readonly lost: number;
+  readonly total: number;
+
+  constructor(lost: number, total: number, detail: string, options?: { cause?: unknown }) {
+    super('LINK_HEALTH_NOT_PUBLISHED', `${lost} of ${total} link health sample(s) not published: ${detail}`, options);
+    this.name = 'LinkHealthNotPublishedError';
+    this.lost = lost;
+    this.total = total;
+  }
+}

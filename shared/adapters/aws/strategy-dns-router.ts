@@ -7,7 +7,7 @@ export type DnsRoutersByStrategy = Readonly<Record<DnsAction['strategy'], DnsRou
 
 /**
  * Sends each action (and each read) to the router of its record's strategy: record-swap to Route53DnsRouter,
- * health-check-gated to MetricDnsRouter.
+ * health-check-gated to DataPlaneDnsRouter (which moves nothing: Route 53 answers those by health).
  */
 export class StrategyDnsRouter implements DnsRouter {
   readonly #routers: DnsRoutersByStrategy;
