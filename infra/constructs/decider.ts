@@ -65,9 +65,14 @@ export class Decider extends Construct {
       // the event source's consume grant allows on this queue only).
       environment: { STATE_TABLE_NAME: props.table.table.tableName, OBSERVATIONS_QUEUE_URL: props.queue.queueUrl },
     });
-    // decideSite reads (consistent GetItem) and conditionally puts single items, and queries the site's API
-    // maintenance windows (one partition); it never scans or deletes.
-    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    // decideSite reads (consistent GetItem) and conditionally puts single items, queries the site's API
+    // maintenance windows (one partition) and adds to its history rows (UpdateItem ADD); it never scans or deletes.
+    props.table.grantItems(this.function, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     this.eventSource = new SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
       reportBatchItemFailures: true,

@@ -23,7 +23,8 @@ import { SiteId, SiteModeSchema } from './ids.ts';
 /** The schemas that are OpenAPI components, by id. */
 export const apiSchemas = z.registry<{ id: string }>();
 
-function component<T extends z.ZodMiniType>(id: string, schema: T): T {
+/** Registers `schema` as the OpenAPI component `id`. */
+export function component<T extends z.ZodMiniType>(id: string, schema: T): T {
   apiSchemas.add(schema, { id });
   return schema;
 }

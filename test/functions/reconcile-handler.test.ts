@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
@@ -114,6 +115,7 @@ describe('reconcile handler', () => {
     zoneAnswers(reads);
     cloudwatch.on(PutMetricDataCommand).resolves({});
     const logs = captureLogs();
+    const startedAt = Date.now();
 
     const output = await handler(EVENT, context);
 
@@ -123,6 +125,10 @@ describe('reconcile handler', () => {
       reapplied: 0,
       failed: [],
     });
+    // The same sweep folds the check history: each site's fold mark moves up to the last hour finished 10 min ago.
+    const history = new DynamoDbHistoryStore({ tableName: dynamo.tableName, client: dynamo.client });
+    const lastHour = (at: number) => Math.floor((at - 600_000) / 3_600_000) * 3_600_000;
+    expect([lastHour(startedAt), lastHour(Date.now())]).toContain((await history.foldMark('hq'))?.hourEnd);
     const [drift] = (await store.listTransitions('hq')).filter((t) => t.kind === 'dns-drift');
     expect(drift!.explanation.summary).toMatch(/^hq\.example\.com A answers 192\.0\.2\.99, but traffic belongs on/);
     const state = (await store.load('hq'))!;

@@ -481,7 +481,7 @@ describe('the control stack: state table and decider', () => {
     }
   });
 
-  it('lets the decide function get and put items of the table only, and consume the queue, beyond its logs', () => {
+  it('lets the decide function get, put, update and query items of the table only, and consume the queue, beyond its logs', () => {
     const { template, table, role, logGroup, queue } = parts(example.stacks.control);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({
@@ -498,7 +498,7 @@ describe('the control stack: state table and decider', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         Resource: { 'Fn::GetAtt': [table, 'Arn'] },
       },
       {
@@ -518,6 +518,7 @@ describe('the control stack: state table and decider', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     // No X-Ray, so no `Resource: *` at all, and nothing for cdk-nag to acknowledge on this role.
     expect(statements.filter((st) => JSON.stringify(st.Resource).includes('*'))).toEqual([]);
@@ -739,7 +740,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         },
         {
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
         },
         ...(gated
