@@ -1,5 +1,6 @@
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { ApiKeyStore } from '../../shared/ports/api-key-store.ts';
+import type { HistoryStore } from '../../shared/ports/history-store.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import { apiMaintenanceWindows, type MaintenanceStore } from '../../shared/ports/maintenance-store.ts';
 import type { StateStore } from '../../shared/ports/state-store.ts';
@@ -20,6 +21,8 @@ export interface ApiDeps {
   /** The API key pepper, loaded once (cachedPepper). */
   readonly pepper: () => Promise<Buffer>;
   readonly maintenance: MaintenanceStore;
+  /** Check history, uptime and the status pages; without it those routes answer 503. */
+  readonly history?: HistoryStore;
   /** The webhook subscription routes; without it they answer 503. */
   readonly webhooks?: WebhookApiDeps;
   /** The inbound hook route; without it it answers 404 for every source. */

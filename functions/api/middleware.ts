@@ -26,10 +26,12 @@ export interface ApiCall<S extends ApiRouteSpec> {
   readonly raw: Buffer;
 }
 
-/** What a route handler answers: a status, a JSON body (or none), headers. */
+/** What a route handler answers: a status, a JSON body (or none, or `text` of the type its headers name), headers. */
 export interface ApiReply {
   readonly status: number;
   readonly body?: unknown;
+  /** A body that is not JSON (e.g. an SVG); `headers` must carry its `content-type`. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -77,6 +79,9 @@ const consoleLog: ApiLog = { error: (message, ...extra) => console.error(message
 
 /** A JSON response (no body for 204 or an undefined body). */
 export function json(reply: ApiReply): APIGatewayProxyStructuredResultV2 {
+  if (reply.text !== undefined) {
+    return { statusCode: reply.status, headers: { 'cache-control': 'no-store', ...reply.headers }, body: reply.text };
+  }
   const hasBody = reply.body !== undefined && reply.status !== 204;
   return {
     statusCode: reply.status,

@@ -3,6 +3,7 @@ import { HttpProblem, problemResponse } from '../../shared/api/problem.ts';
 import { findRoute } from '../../shared/api/route-match.ts';
 import { API_ROUTES, type OperationId } from '../../shared/api/routes.ts';
 import type { ApiDeps } from './deps.ts';
+import { getCheckHistory, getSiteUptime, getStatusBadge, getStatusPage } from './history.ts';
 import { acknowledgeIncident, getIncident, listIncidents } from './incidents.ts';
 import { createMaintenance, deleteMaintenance, listMaintenance } from './maintenance.ts';
 import { getOpenApi } from './meta.ts';
@@ -28,6 +29,10 @@ const HANDLERS: Record<OperationId, (deps: ApiDeps) => RouteHandler> = {
   overrideSite,
   failoverSite,
   failbackSite,
+  getCheckHistory,
+  getSiteUptime,
+  getStatusPage,
+  getStatusBadge,
   listIncidents,
   getIncident,
   acknowledgeIncident,

@@ -59,9 +59,11 @@ function operation(spec: ApiRouteSpec): Json {
         : {}),
       ...(r.schema
         ? { content: { 'application/json': { schema: ref(r.schema) } } }
-        : spec.operationId === 'getOpenApi'
-          ? { content: { 'application/json': { schema: { type: 'object' } } } }
-          : {}),
+        : r.contentType
+          ? { content: { [r.contentType]: { schema: { type: 'string' } } } }
+          : spec.operationId === 'getOpenApi'
+            ? { content: { 'application/json': { schema: { type: 'object' } } } }
+            : {}),
     };
   }
   for (const status of problemStatuses(spec)) {
@@ -127,13 +129,18 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
       title: 'failover API',
       version: '1',
       description:
-        'Status, incidents, overrides, maintenance windows and webhooks of the failover control plane. Every route ' +
-        'but /v1/openapi.json and /v1/hooks/{source} needs an API key (`Authorization: Bearer fo_...` or ' +
+        'Status, history, incidents, overrides, maintenance windows and webhooks of the failover control plane. ' +
+        'Every route but /v1/openapi.json, /v1/status/... and /v1/hooks/{source} needs an API key (`Authorization: Bearer fo_...` or ' +
         '`x-api-key`); read keys may call GET routes only. Errors are RFC 9457 problem details.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [
       { name: 'sites', description: 'Site state and operator commands.' },
+      { name: 'history', description: 'Outcomes and latency over time, uptime per day.' },
+      {
+        name: 'status',
+        description: 'Public status pages and badges (no API key; only what sites.yaml makes public).',
+      },
       { name: 'incidents', description: 'Incidents and their timelines.' },
       { name: 'maintenance', description: 'Maintenance windows.' },
       { name: 'webhooks', description: 'Outbound webhook subscriptions and their delivery logs.' },

@@ -23,6 +23,15 @@ import {
   SiteDetail,
   SiteList,
 } from '../contracts/api.ts';
+import {
+  BadgeQuery,
+  CheckHistory,
+  HistoryQuery,
+  SiteUptime,
+  StatusPage,
+  StatusPageQuery,
+  UptimeQuery,
+} from '../contracts/history.ts';
 
 /** Who may call a route: anyone, a read or write API key, or a sender whose signature the route checks itself. */
 export type RouteAuth = 'public' | 'read' | 'write' | 'signature';
@@ -30,8 +39,10 @@ export type RouteAuth = 'public' | 'read' | 'write' | 'signature';
 /** A response of a route, as the OpenAPI document describes it. */
 export interface RouteResponse {
   readonly description: string;
-  /** The JSON body; absent for an empty body (204). */
+  /** The JSON body; absent for an empty body (204) or a body of another media type (`contentType`). */
   readonly schema?: z.ZodType;
+  /** The media type of a body that is not JSON, e.g. `image/svg+xml`. */
+  readonly contentType?: string;
   /** Response headers worth naming, with their descriptions. */
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -45,7 +56,7 @@ export interface ApiRouteSpec {
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway path template, e.g. `/v1/sites/{id}`. */
   readonly path: string;
-  readonly tag: 'sites' | 'incidents' | 'maintenance' | 'webhooks' | 'hooks' | 'meta';
+  readonly tag: 'sites' | 'history' | 'status' | 'incidents' | 'maintenance' | 'webhooks' | 'hooks' | 'meta';
   readonly summary: string;
   readonly description?: string;
   readonly auth: RouteAuth;
@@ -63,6 +74,11 @@ export interface ApiRouteSpec {
 const Id = z.object({ id: z.string() });
 const WebhookDeliveryPath = z.object({ id: z.string(), deliveryId: z.string() });
 const Source = z.object({ source: z.string() });
+const SiteCheck = z.object({
+  id: z.string(),
+  check: z.string().describe('The check id; a dependency check as `<preset>/<check>`, percent-encoded (`%2F`).'),
+});
+const Page = z.object({ page: z.string() });
 
 const ok = <S extends z.ZodType>(description: string, schema: S) => ({ description, schema });
 
@@ -141,6 +157,74 @@ export const API_ROUTES = [
     body: OperatorRequest,
     responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
     problems: [404, 409],
+  },
+  {
+    operationId: 'getCheckHistory',
+    method: 'GET',
+    path: '/v1/sites/{id}/checks/{check}/history',
+    tag: 'history',
+    summary: "A check's outcomes and latency over time, in buckets of 5 minutes, an hour or a day",
+    description:
+      'Every vantage together (probe regions and the site agent). Buckets start on UTC boundaries; `from` is rounded ' +
+      'down and `to` up to the step. 5-minute buckets are kept 3 days, hourly ones 35 days, daily ones 400 days: ' +
+      'older buckets come back empty. A span longer than the step allows is a 400 naming `query.from`.',
+    auth: 'read',
+    params: SiteCheck,
+    query: HistoryQuery,
+    responses: { 200: ok('The buckets of [from, to).', CheckHistory) },
+    problems: [404],
+  },
+  {
+    operationId: 'getSiteUptime',
+    method: 'GET',
+    path: '/v1/sites/{id}/uptime',
+    tag: 'history',
+    summary: 'Uptime per UTC day: the site as its users see it (served on any link), and each of its checks',
+    auth: 'read',
+    params: Id,
+    query: UptimeQuery,
+    responses: { 200: ok('One entry per day, oldest first, today last.', SiteUptime) },
+    problems: [404],
+  },
+  {
+    operationId: 'getStatusPage',
+    method: 'GET',
+    path: '/v1/status/{page}',
+    tag: 'status',
+    summary: 'A public status page of `statusPages:`: current status, uptime per day, incidents (public terms only)',
+    description:
+      'Public: no API key. Only the sites the page lists, by their public names: no link, address, check, vantage ' +
+      'or explanation. A page that is not configured is a 404 that says nothing more.',
+    auth: 'public',
+    params: Page,
+    query: StatusPageQuery,
+    responses: {
+      200: {
+        ...ok('The page.', StatusPage),
+        headers: { 'cache-control': '`public, max-age=30`.' },
+      },
+    },
+    problems: [404, 503],
+  },
+  {
+    operationId: 'getStatusBadge',
+    method: 'GET',
+    path: '/v1/status/{page}/badge.svg',
+    tag: 'status',
+    summary: 'An SVG uptime badge of a public status page (or of one of its components)',
+    description: 'Public: no API key. `image/svg+xml`; a page that is not configured is a 404.',
+    auth: 'public',
+    params: Page,
+    query: BadgeQuery,
+    responses: {
+      200: {
+        description:
+          'The badge: "uptime | 99.95%", green at 99.9 % and over, yellow from 99 %, red below, grey with no data.',
+        contentType: 'image/svg+xml',
+        headers: { 'cache-control': '`public, max-age=300`.' },
+      },
+    },
+    problems: [404, 503],
   },
   {
     operationId: 'listIncidents',

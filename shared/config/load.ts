@@ -310,11 +310,9 @@ function crossReferences(data: unknown): { path: Path; message: string }[] {
 
     policyProblems(obj(site.policy), defaultsPolicy, regions.length, at('policy'), add);
   });
-  integrationProblems(
-    obj(root.integrations),
-    sites.map((s) => str(s.id)).filter((id): id is string => id !== undefined),
-    add,
-  );
+  const siteIds = sites.map((s) => str(s.id)).filter((id): id is string => id !== undefined);
+  integrationProblems(obj(root.integrations), siteIds, add);
+  statusPageProblems(arr(root.statusPages).map(obj), siteIds, add);
   return out;
 }
 
@@ -343,6 +341,24 @@ function integrationProblems(integrations: Raw, siteIds: string[], add: (path: P
     }
     if (source.signatureHeader !== undefined && source.scheme !== 'stripe')
       add(at('signatureHeader'), 'only the stripe scheme reads a signature header of your choice');
+  });
+}
+
+function statusPageProblems(pages: Raw[], siteIds: string[], add: (path: Path, message: string) => void): void {
+  duplicates(
+    pages.map((p) => str(p.id)),
+    (i, v) => add(['statusPages', i, 'id'], `duplicate status page "${v}"`),
+  );
+  pages.forEach((page, i) => {
+    const entries = arr(page.sites);
+    const ids = entries.map((e) => (typeof e === 'string' ? e : str(obj(e).site)));
+    ids.forEach((id, j) => {
+      const path: Path =
+        typeof entries[j] === 'string' ? ['statusPages', i, 'sites', j] : ['statusPages', i, 'sites', j, 'site'];
+      if (id !== undefined && !siteIds.includes(id))
+        add(path, `unknown site "${id}" (sites: ${siteIds.join(', ') || 'none'})`);
+    });
+    duplicates(ids, (j, v) => add(['statusPages', i, 'sites', j], `site "${v}" is listed twice`));
   });
 }
 
@@ -468,6 +484,16 @@ function resolve(doc: SitesConfigParsed): FailoverConfig {
     contacts: doc.contacts,
     sites,
     integrations: { inbound: doc.integrations?.inbound ?? [] },
+    statusPages: doc.statusPages.map((page) => ({
+      id: page.id,
+      title: page.title ?? page.id,
+      incidents: page.incidents,
+      sites: page.sites.map((entry) => {
+        const ref = typeof entry === 'string' ? { site: entry } : entry;
+        const site = sites.find((s) => s.id === ref.site)!;
+        return { site: site.id, name: ref.name ?? site.name, group: ref.group ?? null };
+      }),
+    })),
     local: { demoTargets: doc.local?.demoTargets ?? [] },
   };
 }

@@ -91,11 +91,21 @@ export interface FailoverConfig {
   readonly contacts: readonly ContactConfig[];
   readonly sites: readonly SiteConfig[];
   readonly integrations: IntegrationsConfig;
+  /** Public status pages: what anyone may read without an API key. */
+  readonly statusPages: readonly StatusPageConfigResolved[];
   readonly local: { readonly demoTargets: readonly z.output<typeof DemoTarget>[] };
 }
 
 export type SecretRefConfig = z.output<typeof SecretRef>;
 export type InboundSourceConfig = z.output<typeof InboundSource>;
+
+/** A public status page of sites.yaml, each site with its public name and group resolved. */
+export interface StatusPageConfigResolved {
+  readonly id: string;
+  readonly title: string;
+  readonly incidents: boolean;
+  readonly sites: readonly { readonly site: string; readonly name: string; readonly group: string | null }[];
+}
 
 /** Tools the system talks with beyond alerts (docs/webhooks.md). */
 export interface IntegrationsConfig {

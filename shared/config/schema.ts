@@ -266,6 +266,29 @@ export const Integrations = z
   })
   .strict();
 
+export const StatusPageSite = z.union([
+  Id.describe('A site id: shown under its name.'),
+  z
+    .object({
+      site: Id,
+      name: z.string().trim().min(1).max(100).optional().describe('The public name; default the site name.'),
+      group: z.string().trim().min(1).max(100).optional().describe('A heading to show it under.'),
+    })
+    .strict(),
+]);
+
+export const StatusPageConfig = z
+  .object({
+    id: Id.describe('The page in the URL: /v1/status/<id>.'),
+    title: z.string().trim().min(1).max(200).optional().describe('Default: the id.'),
+    sites: z.array(StatusPageSite).min(1, 'expected at least one site'),
+    incidents: z
+      .boolean()
+      .default(true)
+      .describe('List incidents (their kind and times only, never their explanations).'),
+  })
+  .strict();
+
 export const SitesConfig = z
   .object({
     version: z.literal(1),
@@ -285,6 +308,10 @@ export const SitesConfig = z
     presets: z.record(Id, Preset).default({}).describe('Your own SaaS/VoIP bundles, used like the built-in presets.'),
     sites: z.array(Site).min(1),
     integrations: Integrations.optional(),
+    statusPages: z
+      .array(StatusPageConfig)
+      .default([])
+      .describe('Public status pages (GET /v1/status/<id>, no API key): only the sites they list.'),
     local: LocalSettings.optional(),
   })
   .strict();

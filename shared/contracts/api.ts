@@ -10,7 +10,8 @@ import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.
 /** The schemas that are OpenAPI components, by id. */
 export const apiSchemas = z.registry<{ id: string }>();
 
-function component<T extends z.ZodType>(id: string, schema: T): T {
+/** Registers `schema` as the OpenAPI component `id`. */
+export function component<T extends z.ZodType>(id: string, schema: T): T {
   apiSchemas.add(schema, { id });
   return schema;
 }
