@@ -152,7 +152,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ...(typeof given === 'function' ? given(api) : (given ?? [])),
           ...(demo ? demoFaultRoutes(faults, api) : []),
           ...observabilityRoutes(metrics, readiness),
-          ...webRoutes(web),
+          ...webRoutes(
+            web,
+            config.statusPages.map((p) => p.id),
+          ),
         ],
         streams: (api) => [events.route(api)],
       });

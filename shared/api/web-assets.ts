@@ -43,8 +43,15 @@ export interface WebAssets {
   readonly problem: string | undefined;
   /** The files, by URL path (`/assets/index-abc123.js`). */
   readonly paths: readonly string[];
-  /** The answer to `GET rawPath` (a page, an asset, 304 on a matching If-None-Match, or 404). */
-  respond(rawPath: string, headers?: APIGatewayProxyEventV2['headers']): APIGatewayProxyStructuredResultV2;
+  /**
+   * The answer to `GET rawPath` (a page, an asset, 304 on a matching If-None-Match, or 404). `/status` alone goes
+   * to the first of `statusPages` (the ids of sites.yaml `statusPages`) when there is one.
+   */
+  respond(
+    rawPath: string,
+    headers?: APIGatewayProxyEventV2['headers'],
+    statusPages?: readonly string[],
+  ): APIGatewayProxyStructuredResultV2;
 }
 
 function walk(dir: string): string[] {
@@ -81,7 +88,13 @@ export function loadWebAssets(dir: string, missingHint = 'run `npm run build:web
   return {
     problem,
     paths: [...files.keys()].sort(),
-    respond(rawPath, headers = {}) {
+    respond(rawPath, headers = {}, statusPages = []) {
+      const first = statusPages[0];
+      if (rawPath === '/status' && first !== undefined)
+        return {
+          statusCode: 302,
+          headers: { location: `/status/${encodeURIComponent(first)}`, 'cache-control': 'no-cache' },
+        };
       const page = rawPath === '/' ? '/index.html' : /^\/status(\/[^/]+)?$/.test(rawPath) ? '/status.html' : rawPath;
       const asset = files.get(page);
       if (!asset) {

@@ -41,6 +41,7 @@ let maintenance: MaintenanceList['items'] = [];
 let checks: CheckPanels | undefined;
 let live: AbortController | undefined;
 let pollTimer: ReturnType<typeof setInterval> | undefined;
+let focusHeading = false;
 
 // A key handed over in the URL fragment (`failover local` prints such a link) is stored and removed from the URL:
 // fragments never reach a server, and the address bar and history keep no copy of it.
@@ -65,9 +66,9 @@ function route(): void {
   checks = undefined;
   renderList();
   renderView();
+  // A site opened from the list: the focus moves to its heading once shown, for keyboard and screen reader users.
+  focusHeading = selected !== undefined;
   void refresh('all');
-  // A site opened from the list: the focus moves to its heading, for keyboard and screen reader users.
-  if (selected) queueMicrotask(() => document.getElementById('site-heading')?.focus());
 }
 
 function renderList(): void {
@@ -133,7 +134,10 @@ function renderView(): void {
     checks = new CheckPanels($('site-checks'), detail.id, () => key);
   }
   replace($('site-head'), ...siteHead(detail));
-  $('site-heading').tabIndex = -1;
+  if (focusHeading) {
+    focusHeading = false;
+    $('site-heading').focus();
+  }
   replace($('site-links'), linksTable(detail));
   replace($('site-evidence'), evidence(detail));
   checks?.update(detail);

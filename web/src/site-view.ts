@@ -106,7 +106,13 @@ export function siteHead(site: SiteDetail): Child[] {
     ]);
   if (site.incident) facts.push(['Open incident', `${site.incident.kind}: ${site.incident.summary}`]);
   return [
-    h('h2', { id: 'site-heading' }, site.name, ' ', h('span', { class: 'muted' }, `(${site.id})`)),
+    h(
+      'h2',
+      { id: 'site-heading', tabindex: -1, 'data-focus': 'site-heading' },
+      site.name,
+      ' ',
+      h('span', { class: 'muted' }, `(${site.id})`),
+    ),
     h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
   ];
 }

@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ConsoleNotifier } from '../../shared/adapters/local/console-notifier.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { Transition } from '../../shared/domain/model.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.ts';
+import { hasChromium, launchBrowser, type Browser } from '../support/browser.ts';
+import { demoConfigOnFreePorts } from '../support/demo-config.ts';
+
+// A public status page of the demo site, unless the demo configuration has one already.
+const STATUS_PAGE = `
+statusPages:
+  - id: public
+    title: Demo status
+    sites: [{ site: demo, name: Customer portal }]
+`;
+
+/** Everything on the operators' side that the public page must never show. */
+const OPERATOR_WORDS = [
+  'fiber',
+  'lte',
+  '203.0.113.10',
+  '198.51.100.20',
+  'region:',
+  'us-east-1',
+  'portal-fiber',
+  'vantage',
+  'quorum',
+  'Demo office',
+];
+
+const required = process.env.FAILOVER_REQUIRE_PEERS === '1';
+
+describe.skipIf(!hasChromium && !required)('the dashboard and status page in headless Chromium', () => {
+  let runtime: LocalRuntime;
+  let browser: Browser;
+  let base: string;
+  let key: string;
+  let page: Page;
+  let statusPage: string;
+  const transitions: { t: Transition; seenAt: number }[] = [];
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const demo = await demoConfigOnFreePorts({ latencyBudgetMs: 2000 });
+    const text = /^statusPages:/m.test(demo.text) ? demo.text : `${demo.text}${STATUS_PAGE}`;
+    const { config } = parseConfig(text);
+    if (!config) throw new Error('the demo config with a status page is not valid');
+    statusPage = config.statusPages[0]!.id;
+    const scratch = inject('scratchDir');
+    const stamp = `${process.pid}-${Date.now()}`;
+    [runtime, browser] = await Promise.all([
+      startLocalRuntime({
+        config,
+        clock: systemClock,
+        onRound: () => undefined,
+        onError: () => undefined,
+        control: {
+          dnsPort: 0,
+          apiPort: 0,
+          secretsDir: join(scratch, `web-secrets-${stamp}`),
+          notifier: new ConsoleNotifier({
+            jsonlPath: join(scratch, `web-alerts-${stamp}.jsonl`),
+            out: () => undefined,
+          }),
+          onTransition: (t) => transitions.push({ t, seenAt: Date.now() }),
+          onDispatch: () => undefined,
+        },
+      }),
+      launchBrowser(),
+    ]);
+    base = runtime.control!.api.url;
+    key = runtime.demoApiKey!.key;
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await runtime?.stop();
+    console.log(`dashboard timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  it('opens with the key from the URL fragment, drops it from the address, and lists the demo site', async () => {
+    const started = Date.now();
+    await page.goto(`${base}/#key=${encodeURIComponent(key)}`);
+    const site = page.getByRole('navigation', { name: 'Sites' }).getByRole('link', { name: /Demo office/ });
+    await site.waitFor();
+    timings.pageLoad = Date.now() - started;
+    expect(page.url()).not.toContain(key);
+    expect(await page.evaluate("sessionStorage.getItem('failover.apiKey')")).toBe(key);
+    await expect.poll(() => site.getAttribute('aria-label')).toMatch(/Demo office: PRIMARY_ACTIVE, active link fiber/);
+    await page.getByRole('heading', { name: 'All sites' }).waitFor();
+    await browser.screenshot(page, '1-overview');
+  });
+
+  it('is usable from the keyboard: Tab reaches the site list, Enter opens the site, the focus is visible', async () => {
+    await page.locator('body').focus();
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate("document.activeElement?.closest('#site-list') != null");
+    }
+    expect(reached).toBe(true);
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    const heading = page.getByRole('heading', { level: 2, name: /Demo office/ });
+    await heading.waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('site-heading');
+    expect(page.url()).toMatch(/#\/sites\/demo$/);
+    // Landmarks and names a screen reader announces.
+    await page.getByRole('table', { name: /latest vote of each vantage/ }).waitFor();
+    await page.getByRole('heading', { name: 'Decision evidence' }).waitFor();
+    await page.getByRole('img', { name: 'Response time of portal-fiber over the last 24 hours' }).waitFor();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
+    await page.getByRole('heading', { name: 'Maintenance windows' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Forget API key' }).isVisible()).toBe(true);
+  });
+
+  it('draws a response-time chart with points from the history API, and uptime for the hour, day and 30 days', async () => {
+    const chart = page.locator('[data-check="portal-fiber"]');
+    await expect
+      .poll(async () => Number((await chart.getAttribute('data-points')) ?? 0), { timeout: 40_000, interval: 500 })
+      .toBeGreaterThan(0);
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    const hour = page.locator('[data-uptime="Last hour"]').first();
+    await expect.poll(() => hour.textContent(), { timeout: 20_000 }).toMatch(/%/);
+    await browser.screenshot(page, '2-site');
+  });
+
+  it('shows the failover of `demo break primary` within a second of the API, with its explanation', async () => {
+    // Stamps the moment the page first shows BACKUP_ACTIVE, in the page's own clock (the machine's).
+    await page.evaluate(`new MutationObserver((_m, observer) => {
+      if (document.querySelector('#site-head [data-mode="BACKUP_ACTIVE"]')) {
+        window.shownAt = Date.now();
+        observer.disconnect();
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true })`);
+    const broken = await fetch(`${base}/v1/demo/faults`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fault: 'primary' }),
+    });
+    expect(broken.status).toBe(200);
+    const brokeAt = Date.now();
+    await page.locator('#site-head [data-mode="BACKUP_ACTIVE"]').waitFor({ timeout: 45_000 });
+    const shownAt = (await page.evaluate('window.shownAt')) as number | undefined;
+    const failover = transitions.find((x) => x.t.kind === 'failover');
+    expect(failover).toBeDefined();
+    timings.breakToTransition = failover!.seenAt - brokeAt;
+    timings.transitionToPage = shownAt! - failover!.seenAt;
+    expect(shownAt! - failover!.seenAt).toBeLessThan(1000);
+    await expect.poll(() => page.locator('[data-active-link]').textContent()).toBe('lte');
+
+    const incident = page.locator('details[data-incident]').first();
+    await incident.locator('summary').filter({ hasText: 'failover' }).waitFor();
+    await incident.locator('summary').click();
+    await incident.getByRole('list', { name: /Timeline of incident/ }).waitFor();
+    expect(await incident.textContent()).toContain(failover!.t.explanation.summary);
+    await expect.poll(() => page.locator('#announcer').textContent()).toMatch(/failover, now BACKUP_ACTIVE on lte/);
+    await browser.screenshot(page, '3-failover');
+  });
+
+  it('shows the public status page without a key and without operator data', async () => {
+    const pub = await browser.newPage();
+    const requests: string[] = [];
+    pub.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    await pub.goto(`${base}/status`);
+    expect(new URL(pub.url()).pathname).toBe(`/status/${statusPage}`);
+    await pub.getByRole('heading', { level: 3, name: /Customer portal/ }).waitFor();
+    await pub.getByRole('heading', { name: /Current status/ }).waitFor();
+    await pub.getByRole('img', { name: /daily status over 90 days/ }).waitFor();
+    const badge = pub.getByRole('img', { name: 'Uptime badge of Demo status' });
+    await expect.poll(() => badge.evaluate('(img) => img.complete && img.naturalWidth > 0')).toBe(true);
+    const text = (await pub.locator('body').innerText()).toLowerCase();
+    for (const word of OPERATOR_WORDS) expect(text, word).not.toContain(word.toLowerCase());
+    expect(await pub.evaluate('sessionStorage.length')).toBe(0);
+    expect(requests.filter((p) => p.startsWith('/v1/') && !p.startsWith('/v1/status/'))).toEqual([]);
+    await browser.screenshot(pub, '4-status');
+    await pub.close();
+  });
+});
