@@ -412,9 +412,9 @@ describe('the control stack: state table and decider', () => {
   it('runs the decide function with the house defaults but no X-Ray (cost), the table name and the configuration inlined', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup } = parts(stacks.control);
-    // The decide, dispatch and reconcile functions, the API and the webhook worker, and the agent gateway's
-    // authorizer, gateway and sweep.
-    template.resourceCountIs('AWS::Lambda::Function', 5 + (stacks.control.agentGateway ? 3 : 0));
+    // The decide, dispatch and reconcile functions, the API, the webhook worker and the web pages, and the agent
+    // gateway's authorizer, gateway and sweep.
+    template.resourceCountIs('AWS::Lambda::Function', 6 + (stacks.control.agentGateway ? 3 : 0));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
