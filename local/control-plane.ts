@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { DynamoDbCommandStore } from '../shared/adapters/aws/dynamodb-command-store.ts';
+import { DynamoDbHistoryStore } from '../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbReplayGuard } from '../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../shared/adapters/aws/dynamodb-state-store.ts';
@@ -26,6 +27,7 @@ import { sweepCommands } from '../shared/usecases/agent/expire-commands.ts';
 import { agentCommandHandler } from '../shared/usecases/agent/issue-command.ts';
 import { decideSite, type DecideSiteOutput } from '../shared/usecases/decide-site.ts';
 import { dispatchSite, type DispatchEvent } from '../shared/usecases/dispatch.ts';
+import { foldHistory } from '../shared/usecases/history/fold-history.ts';
 import { reconcileDns } from '../shared/usecases/reconcile-dns.ts';
 import type { DeliverOutcome } from '../shared/usecases/webhooks/deliver-webhook.ts';
 import { startLocalWebhookDelivery } from '../shared/usecases/webhooks/local-delivery.ts';
@@ -65,6 +67,8 @@ export interface ControlPlaneOptions {
   readonly streams?: (api: ApiDeps) => readonly EventStreamRoute[];
   /** How often DNS records are compared with the state. @default 60 s */
   readonly reconcileEveryMs?: number;
+  /** How often finished hours and days of history are folded into hourly and daily rows. @default 5 minutes */
+  readonly foldEveryMs?: number;
   /** How often agent commands past their expiry are expired and queued ones pushed again. @default 60 s */
   readonly sweepEveryMs?: number;
   /**
@@ -89,6 +93,8 @@ export interface ControlPlane {
   readonly api: HttpServer;
   readonly dynamo: LocalDynamo;
   readonly store: DynamoDbStateStore;
+  /** Each check's outcomes and latency over time. */
+  readonly history: DynamoDbHistoryStore;
   /** The keyring commands are signed with; agents need its public key. */
   readonly keys: AgentKeyring;
   /** The API keys (hashed) and their pepper, in the secrets directory. */
@@ -123,6 +129,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const { tableName, client } = dynamo;
     const store = new DynamoDbStateStore({ tableName, client, clock });
     const maintenanceStore = new DynamoDbMaintenanceStore({ tableName, client });
+    const history = new DynamoDbHistoryStore({ tableName, client, clock });
     const maintenance = apiMaintenanceWindows(maintenanceStore, clock);
     const zones = [...new Set(config.sites.flatMap((s) => s.dns.map((r) => r.zone)))];
     let dns: DnsServer | undefined;
@@ -181,6 +188,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       store,
       clock,
       maintenance,
+      history,
+      onHistoryError: (error: unknown, site: string) => options.onError(error, `history ${site}`),
       notifier: options.notifier,
       ...(dns ? { dns: new LocalDnsRouter(dns) } : {}),
       agentCommands: agentCommandHandler(agentDeps),
@@ -216,6 +225,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       apiKeys,
       pepper,
       maintenance: maintenanceStore,
+      history,
       webhooks: { store: webhookStore, secretBox, allowPrivateUrls: true },
       // Inbound sources' secrets come from environment variables locally (a Secrets Manager reference is refused).
       hooks: { secrets: createSecretResolver(), replay: new DynamoDbReplayGuard({ tableName, client, clock }) },
@@ -245,7 +255,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     for (const site of config.sites) void run(site.id, () => dispatch(site.id));
     await delivery.resume();
 
+    const fold = () =>
+      foldHistory({ config, history, clock })
+        .then((out) => {
+          for (const f of out.failed) options.onError(f.error, `history fold ${f.site}`);
+        })
+        .catch((error) => options.onError(error, 'history fold'));
+    // Hours that finished while it was stopped are folded at once.
+    let folding: Promise<void> | undefined = fold().finally(() => (folding = undefined));
     const timers = [
+      setInterval(() => {
+        folding ??= fold().finally(() => (folding = undefined));
+      }, options.foldEveryMs ?? 300_000),
       setInterval(() => {
         if (!deps.dns) return;
         reconcileDns({ ...deps, dns: deps.dns })
@@ -294,6 +315,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       api: server,
       dynamo,
       store,
+      history,
       keys,
       apiKeys,
       pepper,
@@ -306,6 +328,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         await server();
         await idle();
         await ttlStep;
+        await folding;
         await closeAll();
       },
     };

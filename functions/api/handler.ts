@@ -3,6 +3,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-store.ts';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
@@ -33,6 +34,7 @@ const deps: ApiDeps = {
   // Read on the first authenticated request, then kept for the life of the execution environment.
   pepper: cachedPepper(() => loadPepperSecret(pepperSecret)),
   maintenance: new DynamoDbMaintenanceStore({ tableName, client }),
+  history: new DynamoDbHistoryStore({ tableName, client }),
   ...(webhookKeySecret
     ? {
         webhooks: {

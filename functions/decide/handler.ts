@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
@@ -18,6 +20,12 @@ const deps = {
   clock: systemClock,
   // Windows made through the API (POST /v1/maintenance), besides those of sites.yaml.
   maintenance: apiMaintenanceWindows(new DynamoDbMaintenanceStore({ tableName, client }), systemClock),
+  history: new DynamoDbHistoryStore({ tableName, client }),
+  // The decision stands without it: the rounds are missing from the history, and the metric says how often.
+  onHistoryError: (error: unknown, site: string) => {
+    logger.error('history not recorded', { site, error });
+    metrics.addMetric('HistoryWritesFailed', MetricUnit.Count, 1);
+  },
 };
 
 /**

@@ -3,11 +3,13 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
+import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { MetricDnsRouter, primaryLinksOf } from '../../shared/adapters/aws/metric-dns-router.ts';
 import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
 import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
+import { foldHistory } from '../../shared/usecases/history/fold-history.ts';
 import { reconcileDns, type ReconcileDnsDeps, type ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import { PacedDnsRouter, RECONCILE_READS_PER_SECOND } from './paced-dns-router.ts';
@@ -22,9 +24,12 @@ const RETRYING_BOUNDED = {
 
 // FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
 const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
+const tableName = requiredEnv('STATE_TABLE_NAME');
+const client = createDocumentClient();
+const history = new DynamoDbHistoryStore({ tableName, client });
 const deps: ReconcileDnsDeps = {
   config,
-  store: new DynamoDbStateStore({ tableName: requiredEnv('STATE_TABLE_NAME') }),
+  store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
   dns: new StrategyDnsRouter({
     'record-swap': new PacedDnsRouter(
@@ -41,7 +46,8 @@ const deps: ReconcileDnsDeps = {
 /**
  * Every five minutes (EventBridge Scheduler): compares each managed DNS record with its site's state. A record-swap
  * record answering something else gets a `dns-drift` transition and a repair action through the outbox (the
- * dispatcher applies it); health-check-gated records have their metric published again.
+ * dispatcher applies it); health-check-gated records have their metric published again. Then folds the sites'
+ * finished hours and days of history (foldHistory); a fold that fails is logged and left to the next run.
  */
 export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
   .use(injectLambdaContext(logger))
@@ -50,6 +56,10 @@ export const handler = middy<ScheduledReconcileEvent, ReconcileDnsOutput>()
     try {
       const output = await reconcileDns(deps, {});
       reportReconciliation(output, event);
+      const folded = await foldHistory({ config, history, clock: systemClock });
+      for (const f of folded.failed)
+        logger.error('history not folded; the next run tries again', { site: f.site, error: f.error });
+      logger.info('history folded', { hours: folded.hours, days: folded.days, failed: folded.failed.length });
       return output;
     } catch (error) {
       logger.error('reconciliation failed; the next run tries again', { error });

@@ -63,9 +63,14 @@ export class Decider extends Construct {
       tracing: props.tracing ?? lambda.Tracing.DISABLED,
       environment: { STATE_TABLE_NAME: props.table.table.tableName },
     });
-    // decideSite reads (consistent GetItem) and conditionally puts single items, and queries the site's API
-    // maintenance windows (one partition); it never scans or deletes.
-    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    // decideSite reads (consistent GetItem) and conditionally puts single items, queries the site's API
+    // maintenance windows (one partition) and adds to its history rows (UpdateItem ADD); it never scans or deletes.
+    props.table.grantItems(this.function, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     this.eventSource = new SqsEventSource(props.queue, {
       batchSize: props.batchSize ?? 10,
       reportBatchItemFailures: true,

@@ -71,8 +71,9 @@ export class Reconciler extends Construct {
       maxEventAge: rate,
       environment: { STATE_TABLE_NAME: props.table.table.tableName },
     });
-    // reconcileDns reads states and commits drift (conditional puts, history puts): gets and puts only.
-    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // reconcileDns reads states and commits drift (conditional puts, history puts); foldHistory queries a site's
+    // history rows (one partition) and puts folded ones: gets, puts and queries only.
+    props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     if (props.recordSwapZoneIds.length > 0) {
       this.function.addToRolePolicy(
         new iam.PolicyStatement({

@@ -36,7 +36,7 @@ export const HistoryQuery = z
     from: TimeIn.optional().describe(
       'Start, rounded down to the step; default `to` less 1 day (5m), 7 days (1h), 90 days (1d).',
     ),
-    to: TimeIn.optional().describe('End (exclusive), rounded up to the step; default now.'),
+    to: TimeIn.optional().describe('End (exclusive), rounded up to the step; default now (its bucket included).'),
   })
   .strict();
 

@@ -14,7 +14,9 @@ import type {
 } from '../domain/model.ts';
 import { FailoverError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { HistoryStore } from '../ports/history-store.ts';
 import { VersionConflictError, type StateStore } from '../ports/state-store.ts';
+import { recordHistory } from './history/record-history.ts';
 
 /** Observations or commands for a site the configuration does not know. */
 export class UnknownSiteError extends FailoverError {
@@ -42,6 +44,10 @@ export interface DecideSiteDeps {
   readonly maxAttempts?: number;
   /** Keep the stored state when the decided one is only fresher (shared/domain/write-policy.ts); default true. */
   readonly skipFreshOnly?: boolean;
+  /** Where each decision's observations are added up (docs/state.md, "History"); default nowhere. */
+  readonly history?: HistoryStore;
+  /** Told when adding to the history failed: the decision stands, the history misses those rounds. */
+  readonly onHistoryError?: (error: unknown, site: string) => void;
 }
 
 export interface DecideSiteInput {
@@ -120,6 +126,7 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
     const out = { ...decided, rejected: [...conflicts, ...decided.rejected] };
     let state = out.state;
     if (out.changed && deps.skipFreshOnly !== false && onlyFresher(previous, out.state, site.policy)) {
+      await addHistory(deps, site.id, input.batches, previous, out.state);
       return { ...out, state: previous!, written: false, skipped: true, attempts: attempt };
     }
     if (out.changed) {
@@ -133,9 +140,26 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
     }
     // Only a decider that wrote flushes: it holds the latest state, and racing losers add no writes.
     if (out.changed) state = await flushHistory(deps.store, state);
+    await addHistory(deps, site.id, input.batches, previous, out.state);
     return { ...out, state, written: out.changed, skipped: false, attempts: attempt };
   }
   throw new ContentionError(site.id, maxAttempts);
+}
+
+/** Adds the decided batches to the history, after the state was committed (or kept); a failure leaves the decision be. */
+async function addHistory(
+  deps: DecideSiteDeps,
+  site: string,
+  batches: readonly ObservationBatch[] | undefined,
+  previous: SiteState | null,
+  decided: SiteState,
+): Promise<void> {
+  if (!deps.history || !batches || batches.length === 0) return;
+  try {
+    await recordHistory(deps.history, { site, batches, previous, decided });
+  } catch (error) {
+    (deps.onHistoryError ?? ((e) => console.error(`history of ${site} not recorded:`, e)))(error, site);
+  }
 }
 
 /** Writes the history records waiting in the outbox, then drops them from it; a lost race leaves them for later. */

@@ -90,4 +90,44 @@ describe('the OpenAPI document', () => {
     });
     expect(params.find((p) => p.name === 'status')).toMatchObject({ schema: { enum: ['open', 'resolved'] } });
   });
+
+  it('documents history, uptime and the public status routes: their parameters, schemas, media types', () => {
+    const history = doc.paths['/v1/sites/{id}/checks/{check}/history']!.get! as Json & { parameters: Json[] };
+    expect(history.parameters.map((p) => [p.name, p.in])).toEqual([
+      ['id', 'path'],
+      ['check', 'path'],
+      ['step', 'query'],
+      ['from', 'query'],
+      ['to', 'query'],
+    ]);
+    expect(history.parameters.find((p) => p.name === 'step')).toMatchObject({ schema: { enum: ['5m', '1h', '1d'] } });
+    expect(history).toMatchObject({
+      tags: ['history'],
+      'x-required-scope': 'read',
+      responses: {
+        200: { content: { 'application/json': { schema: { $ref: '#/components/schemas/CheckHistory' } } } },
+      },
+    });
+    const uptime = doc.paths['/v1/sites/{id}/uptime']!.get! as Json & { parameters: Json[] };
+    expect(uptime.parameters.find((p) => p.name === 'days')).toMatchObject({
+      schema: { type: 'integer', minimum: 1, maximum: 365 },
+    });
+    const page = doc.paths['/v1/status/{page}']!.get! as Json;
+    expect(page).toMatchObject({
+      security: [],
+      'x-required-scope': 'public',
+      responses: { 200: { content: { 'application/json': { schema: { $ref: '#/components/schemas/StatusPage' } } } } },
+    });
+    const badge = doc.paths['/v1/status/{page}/badge.svg']!.get! as Json & {
+      responses: Record<string, Json>;
+    };
+    expect(badge.security).toEqual([]);
+    expect(badge.responses['200']).toMatchObject({
+      content: { 'image/svg+xml': { schema: { type: 'string' } } },
+      headers: { 'cache-control': expect.any(Object) },
+    });
+    expect(Object.keys(badge.responses).sort()).toEqual(['200', '400', '404', '500', '503']);
+    const bucket = doc.components.schemas.HistoryBucket as { required: string[] };
+    expect(bucket.required.sort()).toEqual(['start', 'up', 'degraded', 'down', 'skipped', 'uptime', 'latency'].sort());
+  });
 });

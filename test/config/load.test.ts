@@ -337,3 +337,57 @@ describe('docs/config.md', () => {
     expect([...names].filter((n) => !doc.includes(`\`${n}\``))).toEqual([]);
   });
 });
+
+describe('statusPages', () => {
+  const twoSites = base.replace(
+    'sites:\n',
+    `sites:
+  - id: branch
+    name: Branch office
+    links:
+      - { id: fiber, role: primary, address: 203.0.113.11 }
+      - { id: lte, role: backup, address: 198.51.100.21 }
+`,
+  );
+
+  it('resolves each listed site with its public name (default the site name) and group', () => {
+    const { config, diagnostics } = parseConfig(`${twoSites}statusPages:
+  - id: public
+    title: Example status
+    sites: [branch, { site: hq, name: Head office, group: Offices }]
+  - { id: internal, sites: [hq], incidents: false }
+`);
+    expect(diagnostics).toEqual([]);
+    expect(config!.statusPages).toEqual([
+      {
+        id: 'public',
+        title: 'Example status',
+        incidents: true,
+        sites: [
+          { site: 'branch', name: 'Branch office', group: null },
+          { site: 'hq', name: 'Head office', group: 'Offices' },
+        ],
+      },
+      { id: 'internal', title: 'internal', incidents: false, sites: [{ site: 'hq', name: 'hq', group: null }] },
+    ]);
+    expect(parseConfig(base).config!.statusPages).toEqual([]);
+  });
+
+  it('lists every problem with its place: unknown and repeated sites, repeated pages, bad ids and fields', () => {
+    expect(
+      problems(`${twoSites}statusPages:
+  - { id: public, sites: [hq, nowhere, { site: hq }] }
+  - { id: public, sites: [{ site: elsewhere, name: X }] }
+  - { id: 'bad id', sites: [], secret: true }
+`),
+    ).toEqual([
+      expect.stringMatching(/statusPages\[0\]\.sites\[1\].*unknown site "nowhere" \(sites: branch, hq\)/),
+      expect.stringMatching(/statusPages\[0\]\.sites\[2\].*site "hq" is listed twice/),
+      expect.stringMatching(/statusPages\[1\]\.id.*duplicate status page "public"/),
+      expect.stringMatching(/statusPages\[1\]\.sites\[0\]\.site.*unknown site "elsewhere"/),
+      expect.stringMatching(/statusPages\[2\]\.id.*expected an id/),
+      expect.stringMatching(/statusPages\[2\]\.sites.*expected at least one site/),
+      expect.stringMatching(/statusPages\[2\]\.secret.*unknown field "secret"/),
+    ]);
+  });
+});

@@ -463,7 +463,7 @@ describe('the control stack: state table and decider', () => {
     }
   });
 
-  it('lets the decide function get and put items of the table only, and consume the queue, beyond its logs', () => {
+  it('lets the decide function get, put, update and query items of the table only, and consume the queue, beyond its logs', () => {
     const { template, table, role, logGroup, queue } = parts(example.stacks.control);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({
@@ -480,7 +480,7 @@ describe('the control stack: state table and decider', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         Resource: { 'Fn::GetAtt': [table, 'Arn'] },
       },
       {
@@ -500,6 +500,7 @@ describe('the control stack: state table and decider', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     // No X-Ray, so no `Resource: *` at all, and nothing for cdk-nag to acknowledge on this role.
     expect(statements.filter((st) => JSON.stringify(st.Resource).includes('*'))).toEqual([]);
@@ -723,7 +724,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         },
         {
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
           Resource: { 'Fn::GetAtt': [table, 'Arn'] },
         },
         ...(gated

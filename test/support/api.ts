@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
@@ -91,7 +92,7 @@ export interface ApiHarness {
   readonly keys: { readonly write: string; readonly read: string; readonly revoked: string };
   /** Every decision an API call wrote (what onDecision was told). */
   readonly decisions: DecideSiteOutput[];
-  /** One round from every region (the clock moves a minute first): the links' outcomes. */
+  /** One round from every region (the clock moves a minute first): the links' outcomes, added to the history too. */
   observe(site: string, fiber: Outcome, lte?: Outcome): Promise<DecideSiteOutput>;
   /** Calls the API and checks the answer against the route's contract (response schema, or Problem). */
   call(method: string, path: string, options?: CallOptions): Promise<ApiAnswer>;
@@ -119,6 +120,7 @@ export async function startApiHarness(options: {
     apiKeys: new DynamoDbApiKeyStore({ tableName, client }),
     pepper: async () => PEPPER,
     maintenance: new DynamoDbMaintenanceStore({ tableName, client }),
+    history: new DynamoDbHistoryStore({ tableName, client, clock }),
     ...(options.webhooks ? { webhooks: options.webhooks(dynamo, clock) } : {}),
     ...(options.hooks ? { hooks: options.hooks(dynamo, clock) } : {}),
     onDecision: (out) => void decisions.push(out),
@@ -144,7 +146,7 @@ export async function startApiHarness(options: {
         ],
       }),
     );
-    return decideSite(decideDeps(deps), { site, batches });
+    return decideSite({ ...decideDeps(deps), history: deps.history! }, { site, batches });
   };
 
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<ApiAnswer> => {
@@ -200,4 +202,5 @@ export function checkContract(method: string, path: string, status: number, type
   const response = spec.responses[status];
   expect(response, `${spec.operationId} declares ${status}`).toBeDefined();
   if (response!.schema) expect(response!.schema.parse(body)).toEqual(body);
+  if (response!.contentType) expect(type.split(';')[0]).toBe(response!.contentType);
 }

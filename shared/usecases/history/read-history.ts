@@ -38,7 +38,8 @@ export interface HistoryRange {
 export function historyRange(now: number, query: { step?: HistoryStep; from?: string; to?: string }): HistoryRange {
   const step = query.step ?? '5m';
   const { ms, defaultSpanMs, maxSpanMs } = HISTORY_STEPS[step];
-  const rawTo = query.to === undefined ? now : Date.parse(query.to);
+  // Default: up to now, the bucket now falls in included.
+  const rawTo = query.to === undefined ? now + 1 : Date.parse(query.to);
   const rawFrom = query.from === undefined ? rawTo - defaultSpanMs : Date.parse(query.from);
   if (rawFrom >= rawTo) throw new HistoryRangeError('from', 'must be before to');
   const fromMs = floorTo(rawFrom, ms);
