@@ -39,7 +39,7 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
   let base: string;
   let key: string;
   let page: Page;
-  let statusPage: string;
+  let statusPage: { id: string; title: string; name: string };
   const transitions: { t: Transition; seenAt: number }[] = [];
   const timings: Record<string, number> = {};
 
@@ -48,7 +48,8 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
     const text = /^statusPages:/m.test(demo.text) ? demo.text : `${demo.text}${STATUS_PAGE}`;
     const { config } = parseConfig(text);
     if (!config) throw new Error('the demo config with a status page is not valid');
-    statusPage = config.statusPages[0]!.id;
+    const first = config.statusPages[0]!;
+    statusPage = { id: first.id, title: first.title, name: first.sites[0]!.name };
     const scratch = inject('scratchDir');
     const stamp = `${process.pid}-${Date.now()}`;
     [runtime, browser] = await Promise.all([
@@ -168,12 +169,13 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
     const requests: string[] = [];
     pub.on('request', (r) => requests.push(new URL(r.url()).pathname));
     await pub.goto(`${base}/status`);
-    expect(new URL(pub.url()).pathname).toBe(`/status/${statusPage}`);
-    await pub.getByRole('heading', { level: 3, name: /Customer portal/ }).waitFor();
+    expect(new URL(pub.url()).pathname).toBe(`/status/${statusPage.id}`);
+    await pub.getByRole('heading', { level: 3, name: new RegExp(statusPage.name) }).waitFor();
     await pub.getByRole('heading', { name: /Current status/ }).waitFor();
     await pub.getByRole('img', { name: /daily status over 90 days/ }).waitFor();
-    const badge = pub.getByRole('img', { name: 'Uptime badge of Demo status' });
-    await expect.poll(() => badge.evaluate('(img) => img.complete && img.naturalWidth > 0')).toBe(true);
+    const badge = pub.getByRole('img', { name: `Uptime badge of ${statusPage.title}` });
+    type Image = { complete: boolean; naturalWidth: number };
+    await expect.poll(() => badge.evaluate((img) => (img as unknown as Image).naturalWidth > 0)).toBe(true);
     const text = (await pub.locator('body').innerText()).toLowerCase();
     for (const word of OPERATOR_WORDS) expect(text, word).not.toContain(word.toLowerCase());
     expect(await pub.evaluate('sessionStorage.length')).toBe(0);

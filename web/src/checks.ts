@@ -7,6 +7,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** History is read again at most this often (it moves in 5-minute buckets). */
 const RELOAD_MS = 15_000;
+const EMPTY_RELOAD_MS = 3000;
 
 type Counts = Pick<HistoryBucket, 'up' | 'degraded' | 'down' | 'skipped'>;
 
@@ -135,7 +136,9 @@ export class CheckPanels {
       }
       replace(panel.results, resultsTable(check));
     }
-    if (Date.now() - this.#loadedAt > RELOAD_MS) void this.reload();
+    // Sooner while a chart is still empty: the first bucket fills with the first rounds.
+    const empty = [...this.#panels.values()].some((p) => p.chartBox.dataset.points === '0');
+    if (Date.now() - this.#loadedAt > (empty ? EMPTY_RELOAD_MS : RELOAD_MS)) void this.reload();
   }
 
   /** Reads every check's history again (one read at a time). */
@@ -181,7 +184,18 @@ export class CheckPanels {
     panel.chart = new uPlot(
       {
         ...this.#size(panel),
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
+        scales: {
+          // The last 24 hours, or less while there is less history (a fresh demo: the last hour).
+          x: {
+            time: true,
+            range: (u) => {
+              const now = Date.now() / 1000;
+              const first = (u.data[0] as number[])[0] ?? now;
+              return [Math.max(now - DAY / 1000, Math.min(first, now) - HOUR / 1000), now];
+            },
+          },
+          y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] },
+        },
         axes: [{}, { label: 'ms', size: 60 }],
         series: [
           {},
