@@ -164,6 +164,23 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
     await browser.screenshot(page, '3-failover');
   });
 
+  it('falls back to polling every 5 s where the API has no event stream (the cloud)', async () => {
+    const cloudLike = await browser.newPage();
+    // API Gateway answers /v1/events with the $default route's 404 problem: the same answer, given by the browser.
+    await cloudLike.route('**/v1/events', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/problem+json', body: '{"status":404,"code":"no-route"}' }),
+    );
+    const reads: number[] = [];
+    cloudLike.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v1/sites') reads.push(Date.now());
+    });
+    await cloudLike.goto(`${base}/#key=${encodeURIComponent(key)}`);
+    await cloudLike.getByRole('status').filter({ hasText: 'Live: polling every 5 s' }).waitFor();
+    const since = Date.now();
+    await expect.poll(() => reads.filter((t) => t > since).length, { timeout: 15_000 }).toBeGreaterThan(0);
+    await cloudLike.close();
+  });
+
   it('shows the public status page without a key and without operator data', async () => {
     const pub = await browser.newPage();
     const requests: string[] = [];
