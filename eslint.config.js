@@ -110,11 +110,13 @@ export default tseslint.config(
             {
               group: ['**/shared/contracts/**'],
               allowTypeImports: true,
-              message: 'web/ may import only types from shared/contracts (docs/architecture.md, "Dashboard").',
+              message:
+                'web/ may import only types from shared/contracts (docs/architecture.md, "Web dashboard and status page").',
             },
             {
               regex: '(^|/)shared/(?!contracts/)',
-              message: 'web/ may import only types from shared/contracts (docs/architecture.md, "Dashboard").',
+              message:
+                'web/ may import only types from shared/contracts (docs/architecture.md, "Web dashboard and status page").',
             },
             { group: ['zod'], allowTypeImports: true, message: 'web/ takes zod types only, through the contracts.' },
           ],
