@@ -302,9 +302,13 @@ async function signIn(candidate: string): Promise<void> {
     route();
     startLive();
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403))
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
       forget('The API refused this key.');
-    else forget(`Could not reach the API: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    // Not the key's fault (the runtime restarting, a network blip): keep it and try again.
+    setConnection(`Could not reach the API (${error instanceof Error ? error.message : String(error)}); retrying…`);
+    setTimeout(() => void signIn(candidate), 3000);
   }
 }
 
