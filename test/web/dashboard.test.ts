@@ -7,6 +7,7 @@ import type { Transition } from '../../shared/domain/model.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.ts';
 import { hasChromium, launchBrowser, type Browser } from '../support/browser.ts';
+import { runCli } from '../support/cli.ts';
 import { demoConfigOnFreePorts } from '../support/demo-config.ts';
 
 // A public status page of the demo site, unless the demo configuration has one already.
@@ -39,6 +40,7 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
   let base: string;
   let key: string;
   let page: Page;
+  let secrets: string;
   let statusPage: { id: string; title: string; name: string };
   const transitions: { t: Transition; seenAt: number }[] = [];
   const timings: Record<string, number> = {};
@@ -61,7 +63,7 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
         control: {
           dnsPort: 0,
           apiPort: 0,
-          secretsDir: join(scratch, `web-secrets-${stamp}`),
+          secretsDir: (secrets = join(scratch, `web-secrets-${stamp}`)),
           notifier: new ConsoleNotifier({
             jsonlPath: join(scratch, `web-alerts-${stamp}.jsonl`),
             out: () => undefined,
@@ -139,19 +141,37 @@ describe.skipIf(!hasChromium && !required)('the dashboard and status page in hea
         observer.disconnect();
       }
     }).observe(document.body, { subtree: true, childList: true, attributes: true })`);
-    const broken = await fetch(`${base}/v1/demo/faults`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ fault: 'primary' }),
-    });
-    expect(broken.status).toBe(200);
+    // The API as a client sees it, read every 50 ms from the moment of the break.
+    let apiAt: number | undefined;
     const brokeAt = Date.now();
+    const watch = (async () => {
+      while (apiAt === undefined && Date.now() - brokeAt < 60_000) {
+        const res = await fetch(`${base}/v1/sites/demo`, { headers: { authorization: `Bearer ${key}` } });
+        if (((await res.json()) as { mode: string }).mode === 'BACKUP_ACTIVE') apiAt = Date.now();
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const broke = await runCli([
+      'demo',
+      'break',
+      'primary',
+      '--api-port',
+      String(runtime.control!.api.port),
+      '--data-dir',
+      secrets,
+    ]);
+    expect(broke.code, broke.stderr).toBe(0);
     await page.locator('#site-head [data-mode="BACKUP_ACTIVE"]').waitFor({ timeout: 45_000 });
+    await watch;
     const shownAt = (await page.evaluate('window.shownAt')) as number | undefined;
     const failover = transitions.find((x) => x.t.kind === 'failover');
     expect(failover).toBeDefined();
+    expect(apiAt).toBeDefined();
     timings.breakToTransition = failover!.seenAt - brokeAt;
+    timings.breakToApi = apiAt! - brokeAt;
+    timings.breakToPage = shownAt! - brokeAt;
     timings.transitionToPage = shownAt! - failover!.seenAt;
+    // From the moment the decider recorded it, which is when the API can first answer with it.
     expect(shownAt! - failover!.seenAt).toBeLessThan(1000);
     await expect.poll(() => page.locator('[data-active-link]').textContent()).toBe('lte');
 
