@@ -32,6 +32,8 @@ interface ClientResult {
   checks: number;
   ok: number;
   ms: number;
+  /** Process CPU time (user + system) over the same span as `ms`. */
+  cpuMs: number;
   maxRssMb: number;
   /** The hanging case: what became of the healthy and of the hanging targets. */
   hanging?: HangingCounts;
@@ -191,15 +193,21 @@ async function client(mode: string, ports: Ports): Promise<void> {
   const list = urls(ports.healthy);
   const checks = plannedChecks(list);
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage(cpuStarted);
+    return (user + system) / 1000;
+  };
   const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
   if (mode === 'hanging') {
     const { ok, ms, hanging } = await hangingRound(ports);
-    process.send!({ mode, checks: list.length, ok, ms, maxRssMb: maxRssMb(), hanging } satisfies ClientResult);
+    const result = { mode, checks: list.length, ok, ms, cpuMs: cpuMs(), maxRssMb: maxRssMb(), hanging };
+    process.send!(result satisfies ClientResult);
     return;
   }
   const ok = mode === 'bare' ? await bare(list) : await runner(checks);
   const ms = performance.now() - started;
-  const result: ClientResult = { mode, checks: list.length, ok, ms, maxRssMb: maxRssMb() };
+  const result: ClientResult = { mode, checks: list.length, ok, ms, cpuMs: cpuMs(), maxRssMb: maxRssMb() };
   process.send!(result);
 }
 
@@ -254,18 +262,26 @@ async function main(): Promise<void> {
       results[mode]!.push(r);
       const rate = (r.checks / r.ms) * 1000;
       console.log(
-        `  run ${i + 1} ${mode.padEnd(6)} ${rate.toFixed(0).padStart(6)} checks/s  ${r.ok}/${r.checks} up  ` +
+        `  run ${i + 1} ${mode.padEnd(6)} ${rate.toFixed(0).padStart(6)} checks/s  ` +
+          `${((r.cpuMs / r.checks) * 1000).toFixed(0).padStart(4)} us CPU/check  ${r.ok}/${r.checks} up  ` +
           `peak RSS ${r.maxRssMb.toFixed(0)} MB`,
       );
     }
   }
   const rates = (mode: string) => results[mode]!.map((r) => (r.checks / r.ms) * 1000);
+  const cpuPerCheck = (mode: string) => results[mode]!.map((r) => (r.cpuMs / r.checks) * 1000);
   const rss = (mode: string) => Math.max(...results[mode]!.map((r) => r.maxRssMb));
   const ratio = median(rates('runner')) / median(rates('bare'));
   const allUp = results.runner!.every((r) => r.ok === r.checks) && results.bare!.every((r) => r.ok === r.checks);
   console.log('');
   console.log(`bare node:http loop   checks/s ${spread(rates('bare'))}  peak RSS ${rss('bare').toFixed(0)} MB`);
   console.log(`round runner          checks/s ${spread(rates('runner'))}  peak RSS ${rss('runner').toFixed(0)} MB`);
+  console.log(`bare node:http loop   us CPU/check ${spread(cpuPerCheck('bare'))}`);
+  console.log(`round runner          us CPU/check ${spread(cpuPerCheck('runner'))}`);
+  console.log(
+    `CPU ratio runner/bare ${(median(cpuPerCheck('runner')) / median(cpuPerCheck('bare'))).toFixed(2)} of the medians ` +
+      '(CPU per check does not move with the load of other processes the way throughput does)',
+  );
   console.log(
     `ratio runner/bare     ${ratio.toFixed(2)} of the medians   (target >= 0.80: ${ratio >= 0.8 ? 'met' : 'MISSED'})`,
   );

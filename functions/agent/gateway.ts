@@ -22,9 +22,9 @@ const isWebSocket = (event: GatewayEvent): event is AgentWebSocketEvent => 'conn
  */
 export const handler = middy<GatewayEvent, WebSocketResult | APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     if (isWebSocket(event)) return handleWebSocket(deps, event);
-    if (event.routeKey === 'GET /v1/agent/challenge') return challenge(event);
-    if (event.routeKey === 'POST /v1/agent/poll') return poll(event);
+    if (event.routeKey === 'GET /v1/agent/challenge') return challenge(event, context);
+    if (event.routeKey === 'POST /v1/agent/poll') return poll(event, context);
     return { statusCode: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' };
   });

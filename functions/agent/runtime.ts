@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApiGatewayAgentChannel } from '../../shared/adapters/aws/api-gateway-agent-channel.ts';
 import { DynamoDbAgentConnections } from '../../shared/adapters/aws/dynamodb-agent-connections.ts';
 import { DynamoDbCommandStore } from '../../shared/adapters/aws/dynamodb-command-store.ts';
+import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
@@ -69,6 +70,7 @@ export function cloudAgentDeps(
     channel,
     connections,
     maintenance: apiMaintenanceWindows(new DynamoDbMaintenanceStore({ tableName, client }), systemClock),
+    history: new DynamoDbHistoryStore({ tableName, client }),
     log: logAgentEvent,
     onError: (error, where) => logger.error(`agent channel: ${where} failed`, { error: error as Error }),
   };

@@ -1,10 +1,10 @@
 import type { SiteConfig } from '../../shared/config/model.ts';
-import type { OperatorCommand } from '../../shared/domain/model.ts';
 import { HttpProblem } from '../../shared/api/problem.ts';
 import { commandResult, siteSummary, type AnyWindow } from '../../shared/api/views.ts';
 import type { Rejection } from '../../shared/domain/model.ts';
 import type { CommandResult } from '../../shared/contracts/api.ts';
-import { decideSite } from '../../shared/usecases/decide-site.ts';
+import type { DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
+import { commandSite, type OperatorDeps, type OperatorRequest } from '../../shared/usecases/operator/command-site.ts';
 import { decideDeps, type ApiDeps } from './deps.ts';
 
 /** The configured site `id`; 404 when there is none. */
@@ -44,19 +44,31 @@ const PROBLEM_CODES: Record<Rejection['code'], string> = {
   conflict: 'command-conflict',
 };
 
+/** The operator use cases' dependencies as the API uses them. */
+export function operatorDeps(deps: ApiDeps): OperatorDeps {
+  return {
+    decide: decideDeps(deps),
+    maintenance: deps.maintenance,
+    onDecided: async (_site, out) => {
+      await deps.onDecision?.(out);
+    },
+  };
+}
+
 /**
- * Decides `site` with `commands` (none: only re-evaluates, e.g. after a maintenance change), tells onDecision when
- * the state was written, and answers 409 with the reason when a command was refused: by the engine
+ * Runs an operator's request on `site` and renders the outcome (renderDecision): 400 naming the field when the
+ * request breaks a rule, 409 with the reason when the engine refused the command.
+ */
+export async function commandNow(deps: ApiDeps, site: SiteConfig, request: OperatorRequest): Promise<CommandResult> {
+  return renderDecision(deps, site, await commandSite(operatorDeps(deps), site.id, request));
+}
+
+/**
+ * The site after a decision, with its transitions, or 409 when a command was refused: by the engine
  * (`command-rejected`, `override-conflict`) or because the site moved after the request read it
  * (`command-conflict`), with the site as it is now in `current`.
  */
-export async function decideNow(
-  deps: ApiDeps,
-  site: SiteConfig,
-  commands: readonly OperatorCommand[] = [],
-): Promise<CommandResult> {
-  const out = await decideSite(decideDeps(deps), { site: site.id, commands });
-  if (out.written) await deps.onDecision?.(out);
+export async function renderDecision(deps: ApiDeps, site: SiteConfig, out: DecideSiteOutput): Promise<CommandResult> {
   const rejected = out.rejected[0];
   const windows = out.state.maintenance ? await windowsOf(deps, site, deps.clock.now()) : [];
   if (rejected)

@@ -1,7 +1,7 @@
 import { HttpProblem } from '../../shared/api/problem.ts';
 import { routeSpec } from '../../shared/api/routes.ts';
 import { incidentView, transitionView } from '../../shared/api/views.ts';
-import { decideNow, knownSite, siteOr404 } from './common.ts';
+import { commandNow, knownSite, siteOr404 } from './common.ts';
 import type { ApiDeps } from './deps.ts';
 import { apiHandler, type RouteHandler } from './middleware.ts';
 
@@ -52,5 +52,5 @@ export const acknowledgeIncident = (deps: ApiDeps): RouteHandler =>
     if (incident.status === 'resolved' || open?.id !== incident.id) {
       throw new HttpProblem(409, `incident ${incident.id} is resolved`, { code: 'incident-resolved' });
     }
-    return { status: 200, body: await decideNow(deps, site, [{ type: 'acknowledge', by: principal.name }]) };
+    return { status: 200, body: await commandNow(deps, site, { type: 'acknowledge', by: principal.name }) };
   });

@@ -3,6 +3,12 @@ import { FailoverError, TransientError } from '../../shared/errors.ts';
 import { BadCursorError } from '../../shared/ports/state-store.ts';
 import { AgentAuthError } from '../../shared/usecases/agent/deps.ts';
 import { ContentionError, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
+import {
+  ClosedWindowError,
+  ConfiguredWindowError,
+  InvalidOperatorRequestError,
+  UnknownWindowError,
+} from '../../shared/usecases/operator/errors.ts';
 import { InvalidSubscriptionError } from '../../shared/usecases/webhooks/errors.ts';
 
 /** Seconds every 503 asks the client to wait before it tries again (docs/api.md, "Errors"). */
@@ -46,6 +52,14 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof AgentAuthError) {
     return new HttpProblem(401, 'agent authentication refused', { code: 'agent-auth-refused', cause: error });
   }
+  if (error instanceof InvalidOperatorRequestError) {
+    const errors = error.issues.map((i) => ({ path: `body.${i.field}`, message: i.message }));
+    const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+    return new HttpProblem(400, detail, { code: 'invalid-request', errors, cause: error });
+  }
+  if (error instanceof UnknownWindowError) return new HttpProblem(404, error.message, { code: 'unknown-window' });
+  if (error instanceof ConfiguredWindowError) return new HttpProblem(409, error.message, { code: 'configured-window' });
+  if (error instanceof ClosedWindowError) return new HttpProblem(409, error.message, { code: 'window-closed' });
   if (error instanceof InvalidSubscriptionError) {
     const errors = error.problems.map((p) => {
       const i = p.indexOf(': ');

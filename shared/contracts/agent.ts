@@ -8,7 +8,8 @@ import { ObservationBatch } from './observation.ts';
 
 const Iso = z.iso.datetime();
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'expected base64');
-const SiteId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i);
+/** A site id as the agent protocol carries it. */
+export const SiteId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected a site id');
 
 /** A fresh challenge from `GET /v1/agent/challenge?site=<id>`; `token` is the control plane's MAC over the rest. */
 export const Challenge = z.object({

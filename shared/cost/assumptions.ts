@@ -73,6 +73,14 @@ export interface CostAssumptions {
   readonly historyKbPerTransition: number;
   /** History retention, months (historyRetentionDays 180). */
   readonly historyRetentionMonths: number;
+  /** A check history row (docs/state.md, "Check history"): keys, TTL and start, bytes. */
+  readonly rollupRowBaseBytes: number;
+  /** A 5-minute row, per check: its outcome, latency and histogram counters, bytes. */
+  readonly rollupBytesPerCheck: number;
+  /** An hourly or daily row, per check (more histogram buckets, larger numbers), bytes. */
+  readonly foldedBytesPerCheck: number;
+  /** API requests a month that read check history: the dashboard's charts, status pages and badges. */
+  readonly historyRequestsMonth: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
@@ -113,6 +121,10 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   eventMetricHoursMonth: 40,
   historyKbPerTransition: 6,
   historyRetentionMonths: 6,
+  rollupRowBaseBytes: 100,
+  rollupBytesPerCheck: 80,
+  foldedBytesPerCheck: 125,
+  historyRequestsMonth: 10_000,
 };
 
 /** The sentence printed beside each assumption. */
@@ -158,4 +170,8 @@ export const ASSUMPTION_TEXT: Readonly<Record<keyof CostAssumptions, string>> = 
   eventMetricHoursMonth: 'hours per month in which the on-event metrics are published',
   historyKbPerTransition: 'history kept per transition (transition with explanation, incident snapshot), KB',
   historyRetentionMonths: 'history retention, months (historyRetentionDays 180)',
+  rollupRowBaseBytes: 'check history row: keys, TTL, start, bytes (docs/state.md, Check history: 88 measured)',
+  rollupBytesPerCheck: '5-minute history row, per check, bytes (77 measured with 5 checks)',
+  foldedBytesPerCheck: 'hourly or daily history row, per check, bytes (125 measured)',
+  historyRequestsMonth: 'API requests that read check history (dashboard charts, status pages, badges)',
 };

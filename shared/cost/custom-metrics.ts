@@ -83,6 +83,7 @@ export const CUSTOM_METRICS: readonly CustomMetric[] = [
   metric('failover-decide', 'Transitions', 'on-events', 'transitions recorded'),
   metric('failover-decide', 'InvalidMessages', 'on-events', 'messages dropped as invalid'),
   metric('failover-decide', 'FailedSites', 'on-events', 'sites whose decision failed (messages retried)'),
+  metric('failover-decide', 'HistoryWritesFailed', 'on-events', 'decisions whose rounds the check history misses'),
   metric('failover-probe', 'FailedPublishes', 'on-events', 'rounds whose observations could not be handed on'),
   metric('failover-probe', 'StaleRounds', 'on-events', 'rounds dropped unrun because they were late'),
   metric('failover-probe', 'SkippedChecks', 'on-events', "checks a round's budget kept from running"),

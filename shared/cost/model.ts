@@ -340,8 +340,37 @@ function bill(input: CostInput): CostReport {
     'dynamoReadUnit',
     false,
   );
-  const storageGb = (stateBytes + transitions * a.historyKbPerTransition * 1024 * a.historyRetentionMonths) / 1024 ** 3;
-  add('DynamoDB', 'storage (states and history)', storageGb, 'dynamoStorage', false);
+  // Check history (docs/state.md, "Check history"): one UpdateItem ADD per decision into the site's 5-minute row;
+  // the reconcile sweep folds each hour (a Query of 12 rows, a put) and each day (24 rows, a put), and reads each
+  // site's fold mark every run. An API read takes about 90 daily, 24 hourly and 12 five-minute rows.
+  let rollupWrites = 0;
+  let foldWrites = 0;
+  let historyReads = 0;
+  let historyBytes = 0;
+  const hoursPerMonth = MINUTES_PER_MONTH / 60;
+  for (const site of sites) {
+    const rowBytes = a.rollupRowBaseBytes + a.rollupBytesPerCheck * site.checks.length;
+    const foldedBytes = a.rollupRowBaseBytes + a.foldedBytesPerCheck * site.checks.length;
+    const siteDecisions =
+      (figures.batchesBySite.get(site.id) ?? 0) +
+      (site.agent ? (site.links.length * MINUTES_PER_MONTH * 60) / site.policy.intervalSeconds : 0);
+    rollupWrites += siteDecisions * Math.ceil(rowBytes / 1024);
+    foldWrites += (hoursPerMonth + hoursPerMonth / 24) * Math.ceil(foldedBytes / 1024) + hoursPerMonth;
+    historyReads +=
+      RECONCILES_PER_MONTH +
+      hoursPerMonth * 0.5 * Math.ceil((12 * rowBytes) / 4096) +
+      (hoursPerMonth / 24) * 0.5 * Math.ceil((24 * foldedBytes) / 4096);
+    historyBytes += 288 * 3 * rowBytes + 24 * 35 * foldedBytes + 400 * foldedBytes;
+  }
+  const perRequestRows = 90 + 24 + 12;
+  const avgFolded = sites.length > 0 ? historyBytes / sites.length / (288 * 3 + 24 * 35 + 400) : 0;
+  historyReads += a.historyRequestsMonth * 0.5 * Math.ceil((perRequestRows * avgFolded) / 4096);
+  add('DynamoDB', 'check history: one 5-minute row update per decision', rollupWrites, 'dynamoWriteUnit', false);
+  add('DynamoDB', 'check history: hourly and daily rows, fold marks', foldWrites, 'dynamoWriteUnit', false);
+  add('DynamoDB', 'check history: fold and API reads (eventually consistent)', historyReads, 'dynamoReadUnit', false);
+  const storageGb =
+    (stateBytes + historyBytes + transitions * a.historyKbPerTransition * 1024 * a.historyRetentionMonths) / 1024 ** 3;
+  add('DynamoDB', 'storage (states, transitions, check history)', storageGb, 'dynamoStorage', false);
 
   add(
     'EventBridge Scheduler',

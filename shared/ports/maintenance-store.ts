@@ -1,10 +1,12 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { SiteConfig } from '../config/model.ts';
 import type { MaintenanceWindow } from '../domain/model.ts';
+import { FailoverError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 
 /** A maintenance window made through the API (windows of sites.yaml live in the configuration). */
 export interface StoredMaintenanceWindow {
-  /** `<site>.mw-<hex>`: the site is part of the id, and no sites.yaml window id contains a dot. */
+  /** `<site>.mw-<hex>` (shared/ports/maintenance-store.ts). */
   readonly id: string;
   readonly site: string;
   /** As given: with an offset, or wall-clock time in `timezone`. */
@@ -23,9 +25,17 @@ export interface StoredMaintenanceWindow {
   readonly cancelledBy: string | null;
 }
 
+/** MaintenanceStore.create: a window with this id exists already. */
+export class MaintenanceWindowExistsError extends FailoverError {
+  constructor(id: string) {
+    super('MAINTENANCE_WINDOW_EXISTS', `maintenance window ${id} exists already`);
+    this.name = 'MaintenanceWindowExistsError';
+  }
+}
+
 /** Where the API keeps maintenance windows; the decider reads them through decideSite's `deps.maintenance`. */
 export interface MaintenanceStore {
-  /** Stores a new window (ids are random; an existing id is an error). */
+  /** Stores a new window; an existing id is a MaintenanceWindowExistsError. */
   create(window: StoredMaintenanceWindow): Promise<void>;
   /** A window by id, cancelled or not; null when unknown. */
   get(id: string): Promise<StoredMaintenanceWindow | null>;
@@ -51,4 +61,28 @@ export function apiMaintenanceWindows(
       reason: w.reason,
       ticket: w.ticket ?? undefined,
     }));
+}
+
+/**
+ * Ids of maintenance windows made through the API or an inbound hook: `<site>.mw-<12 hex>`. The site is part of the
+ * id (the store finds the window's partition from it), and no sites.yaml window id contains a dot.
+ */
+const ID = /^([a-z0-9][a-z0-9_-]{0,62})\.mw-[0-9a-f]{12}$/i;
+
+/** A new random window id of `site`. */
+export function randomWindowId(site: string): string {
+  return `${site}.mw-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The id of the window a source's change ticket opens: deterministic, so that a resent "open" finds its window and a
+ * "close" finds it too.
+ */
+export function ticketWindowId(source: string, site: string, ticket: string): string {
+  return `${site}.mw-${createHash('sha256').update(`${source}\n${ticket}`).digest('hex').slice(0, 12)}`;
+}
+
+/** The site of a window id made by the API or a hook, or null when `id` is not one. */
+export function siteOfWindowId(id: string): string | null {
+  return ID.exec(id)?.[1] ?? null;
 }

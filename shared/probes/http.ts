@@ -131,6 +131,7 @@ async function exchange(hop: Hop, options: ExchangeOptions, attempt: Attempt): P
   } else {
     socket = await connectTcp(target, attempt);
   }
+  let answered = false;
   try {
     attempt.phase = `waiting for response headers from ${hop.url.host}`;
     const sent = performance.now();
@@ -139,6 +140,7 @@ async function exchange(hop: Hop, options: ExchangeOptions, attempt: Attempt): P
     const status = response.statusCode ?? 0;
     if (options.willFollow(status, response.headers)) {
       response.resume();
+      answered = true;
       return {
         status,
         statusText: response.statusMessage ?? '',
@@ -150,10 +152,21 @@ async function exchange(hop: Hop, options: ExchangeOptions, attempt: Attempt): P
     }
     attempt.phase = `reading the body from ${hop.url.host}`;
     const { body, truncated } = await readBody(response, attempt.signal);
+    answered = !truncated;
     return { status, statusText: response.statusMessage ?? '', headers: response.headers, body, truncated, cert };
   } finally {
-    socket.destroy();
+    closeSocket(socket, answered);
   }
+}
+
+/**
+ * After a complete exchange the socket is ended (our FIN) and closed once that is flushed: in the probe benchmark this
+ * halves the cost of closing it, against destroy() of a socket whose write side is still open. Anything else is
+ * destroyed at once, so that a peer that stopped reading never holds a socket.
+ */
+function closeSocket(socket: Socket, answered: boolean): void {
+  if (answered && socket.writable) socket.destroySoon();
+  else socket.destroy();
 }
 
 function send(socket: Socket, hop: Hop, signal: AttemptSignal): Promise<IncomingMessage> {

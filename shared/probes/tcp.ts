@@ -39,7 +39,8 @@ export function connectTcp(target: TcpTarget, attempt: Attempt): Promise<Socket>
       socket = connect({
         host: target.host,
         port: target.port,
-        lookup,
+        // An address literal is not resolved: no lookup to time.
+        ...(isIP(target.host) ? {} : { lookup }),
         ...(target.localAddress ? { localAddress: target.localAddress } : {}),
         ...(family ? { family } : {}),
       });

@@ -165,6 +165,16 @@ describe('the polling fallback (HTTP on loopback)', () => {
       body: '{"v":1}',
     });
     expect(bad.status).toBe(400);
+    // The API's middleware stack: every issue named, the media type checked, unknown parameters refused.
+    expect(await bad.json()).toMatchObject({
+      code: 'invalid-request',
+      errors: expect.arrayContaining([{ path: 'body.auth', message: 'required' }]),
+    });
+    const text = await fetch(`${endpoint.url}/v1/agent/poll`, { method: 'POST', body: '{"v":1}' });
+    expect(text.status).toBe(415);
+    const extra = await fetch(`${endpoint.url}/v1/agent/challenge?site=hq&debug=1`);
+    expect(extra.status).toBe(400);
+    expect(await extra.json()).toMatchObject({ errors: [{ path: 'query.debug', message: 'unknown parameter' }] });
     expect((await fetch(`${endpoint.url}/v1/agent/challenge`)).status).toBe(400);
     const challenge = await fetch(`${endpoint.url}/v1/agent/challenge?site=anything`);
     expect(challenge.status).toBe(200);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbApiKeyStore } from '../../shared/adapters/aws/dynamodb-api-key-store.ts';
-import { DynamoDbMaintenanceStore, siteOfWindowId } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
+import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { FileApiKeyStore, localApiKeys } from '../../shared/adapters/local/file-api-key-store.ts';
 import { loadPepperFile } from '../../shared/adapters/local/file-pepper.ts';
@@ -11,6 +11,7 @@ import { apiKeyId, cachedPepper, hashApiKey, issueApiKey, verifyApiKey } from '.
 import { ApiKeyExistsError, type ApiKeyRecord, type ApiKeyStore } from '../../shared/ports/api-key-store.ts';
 import {
   apiMaintenanceWindows,
+  siteOfWindowId,
   type MaintenanceStore,
   type StoredMaintenanceWindow,
 } from '../../shared/ports/maintenance-store.ts';

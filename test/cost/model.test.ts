@@ -102,6 +102,20 @@ describe('estimateCost', () => {
     expect(line(report, 'DynamoDB', 'state writes').monthlyUsd).toBeCloseTo((writes * 0.625) / 1e6, 12);
   });
 
+  it('prices the check history: a 5-minute row update per decision, the folds, the reads and the rows kept', () => {
+    // A 5-minute row of 3 checks: 100 + 3 x 80 = 340 bytes, one write unit, for each of the 43,800 decisions.
+    expect(line(report, 'DynamoDB', 'check history: one 5-minute row').quantity).toBe(43_800);
+    // Each of the 730 hours and 30.4 days: a folded row of 100 + 3 x 125 bytes (1 unit); a fold mark an hour.
+    expect(line(report, 'DynamoDB', 'check history: hourly and daily').quantity).toBeCloseTo(730 + 730 / 24 + 730, 6);
+    // A fold mark read every sweep (8,760), an hour's 12 rows (1 unit, halved: eventually consistent), a day's 24
+    // (3 units, halved), and 10,000 API reads of 126 rows of about 420 bytes (13 units, halved).
+    const reads = 8760 + 730 * 0.5 + (730 / 24) * 0.5 * 3 + 10_000 * 0.5 * 13;
+    expect(line(report, 'DynamoDB', 'check history: fold and API reads').quantity).toBeCloseTo(reads, 6);
+    const kept = 288 * 3 * 340 + (24 * 35 + 400) * 475;
+    const storage = line(report, 'DynamoDB', 'storage (states, transitions, check history)');
+    expect(storage.quantity).toBeCloseTo((1030 + kept + 3 * 4 * 1024 * 6) / 1024 ** 3, 12);
+  });
+
   it('prices the Scheduler, SNS, CloudWatch and the fixed resources', () => {
     expect(line(report, 'EventBridge Scheduler', 'probe ticks').quantity).toBe(43_800 + 8760);
     expect(line(report, 'SNS', 'alert publishes').quantity).toBe(6);

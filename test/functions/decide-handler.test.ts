@@ -224,12 +224,13 @@ describe('decide handler', () => {
     );
     const emf = emfOf(records) as Record<string, unknown>;
     expect(emf).toMatchObject({ service: 'failover-decide', Transitions: 1 });
-    quiet(emf, 'InvalidMessages', 'FailedSites');
+    quiet(emf, 'InvalidMessages', 'FailedSites', 'HistoryWritesFailed');
     // From the oldest batch's start (r3, about 70 s ago) to the commit.
     expect(emf.DecisionLatency).toBeGreaterThanOrEqual(Date.now() - r3 - 60_000);
     expect(emf.DecisionLatency).toBeLessThanOrEqual(Date.now() - r3);
-    // What the decide function's IAM policy grants on the table (test/infra checks the policy) suffices.
-    expect([...proxy.operations].sort()).toEqual(['GetItem', 'PutItem', 'Query']);
+    // What the decide function's IAM policy grants on the table (test/infra checks the policy) suffices; the
+    // UpdateItem is the rounds added to the check history.
+    expect([...proxy.operations].sort()).toEqual(['GetItem', 'PutItem', 'Query', 'UpdateItem']);
   });
 
   it('drops invalid, malformed and unknown-site messages with a log line and a metric, never failing them', async () => {

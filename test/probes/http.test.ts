@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpSpec } from '../../shared/config/checks.ts';
 import { ProbeResult } from '../../shared/contracts/observation.ts';
 import { httpProbe, MAX_BODY_BYTES } from '../../shared/probes/http.ts';
@@ -291,6 +291,20 @@ describe('httpProbe: latency and failures', () => {
     expect(result.errorClass).toBe('timeout');
     for (let i = 0; i < 100 && open.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(open.size).toBe(0);
+  });
+
+  it('closes its connection after an answer even when the server keeps it open', async () => {
+    const open = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      open.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => open.delete(socket));
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+    });
+    const lingering = await pool.listen(server);
+    const result = await probe({ url: `http://127.0.0.1:${lingering}/` });
+    expect(result.outcome).toBe('up');
+    await vi.waitFor(() => expect(open.size).toBe(0), { timeout: 10_000 });
   });
 
   it('answers by the deadline when the server accepts and never speaks', async () => {

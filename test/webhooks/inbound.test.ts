@@ -5,7 +5,7 @@ import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-mai
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
-import { apiMaintenanceWindows } from '../../shared/ports/maintenance-store.ts';
+import { apiMaintenanceWindows, ticketWindowId } from '../../shared/ports/maintenance-store.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import {
   handleInboundHook,
@@ -16,7 +16,6 @@ import {
   HookSignatureError,
   HookTimestampError,
   UnknownHookSourceError,
-  windowIdFor,
   type InboundHookDeps,
 } from '../../shared/usecases/webhooks/index.ts';
 import { createSecretResolver } from '../../shared/webhooks/secrets.ts';
@@ -170,7 +169,7 @@ describe('accepted inbound webhooks', () => {
     const end = new Date(now + 2 * 3_600_000).toISOString();
     const open = { action: 'maintenance.open', site: 'store-12', ticket: 'CHG0030001', end, reason: 'ISP work' };
     const opened = await handleInboundHook(deps, { source: 'changes', ...standard(open) });
-    const windowId = windowIdFor('changes', 'store-12', 'CHG0030001');
+    const windowId = ticketWindowId('changes', 'store-12', 'CHG0030001');
     expect(opened).toMatchObject({ status: 'applied', windowId, transitions: ['maintenance-started'] });
     expect(await maintenanceStore.get(windowId)).toMatchObject({
       site: 'store-12',

@@ -1,6 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FailoverError } from '../../errors.ts';
-import type { MaintenanceStore, StoredMaintenanceWindow } from '../../ports/maintenance-store.ts';
+import {
+  MaintenanceWindowExistsError,
+  siteOfWindowId,
+  type MaintenanceStore,
+  type StoredMaintenanceWindow,
+} from '../../ports/maintenance-store.ts';
 import { MaintenanceWindowItem } from './dynamodb-records.ts';
 import { DynamoTable, type Item } from './dynamodb-table.ts';
 import { TABLE } from './table.ts';
@@ -14,20 +18,6 @@ export const maintenanceKeys = {
 
 /** How long a window's item is kept after its end (TTL). */
 const RETENTION_SECONDS = 90 * 86_400;
-const ID = /^([a-z0-9][a-z0-9_-]{0,62})\.mw-[0-9a-f]{12}$/i;
-
-/** The site of a window id made by the API, or null when `id` is not one. */
-export function siteOfWindowId(id: string): string | null {
-  return ID.exec(id)?.[1] ?? null;
-}
-
-/** A window with this id exists already. */
-export class MaintenanceWindowExistsError extends FailoverError {
-  constructor(id: string) {
-    super('MAINTENANCE_WINDOW_EXISTS', `maintenance window ${id} exists already`);
-    this.name = 'MaintenanceWindowExistsError';
-  }
-}
 
 /**
  * MaintenanceStore on the failover table: a site's windows share one partition (`MAINTENANCE#<site>`, sort key

@@ -4,6 +4,7 @@ import { FailoverError } from '../../errors.ts';
 import type { AgentChannel, AgentConnections, AgentKeyring } from '../../ports/agent-channel.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { CommandStore } from '../../ports/command-store.ts';
+import type { HistoryStore } from '../../ports/history-store.ts';
 import type { ObservationSink } from '../../ports/observation-sink.ts';
 import type { ReplayGuard } from '../../ports/replay-guard.ts';
 import type { StateStore } from '../../ports/state-store.ts';
@@ -26,6 +27,8 @@ export interface AgentChannelDeps {
   readonly observations?: ObservationSink;
   /** Maintenance windows beyond sites.yaml, for decideSite. */
   readonly maintenance?: (site: SiteConfig) => Promise<readonly MaintenanceWindow[]>;
+  /** Where decideSite adds the agent's rounds to the check history (when it decides them here). */
+  readonly history?: HistoryStore;
   /**
    * Told that a site's outbox has actions waiting after this channel wrote its state (a recorded failure): the local
    * runtime dispatches them; in the cloud the table's stream starts the dispatcher, so this is left out.

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FailoverConfig, InboundSourceConfig } from '../../config/model.ts';
 import { describePosition } from '../../domain/explain.ts';
-import { MAX_FAILOVER_HOLD_MS, type OperatorCommand, type TransitionKind } from '../../domain/model.ts';
+import { ticketWindowId, type MaintenanceStore } from '../../ports/maintenance-store.ts';
+import type { TransitionKind } from '../../domain/model.ts';
 import type { Clock } from '../../ports/clock.ts';
-import type { MaintenanceStore } from '../../ports/maintenance-store.ts';
 import type { ReplayGuard } from '../../ports/replay-guard.ts';
 import {
   normalizeHeaders,
@@ -13,7 +13,15 @@ import {
   type InboundCommand,
 } from '../../webhooks/inbound.ts';
 import type { SecretResolver } from '../../webhooks/secrets.ts';
-import { decideSite, type DecideSiteDeps, type DecideSiteOutput } from '../decide-site.ts';
+import type { DecideSiteDeps, DecideSiteOutput } from '../decide-site.ts';
+import { commandSite, type OperatorDeps, type OperatorRequest } from '../operator/command-site.ts';
+import {
+  ClosedWindowError,
+  ConfiguredWindowError,
+  InvalidOperatorRequestError,
+  UnknownWindowError,
+} from '../operator/errors.ts';
+import { cancelMaintenanceWindow, openMaintenanceWindow } from '../operator/maintenance-windows.ts';
 import {
   HookForbiddenError,
   HookPayloadError,
@@ -68,8 +76,8 @@ export interface InboundHookDeps extends VerifyInboundDeps {
   readonly replay: ReplayGuard;
   /** The decider's dependencies (the same as the API's, with `maintenance` reading the MaintenanceStore). */
   readonly decide: DecideSiteDeps;
-  /** Where maintenance.open and maintenance.close keep their windows; those actions are refused without one. */
-  readonly maintenanceStore?: MaintenanceStore;
+  /** Where maintenance.open and maintenance.close keep their windows. */
+  readonly maintenanceStore: MaintenanceStore;
   /** Told after a decision wrote the site's state, e.g. for the local runtime to dispatch its actions at once. */
   readonly onDecided?: (site: string, out: DecideSiteOutput) => void | Promise<void>;
 }
@@ -120,53 +128,108 @@ export async function handleInboundHook(
 
   const by = `hook:${source.source}${command.by ? ` (${command.by})` : ''}`;
   const base = { source: source.source, status: 'applied' as const, action: command.action, site };
-  switch (command.action) {
-    case 'failover':
-    case 'failback': {
-      const reason = command.reason ?? (command.ticket ? `ticket ${command.ticket}` : `asked by ${source.source}`);
-      const until = command.action === 'failover' ? holdUntil(deps, command) : undefined;
-      const out = await decideWith(deps, site, [
-        command.action === 'failover'
-          ? { type: 'failover', reason, by, ...(until ? { until } : {}) }
-          : { type: 'failback', reason, by },
-      ]);
-      return { ...base, detail: `${command.action} on ${site}`, transitions: out.transitions.map((t) => t.kind) };
-    }
-    case 'incident.acknowledge': {
-      if (command.incident) {
-        const state = await deps.decide.store.load(site);
-        if (state?.incident?.id !== command.incident)
-          throw new HookRejectedError(`incident ${command.incident} is not the open incident of site ${site}`);
+  const operator = operatorDepsOf(deps);
+  const acted = await asHookErrors(
+    async (): Promise<Pick<InboundHookResult, 'detail' | 'transitions' | 'windowId'>> => {
+      switch (command.action) {
+        case 'failover':
+        case 'failback': {
+          const reason = command.reason ?? (command.ticket ? `ticket ${command.ticket}` : `asked by ${source.source}`);
+          const request: OperatorRequest =
+            command.action === 'failover'
+              ? { type: 'failover', reason, by, until: command.end }
+              : { type: 'failback', reason, by };
+          const out = refusedOrOut(await commandSite(operator, site, request));
+          return { detail: `${command.action} on ${site}`, transitions: kinds(out) };
+        }
+        case 'incident.acknowledge': {
+          if (command.incident) {
+            const state = await deps.decide.store.load(site);
+            if (state?.incident?.id !== command.incident)
+              throw new HookRejectedError(`incident ${command.incident} is not the open incident of site ${site}`);
+          }
+          const out = refusedOrOut(await commandSite(operator, site, { type: 'acknowledge', by }));
+          return { detail: `acknowledged the incident of ${site}`, transitions: kinds(out) };
+        }
+        case 'maintenance.open': {
+          if (!command.ticket) throw new HookPayloadError('maintenance.open needs the change ticket');
+          if (!command.end) throw new HookPayloadError('maintenance.open needs the end of the window');
+          const { window, created, decision } = await openMaintenanceWindow(operator, {
+            site,
+            id: ticketWindowId(source.source, site, command.ticket),
+            start: command.start,
+            end: command.end,
+            timezone: 'UTC',
+            reason: command.reason ?? `change ${command.ticket}`,
+            ticket: command.ticket,
+            by,
+          });
+          const opened = created ? 'opened maintenance window' : 'maintenance window already open';
+          return {
+            detail: `${opened} ${window.id} for ticket ${command.ticket}`,
+            transitions: kinds(decision),
+            windowId: window.id,
+          };
+        }
+        case 'maintenance.close': {
+          const id =
+            command.window ?? (command.ticket ? ticketWindowId(source.source, site, command.ticket) : undefined);
+          if (!id) throw new HookPayloadError('maintenance.close needs the change ticket or the window id');
+          const { cancelled, decision } = await cancelMaintenanceWindow(operator, { id, site, by });
+          return {
+            detail: cancelled ? `closed maintenance window ${id}` : `maintenance window ${id} was closed already`,
+            transitions: decision ? kinds(decision) : [],
+            windowId: id,
+          };
+        }
       }
-      const out = await decideWith(deps, site, [{ type: 'acknowledge', by }]);
-      return {
-        ...base,
-        detail: `acknowledged the incident of ${site}`,
-        transitions: out.transitions.map((t) => t.kind),
-      };
+    },
+  );
+  return { ...base, ...acted };
+}
+
+const kinds = (out: DecideSiteOutput): TransitionKind[] => out.transitions.map((t) => t.kind);
+
+/** The decision, or HookRejectedError when the engine refused the command. */
+function refusedOrOut(out: DecideSiteOutput): DecideSiteOutput {
+  const rejected = out.rejected[0];
+  if (!rejected) return out;
+  // A conflict's reason names the state it met already.
+  const now = rejected.code === 'conflict' ? '' : ` (${describePosition(out.state)})`;
+  throw new HookRejectedError(`${rejected.command.type} refused: ${rejected.reason}${now}`);
+}
+
+/**
+ * The operator use cases' refusals in the hooks' terms: a request that breaks a rule is a bad payload (the hook's
+ * `end` is the use case's `until`), a window that cannot be opened or closed a refusal.
+ */
+async function asHookErrors<T>(act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (error) {
+    if (error instanceof InvalidOperatorRequestError) {
+      const detail = error.issues.map((i) => `${i.field === 'until' ? 'end' : i.field}: ${i.message}`).join('; ');
+      throw new HookPayloadError(detail);
     }
-    case 'maintenance.open':
-      return { ...base, ...(await openWindow(deps, source, site, command, by)) };
-    case 'maintenance.close':
-      return { ...base, ...(await closeWindow(deps, source, site, command, by)) };
+    if (
+      error instanceof ClosedWindowError ||
+      error instanceof UnknownWindowError ||
+      error instanceof ConfiguredWindowError
+    )
+      throw new HookRejectedError(error.message);
+    throw error;
   }
+}
+
+function operatorDepsOf(deps: InboundHookDeps): OperatorDeps {
+  const { decide, maintenanceStore: maintenance, onDecided } = deps;
+  return { decide, maintenance, ...(onDecided ? { onDecided } : {}) };
 }
 
 /** The replay key of a message; long ids are hashed to keep keys short. */
 function replayKey(source: string, id: string): string {
   const key = id.length <= 128 ? id : createHash('sha256').update(id).digest('hex');
   return `hook:${source}:${key}`;
-}
-
-/** A failover's `end`: until when it holds (in the future, at most MAX_FAILOVER_HOLD_MS ahead); absent: none. */
-function holdUntil(deps: InboundHookDeps, command: InboundCommand): number | undefined {
-  if (!command.end) return undefined;
-  const at = Date.parse(command.end);
-  const now = deps.clock.now();
-  if (at <= now) throw new HookPayloadError('end: the failover must hold until a time in the future');
-  if (at > now + MAX_FAILOVER_HOLD_MS)
-    throw new HookPayloadError(`end: a failover holds at most ${MAX_FAILOVER_HOLD_MS / 86_400_000} days`);
-  return at;
 }
 
 async function siteOf(deps: InboundHookDeps, command: InboundCommand): Promise<string> {
@@ -177,102 +240,4 @@ async function siteOf(deps: InboundHookDeps, command: InboundCommand): Promise<s
     throw new HookPayloadError(`unknown incident "${command.incident}"`);
   }
   throw new HookPayloadError('no site in the payload');
-}
-
-async function decideWith(
-  deps: InboundHookDeps,
-  site: string,
-  commands: readonly OperatorCommand[],
-): Promise<DecideSiteOutput> {
-  const out = await decideSite(deps.decide, { site, commands });
-  const rejected = out.rejected[0];
-  if (rejected) {
-    // A conflict's reason names the state it met already.
-    const now = rejected.code === 'conflict' ? '' : ` (${describePosition(out.state)})`;
-    throw new HookRejectedError(`${rejected.command.type} refused: ${rejected.reason}${now}`);
-  }
-  if (out.written) await deps.onDecided?.(site, out);
-  return out;
-}
-
-/**
- * The id of the window a source's change ticket opens: deterministic, so that a resent "open" finds its window and
- * a "close" finds it too. In the MaintenanceStore's id format (`<site>.mw-<12 hex>`).
- */
-export function windowIdFor(source: string, site: string, ticket: string): string {
-  return `${site}.mw-${createHash('sha256').update(`${source}\n${ticket}`).digest('hex').slice(0, 12)}`;
-}
-
-function maintenanceStoreOf(deps: InboundHookDeps): MaintenanceStore {
-  if (!deps.maintenanceStore) throw new HookRejectedError('maintenance windows need the API maintenance store');
-  return deps.maintenanceStore;
-}
-
-async function openWindow(
-  deps: InboundHookDeps,
-  source: InboundSourceConfig,
-  site: string,
-  command: InboundCommand,
-  by: string,
-): Promise<Pick<InboundHookResult, 'detail' | 'transitions' | 'windowId'>> {
-  const store = maintenanceStoreOf(deps);
-  if (!command.ticket) throw new HookPayloadError('maintenance.open needs the change ticket');
-  if (!command.end) throw new HookPayloadError('maintenance.open needs the end of the window');
-  const now = deps.clock.now();
-  const startMs = command.start ? Date.parse(command.start) : now;
-  const endMs = Date.parse(command.end);
-  if (endMs <= startMs) throw new HookPayloadError('the window must end after it starts');
-  if (endMs <= now) throw new HookPayloadError('the window has ended already');
-  const id = windowIdFor(source.source, site, command.ticket);
-  const existing = await store.get(id);
-  if (existing?.cancelledAt)
-    throw new HookRejectedError(`the window of ticket ${command.ticket} was closed; use another ticket`);
-  if (!existing) {
-    const created = store.create({
-      id,
-      site,
-      start: new Date(startMs).toISOString(),
-      end: new Date(endMs).toISOString(),
-      timezone: 'UTC',
-      startMs,
-      endMs,
-      reason: command.reason ?? `change ${command.ticket}`,
-      ticket: command.ticket,
-      createdBy: by,
-      createdAt: now,
-      cancelledAt: null,
-      cancelledBy: null,
-    });
-    // A racing request for the same ticket created it first: the same window, so the same outcome.
-    await created.catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== 'MAINTENANCE_WINDOW_EXISTS') throw error;
-    });
-  }
-  const out = await decideWith(deps, site, []);
-  return {
-    detail: `${existing ? 'maintenance window already open' : 'opened maintenance window'} ${id} for ticket ${command.ticket}`,
-    transitions: out.transitions.map((t) => t.kind),
-    windowId: id,
-  };
-}
-
-async function closeWindow(
-  deps: InboundHookDeps,
-  source: InboundSourceConfig,
-  site: string,
-  command: InboundCommand,
-  by: string,
-): Promise<Pick<InboundHookResult, 'detail' | 'transitions' | 'windowId'>> {
-  const store = maintenanceStoreOf(deps);
-  const id = command.window ?? (command.ticket ? windowIdFor(source.source, site, command.ticket) : undefined);
-  if (!id) throw new HookPayloadError('maintenance.close needs the change ticket or the window id');
-  const window = await store.get(id);
-  if (!window || window.site !== site) throw new HookRejectedError(`no maintenance window ${id} at site ${site}`);
-  const cancelled = window.cancelledAt === null ? await store.cancel(id, by, deps.clock.now()) : null;
-  const out = await decideWith(deps, site, []);
-  return {
-    detail: cancelled ? `closed maintenance window ${id}` : `maintenance window ${id} was closed already`,
-    transitions: out.transitions.map((t) => t.kind),
-    windowId: id,
-  };
 }

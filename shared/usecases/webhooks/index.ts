@@ -21,7 +21,7 @@
  *   scheduled attempt (the SQS worker and the local scheduler call it)
  * - startLocalWebhookDelivery(deps) -> { queue, resume(), idle(), close() }: the local runtime's scheduler
  * Inbound (deps: { config, secrets: SecretResolver, clock, replay: ReplayGuard, decide: DecideSiteDeps,
- * maintenanceStore?, onDecided? }):
+ * maintenanceStore, onDecided? }):
  * - verifyInbound(deps, { source, headers, body }) -> { source, id, timestamp }
  * - handleInboundHook(deps, { source, headers, body }) -> InboundHookResult               POST /v1/hooks/{source}
  *   `body` is the raw request body (the signature covers its bytes); headers as received.
