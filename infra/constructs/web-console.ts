@@ -25,7 +25,7 @@ export interface WebConsoleProps {
 
 /**
  * The operators' dashboard and the public status pages, served by a function of their own on the HTTP API's
- * routes `/`, `/status`, `/status/{site}`, `/assets/{file}` and `/favicon.svg`. The function holds the built files
+ * routes `/`, `/status`, `/status/{page}`, `/assets/{file}` and `/favicon.svg`. The function holds the built files
  * in its bundle and has no permission beyond its log group: it reads no table, no secret. Pages update by polling
  * the API (API Gateway cannot stream server-sent events).
  */

@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-/** The routes that serve the dashboard (`/`), the status page (`/status`, `/status/{site}`) and their assets. */
+/** The routes that serve the dashboard (`/`), the status pages (`/status`, `/status/{page}`) and their assets. */
 export const WEB_ROUTES = [
   { method: 'GET', path: '/' },
   { method: 'GET', path: '/status' },
-  { method: 'GET', path: '/status/{site}' },
+  { method: 'GET', path: '/status/{page}' },
   { method: 'GET', path: '/assets/{file}' },
   { method: 'GET', path: '/favicon.svg' },
 ] as const;
