@@ -194,8 +194,9 @@ describe('the failover CDK app', () => {
     const functions = stacks.flatMap((stack) =>
       Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')),
     );
-    // The control stack's five functions and the agent gateway's three, and one probe function per region.
-    expect(functions).toHaveLength(8 + example.config.regions.probe.length);
+    // The control stack's six functions (the web pages' among them) and the agent gateway's three, and one probe
+    // function per region.
+    expect(functions).toHaveLength(9 + example.config.regions.probe.length);
     for (const fn of functions) {
       const { S3Key } = (fn as { Properties: { Code: { S3Key: string } } }).Properties.Code;
       const assetDir = join(example.assembly.directory, `asset.${S3Key.replace(/\.zip$/, '')}`);
