@@ -193,8 +193,11 @@ describe('the public API construct', () => {
     ]);
   });
 
-  it('outputs the API URL', () => {
+  it('outputs the API URL and the dashboard URL', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] } });
+    template.hasOutput('DashboardUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] }, '/']] },
+    });
   });
 
   it('passes cdk-nag, the API acknowledging only its own authorization and the unrotated pepper, with reasons', () => {

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -10,36 +11,29 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invokeLocally } from '../../shared/api/http-route.ts';
 import { WEB_ROUTES } from '../../shared/api/web-assets.ts';
-import { parseConfig } from '../../shared/config/load.ts';
-import { ControlStack } from '../../infra/stacks/control-stack.ts';
+import { WebConsole } from '../../infra/constructs/web-console.ts';
 
-const YAML = `version: 1
-regions: { probe: [us-east-1, us-west-2, eu-west-1], control: eu-west-1 }
-sites:
-  - id: shop
-    links:
-      - { id: dsl, role: primary, address: 192.0.2.1 }
-      - { id: lte, role: backup, address: 192.0.2.2 }
-    checks:
-      - { id: web, link: dsl, tcp: { host: 192.0.2.1, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
-statusPages:
-  - { id: public, title: Shop status, sites: [shop] }
-`;
+const STAND_IN = 'the stand-in HTTP API of this test (the real one is PublicApi, test/infra/public-api.test.ts)';
 
 let outdir: string;
-let stack: ControlStack;
+let stack: Stack;
+let web: WebConsole;
+let httpApi: apigwv2.HttpApi;
 let template: Template;
 let assembly: CloudAssembly;
 
+// The construct on an HTTP API of its own: only the web function is bundled (the control stack's wiring and its
+// DashboardUrl output are in test/infra/public-api.test.ts).
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'failover-web-cdk-'));
   const app = new App({ outdir });
-  stack = new ControlStack(app, 'Failover-Control', {
-    env: { region: 'eu-west-1' },
-    configYaml: YAML,
-    config: parseConfig(YAML).config!,
-  });
+  stack = new Stack(app, 'Failover-Web', { env: { region: 'eu-west-1' } });
+  httpApi = new apigwv2.HttpApi(stack, 'HttpApi', { createDefaultStage: false });
+  const stage = new apigwv2.HttpStage(stack, 'Stage', { httpApi, stageName: '$default', autoDeploy: true });
+  // This test's stand-in for PublicApi, which has access logs and says why its routes have no authorizer.
+  Validations.of(stage).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG1', reason: STAND_IN });
+  Validations.of(httpApi).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG4', reason: STAND_IN });
+  web = new WebConsole(stack, 'Web', { httpApi, statusPages: ['public', 'staff'] });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   assembly = app.synth();
   template = Template.fromStack(stack);
@@ -51,7 +45,7 @@ const logicalId = (c: { node: { defaultChild?: unknown } }) =>
 
 describe('the web console construct (dashboard and status pages in the cloud)', () => {
   it("routes the pages and assets to a function of their own on the API's origin", () => {
-    const fn = logicalId(stack.web.function);
+    const fn = logicalId(web.function);
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
       Properties: { IntegrationUri: { 'Fn::GetAtt': [fn, 'Arn'] } },
     });
@@ -60,7 +54,7 @@ describe('the web console construct (dashboard and status pages in the cloud)', 
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { Target: target } }))
       .map((r) => (r as { Properties: { RouteKey: string; ApiId: unknown } }).Properties)
       .map((p) => {
-        expect(p.ApiId).toEqual({ Ref: logicalId(stack.api.httpApi) });
+        expect(p.ApiId).toEqual({ Ref: logicalId(httpApi) });
         return p.RouteKey;
       });
     expect(routes.sort()).toEqual(WEB_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
@@ -69,14 +63,13 @@ describe('the web console construct (dashboard and status pages in the cloud)', 
       Timeout: 5,
       TracingConfig: Match.absent(),
       Environment: {
-        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'failover-web', FAILOVER_STATUS_PAGES: 'public' }),
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'failover-web', FAILOVER_STATUS_PAGES: 'public,staff' }),
       },
     });
-    template.hasOutput('DashboardUrl', Match.anyValue());
   });
 
   it('may write its own logs and nothing else: no table, no secret, no tracing', () => {
-    const role = logicalId({ node: { defaultChild: stack.web.function.executionRole.node.defaultChild } });
+    const role = logicalId({ node: { defaultChild: web.function.executionRole.node.defaultChild } });
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: Match.arrayWith([{ Ref: role }]) },
     });
@@ -90,10 +83,7 @@ describe('the web console construct (dashboard and status pages in the cloud)', 
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: {
-          'Fn::GetAtt': [
-            logicalId({ node: { defaultChild: stack.web.function.functionLogGroup.node.defaultChild } }),
-            'Arn',
-          ],
+          'Fn::GetAtt': [logicalId({ node: { defaultChild: web.function.functionLogGroup.node.defaultChild } }), 'Arn'],
         },
       },
     ]);
@@ -107,7 +97,7 @@ describe('the web console construct (dashboard and status pages in the cloud)', 
   });
 
   it('bundles the built pages with the handler', () => {
-    const fn = template.toJSON().Resources[logicalId(stack.web.function)] as {
+    const fn = template.toJSON().Resources[logicalId(web.function)] as {
       Properties: { Code: { S3Key: string } };
     };
     const asset = join(assembly.directory, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
@@ -118,11 +108,11 @@ describe('the web console construct (dashboard and status pages in the cloud)', 
   });
 
   it('serves the pages from the bundle as API Gateway calls it, /status going to the first status page', async () => {
-    const fn = template.toJSON().Resources[logicalId(stack.web.function)] as {
+    const fn = template.toJSON().Resources[logicalId(web.function)] as {
       Properties: { Code: { S3Key: string } };
     };
     const asset = join(assembly.directory, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
-    process.env.FAILOVER_STATUS_PAGES = 'public';
+    process.env.FAILOVER_STATUS_PAGES = 'public,staff';
     const { handler } = (await import(pathToFileURL(join(asset, 'index.mjs')).href)) as {
       handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
     };
