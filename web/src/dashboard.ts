@@ -245,6 +245,7 @@ function startLive(): void {
           (e) => {
             const data = e.data as { site?: string; kind?: string; to?: string; toLink?: string };
             if (e.event === 'transition') {
+              showTransition(data as Transitioned);
               const name = sites.find((s) => s.id === data.site)?.name ?? data.site;
               announcer.textContent = `${name}: ${data.kind}, now ${data.to} on ${data.toLink}`;
               void refresh(data.site === selected ? 'all' : 'site');
@@ -269,6 +270,20 @@ function startLive(): void {
   };
   startPolling(SAFETY_POLL_MS);
   void connect();
+}
+
+type Transitioned = { site: string; to: SiteSummary['mode']; toLink: string; at: string };
+
+// The event names the new mode and link: shown at once, before the API is read again for the rest.
+function showTransition(t: Transitioned): void {
+  for (const s of [sites.find((x) => x.id === t.site), detail?.id === t.site ? detail : undefined]) {
+    if (!s) continue;
+    s.mode = t.to;
+    s.activeLink = t.toLink;
+    s.modeSince = t.at;
+  }
+  renderList();
+  renderView();
 }
 
 function startPolling(ms: number): void {
