@@ -7,6 +7,7 @@ import { runProbe } from '../shared/probes/index.ts';
 import { down } from '../shared/probes/result.ts';
 import type { ProbeContext } from '../shared/probes/types.ts';
 import type { DemoTarget } from './demo-targets.ts';
+import { regionOfVantage, regionVantage } from '../shared/contracts/ids.ts';
 
 /** A fault the demo can inject: a broken demo target, a probe region cut off, or loss on the voice path. */
 export type DemoFault =
@@ -37,7 +38,7 @@ export class UnknownFaultError extends FailoverError {
 /** The name of a fault, as parseFault reads it back. */
 export function faultName(fault: DemoFault): string {
   if (fault.kind === 'target') return fault.target;
-  if (fault.kind === 'region') return `region:${fault.region}`;
+  if (fault.kind === 'region') return regionVantage(fault.region);
   return `voip-loss:${fault.pct}`;
 }
 
@@ -49,7 +50,7 @@ export function validFaults(config: FailoverConfig): string[] {
   const targets = config.local.demoTargets;
   return [
     ...targets.map((t) => t.id),
-    ...config.regions.probe.map((r) => `region:${r}`),
+    ...config.regions.probe.map(regionVantage),
     ...(targets.some((t) => t.kind === 'echo') ? ['voip-loss:PCT (1-100)'] : []),
   ];
 }
@@ -59,8 +60,8 @@ export function parseFault(text: string, config: FailoverConfig): DemoFault {
   const name = text.trim();
   const targets = config.local.demoTargets;
   if (targets.some((t) => t.id === name)) return { kind: 'target', target: name };
-  const region = /^region:(.+)$/.exec(name)?.[1];
-  if (region !== undefined && config.regions.probe.includes(region)) return { kind: 'region', region };
+  const region = regionOfVantage(name);
+  if (region !== null && config.regions.probe.includes(region)) return { kind: 'region', region };
   const pct = /^voip-loss:(\d+(?:\.\d+)?)%?$/.exec(name)?.[1];
   if (pct !== undefined && targets.some((t) => t.kind === 'echo')) {
     const n = Number(pct);
@@ -142,7 +143,7 @@ export class DemoFaults {
 
   /** Whether probe region `region` is cut off. */
   regionCut(region: string): boolean {
-    return this.#active.has(`region:${region}`);
+    return this.#active.has(regionVantage(region));
   }
 
   /**

@@ -3,6 +3,7 @@ import type { FailoverConfig } from '../shared/config/model.ts';
 import type { Observation, Outcome } from '../shared/contracts/observation.ts';
 import type { SiteState } from '../shared/domain/model.ts';
 import type { RoundResult } from '../shared/probes/round.ts';
+import { regionOfVantage } from '../shared/contracts/ids.ts';
 
 /** Where the view writes: process.stdout, or anything like it. */
 export interface ViewStream {
@@ -110,7 +111,7 @@ export class LiveView {
 
   /** A round finished: its region's column changes; without a terminal, its lines are printed. */
   round(round: RoundResult): void {
-    const region = round.vantage.replace(/^region:/, '');
+    const region = regionOfVantage(round.vantage) ?? round.vantage;
     const time = round.roundId.slice(11, 19);
     const impaired = round.control && !round.control.ok ? round.control.detail : null;
     if (round.skipped.length > 0) {

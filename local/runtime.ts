@@ -19,6 +19,7 @@ import { dnsAnswers, observabilityRoutes, RuntimeMetrics, within } from './obser
 import { WEB_DIR } from './web-build.ts';
 import { webRoutes } from './web-routes.ts';
 import { loadWebAssets, type WebAssets } from '../shared/api/web-assets.ts';
+import { regionVantage } from '../shared/contracts/ids.ts';
 
 export interface LocalRuntimeOptions {
   readonly config: FailoverConfig;
@@ -204,7 +205,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       if (signal.aborted) break;
       from = next.atMs + 1;
       const running = runRound({
-        vantage: `region:${region}`,
+        vantage: regionVantage(region),
         probe: faults.probeFor(region),
         roundId: next.roundId,
         checks: next.checks,

@@ -2,6 +2,7 @@ import { loadConfig } from '../../shared/config/load.ts';
 import type { Observation } from '../../shared/contracts/observation.ts';
 import { roundIdFor, runRound } from '../../shared/probes/round.ts';
 import { formatMs, paint, paintOutcome, table } from '../output.ts';
+import { regionVantage } from '../../shared/contracts/ids.ts';
 
 /** `failover probe --config FILE`: one round of every check from this machine; exit 1 when any is not up. */
 export async function probeCommand(opts: { config: string; region: string; json?: boolean }): Promise<number> {
@@ -10,7 +11,7 @@ export async function probeCommand(opts: { config: string; region: string; json?
   const progress = !opts.json && process.stderr.isTTY;
   let done = 0;
   const round = await runRound({
-    vantage: `region:${opts.region}`,
+    vantage: regionVantage(opts.region),
     roundId: roundIdFor(Date.now()),
     checks,
     concurrency: config.probing.concurrency,

@@ -3,7 +3,7 @@ import type { DeliveryAttempt, WebhookDelivery, WebhookStore } from '../../share
 import type { SecretBox } from '../../shared/webhooks/secret-box.ts';
 import type { SecretResolver } from '../../shared/webhooks/secrets.ts';
 
-/** What the webhook subscription routes need beyond the API's own dependencies (helper D's use cases). */
+/** What the webhook subscription routes need beyond the API's own dependencies. */
 export interface WebhookApiDeps {
   readonly store: WebhookStore;
   readonly secretBox: SecretBox;

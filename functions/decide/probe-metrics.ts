@@ -2,10 +2,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SiteConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import type { SiteState } from '../../shared/domain/model.ts';
-import { regionVantage } from '../../shared/domain/streaks.ts';
 import { staleAfterMs as staleAfterMsOf } from '../../shared/domain/write-policy.ts';
 import { METRIC_NAMESPACE, PROBE_OUTCOME_VALUE, REGION_DIMENSION } from '../../shared/cost/custom-metrics.ts';
 import { metrics as invocationMetrics } from '../shared/runtime.ts';
+import { regionOfVantage, regionVantage } from '../../shared/contracts/ids.ts';
 
 const byRegion = new Map<string, Metrics>();
 
@@ -27,7 +27,7 @@ function metricsOf(region: string): Metrics {
 export function publishProbeMetrics(batches: readonly ObservationBatch[]): void {
   const touched = new Set<Metrics>();
   for (const batch of batches) {
-    const region = /^region:(.+)$/.exec(batch.vantage)?.[1];
+    const region = regionOfVantage(batch.vantage);
     if (!region || batch.observations.length === 0) continue;
     const metrics = metricsOf(region);
     for (const o of batch.observations) {

@@ -4,15 +4,8 @@ import * as z from 'zod';
 import type { ConfigError } from '../errors.ts';
 import { type Diagnostic } from '../errors.ts';
 import { Check, Id, probeSpecOf } from '../config/checks.ts';
-import {
-  formatDiagnostic,
-  loadYamlFile,
-  locateProblems,
-  parseYaml,
-  schemaProblems,
-  type Problem,
-} from '../config/load.ts';
-import { messageFor } from '../config/messages.ts';
+import { formatDiagnostic } from '../errors.ts';
+import { loadYamlFile, parseYamlWith, type Problem } from '../config/yaml-document.ts';
 import type { PlannedCheck } from '../config/model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from '../config/presets.ts';
 import { Preset } from '../config/schema.ts';
@@ -142,7 +135,7 @@ export interface AgentParseResult {
 
 /** Reads and validates an agent.yaml; throws ConfigError listing every problem with its line and column. */
 export async function loadAgentConfig(file: string): Promise<AgentConfig> {
-  return loadYamlFile(file, (text) => parseAgentConfig(text, file));
+  return loadYamlFile(file, (text: string) => parseAgentConfig(text, file));
 }
 
 /**
@@ -150,22 +143,12 @@ export async function loadAgentConfig(file: string): Promise<AgentConfig> {
  * paths are taken from the directory of `file` (the working directory without one).
  */
 export function parseAgentConfig(text: string, file?: string): AgentParseResult {
-  const { doc, lineCounter, diagnostics: syntax } = parseYaml(text);
-  if (syntax.length > 0) return { config: undefined, diagnostics: syntax };
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
-  if (data === null || data === undefined) {
-    return {
-      config: undefined,
-      diagnostics: [{ path: [], message: 'the file is empty; expected version, site, controlPlane, ...', line: 1 }],
-    };
-  }
-  const parsed = AgentConfigSchema.safeParse(data, { error: messageFor });
-  const problems: Problem[] = [];
-  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues));
-  problems.push(...crossReferences(data));
-  if (problems.length > 0 || !parsed.success)
-    return { config: undefined, diagnostics: locateProblems(doc, lineCounter, problems) };
-  return { config: resolveConfig(parsed.data, file), diagnostics: [] };
+  return parseYamlWith(text, {
+    schema: AgentConfigSchema,
+    empty: 'the file is empty; expected version, site, controlPlane, ...',
+    rules: crossReferences,
+    resolve: (data) => resolveConfig(data, file),
+  });
 }
 
 /** `agent.yaml: 2 problem(s)` followed by one located line per problem. */

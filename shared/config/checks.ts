@@ -1,11 +1,10 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { PROBE_KINDS, type ProbeKind } from '../contracts/observation.ts';
+import { idSchema } from '../contracts/ids.ts';
 
 /** Ids of sites, links, checks and presets: short, safe in keys, URLs and metric dimensions. */
-export const Id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, "-" and "_" (at most 63)');
+export const Id = idSchema();
 
 const hostnameRe = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { FAILBACK_MODES, LINK_ROLES } from '../contracts/vocabulary.ts';
 import { Check, Host, Id } from './checks.ts';
 
 /** An AWS region name such as eu-west-1 (also the label of a probe worker in the local runtime). */
@@ -47,7 +48,7 @@ export const Policy = z
       })
       .describe('Vantages that must agree: "majority", a count, or a fraction of the probe regions.'),
     holdDownSeconds: seconds(0, 86_400).describe('The primary must stay up this long before automatic failback.'),
-    failback: z.enum(['auto', 'manual']),
+    failback: z.enum(FAILBACK_MODES),
     failoverOn: z.array(z.enum(['down', 'degraded'])).min(1),
     staleAfterIntervals: z.number().min(1).max(10).describe('A vantage silent this many intervals abstains.'),
     confirmRetryMs: z
@@ -66,7 +67,7 @@ export type PolicyInput = z.input<typeof Policy>;
 export const Link = z
   .object({
     id: Id,
-    role: z.enum(['primary', 'backup']),
+    role: z.enum(LINK_ROLES),
     address: Host.describe('Public address of the link (for DNS values and checks).'),
     interface: z.string().min(1).optional().describe('Network interface on the site agent (inside-out checks).'),
     sourceAddress: Host.optional().describe('Source address on the site agent, when not bound by interface.'),

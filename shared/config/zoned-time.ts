@@ -38,16 +38,23 @@ function offsetAt(epochMs: number, timeZone: string): number {
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/;
 
+const DAY_MS = 86_400_000;
+
 /**
  * Epoch milliseconds of an ISO date-time. A value with an offset (`Z`, `+02:00`) is absolute; a local one
- * (`2026-12-01T22:00`) is read as wall-clock time in `timeZone`. In a DST gap the later offset applies.
+ * (`2026-12-01T22:00`) is read as wall-clock time in `timeZone`. A wall time that happens twice (clocks going back)
+ * is its first occurrence; one that never happens (clocks going forward) moves forward by the gap, so 02:30 on the
+ * night summer time starts is 03:30. (Temporal's `disambiguation: 'compatible'`.)
  */
 export function zonedTimeToEpoch(value: string, timeZone: string): number {
   const m = LOCAL.exec(value);
   if (!m) return Date.parse(value);
   const [, y, mo, d, h, mi, s, ms] = m;
-  const guess = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, s ? +s : 0, ms ? +ms.padEnd(3, '0') : 0);
-  const first = guess - offsetAt(guess, timeZone);
-  const second = offsetAt(first, timeZone);
-  return second === offsetAt(guess, timeZone) ? first : guess - second;
+  const wall = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, s ? +s : 0, ms ? +ms.padEnd(3, '0') : 0);
+  const before = offsetAt(wall - DAY_MS, timeZone);
+  const after = offsetAt(wall + DAY_MS, timeZone);
+  // The instants this wall time may be, with the offset in force a day before or a day after; a real one keeps its
+  // offset. None: the wall time is in a gap.
+  const valid = [...new Set([before, after])].filter((offset) => offsetAt(wall - offset, timeZone) === offset);
+  return valid.length > 0 ? Math.min(...valid.map((offset) => wall - offset)) : wall - before;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ObservationBatch } from './observation.ts';
+import { SiteId } from './ids.ts';
 
 /**
  * The agent protocol, version 1: what crosses between the control plane and a site's agent, over WebSocket (the
@@ -8,8 +9,7 @@ import { ObservationBatch } from './observation.ts';
 
 const Iso = z.iso.datetime();
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'expected base64');
-/** A site id as the agent protocol carries it. */
-export const SiteId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected a site id');
+export { SiteId };
 
 /** A fresh challenge from `GET /v1/agent/challenge?site=<id>`; `token` is the control plane's MAC over the rest. */
 export const Challenge = z.object({

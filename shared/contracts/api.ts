@@ -1,5 +1,17 @@
 import * as z from 'zod';
-import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from './vocabulary.ts';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_STATUSES,
+  FAILBACK_MODES,
+  INCIDENT_KINDS,
+  INCIDENT_STATUSES,
+  LINK_ROLES,
+  TRANSITION_KINDS,
+  VERDICTS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
+} from './vocabulary.ts';
+import { SiteId, SiteModeSchema } from './ids.ts';
 
 /**
  * The HTTP API, version 1: every request and response body of `/v1/...`. Handlers validate requests with these
@@ -25,23 +37,19 @@ const TimeIn = z.iso.datetime({
 });
 const Reason = z.string().trim().min(1, 'a reason is required').max(500);
 
-/** A site id, as in sites.yaml. */
-export const SiteId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a site id of letters, digits, "-" and "_"');
-
-export const SiteMode = z.enum(['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN']);
-export const Verdict = z.enum(['up', 'down', 'unknown']);
+export { SiteId };
+export const SiteMode = SiteModeSchema;
+export const Verdict = z.enum(VERDICTS);
 export const Outcome = z.enum(['up', 'degraded', 'down']);
 export const TransitionKind = z.enum(TRANSITION_KINDS);
-export const IncidentKind = z.enum(['failover', 'both-down', 'degraded', 'provider-outage']);
-export const IncidentStatus = z.enum(['open', 'resolved']);
+export const IncidentKind = z.enum(INCIDENT_KINDS);
+export const IncidentStatus = z.enum(INCIDENT_STATUSES);
 
 export const OverrideView = component(
   'Override',
   z
     .object({
-      pin: z.enum(['primary', 'backup']),
+      pin: z.enum(LINK_ROLES),
       link: z.string(),
       reason: z.string(),
       by: z.string(),
@@ -129,7 +137,7 @@ export const LinkView = component(
   'Link',
   z.object({
     id: z.string(),
-    role: z.enum(['primary', 'backup']),
+    role: z.enum(LINK_ROLES),
     active: z.boolean(),
     verdict: Verdict,
     degraded: z.boolean(),
@@ -219,7 +227,7 @@ export const SiteDetail = component(
       reuseInSeconds: z.number().nullable(),
     }),
     policy: z.object({
-      failback: z.enum(['auto', 'manual']),
+      failback: z.enum(FAILBACK_MODES),
       holdDownSeconds: z.number(),
       quorum: z.number().int(),
       failureThreshold: z.number().int(),
@@ -360,7 +368,7 @@ export const PinRequest = component(
   'PinRequest',
   z
     .object({
-      pin: z.enum(['primary', 'backup']),
+      pin: z.enum(LINK_ROLES),
       reason: Reason,
       until: TimeIn.optional().describe('When the pin lapses by itself; absent: until cleared.'),
     })
@@ -523,7 +531,7 @@ export const DeliveryAttemptView = component(
     at: Time,
     durationMs: z.number(),
     status: z.number().int().nullable().describe("The receiver's HTTP status; null when it did not answer."),
-    outcome: z.enum(['ok', 'retry', 'gone', 'failed']),
+    outcome: z.enum(ATTEMPT_OUTCOMES),
     error: z.string().nullable(),
     response: z.string().nullable().describe("The first bytes of the receiver's answer."),
     redelivery: z.boolean(),
@@ -539,7 +547,7 @@ export const DeliveryView = component(
     site: SiteId,
     incidentId: z.string().nullable(),
     createdAt: Time,
-    status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+    status: z.enum(DELIVERY_STATUSES),
     statusReason: z.string().nullable().describe('Why it failed or was cancelled.'),
     attemptCount: z.number().int().describe('Attempts so far, redeliveries included.'),
     nextAttemptAt: Time.nullable(),
@@ -555,7 +563,7 @@ export const DeliveryPage = component(
 /** `GET /v1/webhooks/{id}/deliveries` query. */
 export const DeliveryQuery = z
   .object({
-    status: z.enum(['pending', 'delivered', 'failed', 'cancelled']).optional(),
+    status: z.enum(DELIVERY_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(200).optional().describe('Page size, 1-200 (default 50).'),
     cursor: z.string().min(1).max(2048).optional(),
   })

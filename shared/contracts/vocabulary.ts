@@ -54,3 +54,25 @@ export const WEBHOOK_FORMATS = [
   'zendesk',
 ] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** A link's role in its site; a pin names one of them. */
+export const LINK_ROLES = ['primary', 'backup'] as const;
+export type LinkRole = (typeof LINK_ROLES)[number];
+
+/** How a site comes back to its primary. */
+export const FAILBACK_MODES = ['auto', 'manual'] as const;
+
+/** What a link is judged, per region and overall. */
+export const VERDICTS = ['up', 'down', 'unknown'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** The kinds of incident the engine opens, and an incident's status. */
+export const INCIDENT_KINDS = ['failover', 'both-down', 'degraded', 'provider-outage'] as const;
+export type IncidentKind = (typeof INCIDENT_KINDS)[number];
+export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
+
+/** A webhook delivery's status, and the outcome of one of its attempts. */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const ATTEMPT_OUTCOMES = ['ok', 'retry', 'gone', 'failed'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];

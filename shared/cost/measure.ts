@@ -2,6 +2,7 @@ import type { FailoverConfig } from '../config/model.ts';
 import { runRound } from '../probes/round.ts';
 import { planRounds } from '../probes/schedule.ts';
 import type { MeasuredRounds } from './model.ts';
+import { regionVantage } from '../contracts/ids.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -30,7 +31,7 @@ export async function measureRounds(
   for (const { checks, weight } of distinct.values()) {
     const started = now();
     await runRound({
-      vantage: `region:${region}`,
+      vantage: regionVantage(region),
       roundId: `measure-${weights}`,
       checks,
       concurrency: config.probing.concurrency,

@@ -1,6 +1,7 @@
 import type { Explanation, MissingRegion, PathEvidence, SiteState, Vote } from './model.ts';
+import { regionOfVantage } from '../contracts/ids.ts';
 
-const shortVantage = (v: string) => v.replace(/^region:/, '');
+const shortVantage = (v: string) => regionOfVantage(v) ?? v;
 
 /** The one-line story of a path's votes: who saw what, against the quorum. */
 export function describePath(p: PathEvidence, quorum: number): string {

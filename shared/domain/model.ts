@@ -1,13 +1,15 @@
 import type { ErrorClass, Outcome } from '../contracts/observation.ts';
+import { type IncidentKind, type LinkRole, type Verdict } from '../contracts/vocabulary.ts';
 import type { TransitionKind, WebhookEvent } from '../contracts/vocabulary.ts';
+import type { SiteMode } from '../contracts/ids.ts';
 
 export type { TransitionKind, WebhookEvent };
 
 /** Where a site's traffic goes. BOTH_DOWN keeps the link traffic last went to (`activeLink`). */
-export type SiteMode = 'PRIMARY_ACTIVE' | 'BACKUP_ACTIVE' | 'BOTH_DOWN';
+export type { SiteMode };
 
 /** The verdict on a path (a link, or a dependency) after quorum. `unknown` until enough rounds have been seen. */
-export type Verdict = 'up' | 'down' | 'unknown';
+export type { Verdict };
 
 /** Consecutive-outcome counters of one (check, link, vantage). */
 export interface Streak {
@@ -57,7 +59,7 @@ export interface DependencyHealth {
 
 /** An operator's pin: automation is frozen on this link until cleared or until `until`. */
 export interface Override {
-  pin: 'primary' | 'backup';
+  pin: LinkRole;
   link: string;
   reason: string;
   by: string;
@@ -106,7 +108,7 @@ export interface OpenIncident {
   openedAt: number;
   /** Sequence number of the transition that opened it. */
   openedSeq: number;
-  kind: 'failover' | 'both-down' | 'degraded' | 'provider-outage';
+  kind: IncidentKind;
   summary: string;
   acknowledged: boolean;
   /** When people were last told (alert or reminder), for reminders. */
@@ -295,7 +297,7 @@ export interface SiteState {
 
 /** A person's or a tool's word, through the API or an inbound webhook. */
 export type OperatorCommand =
-  | { type: 'override'; pin: 'primary' | 'backup'; reason: string; by: string; until?: number }
+  | { type: 'override'; pin: LinkRole; reason: string; by: string; until?: number }
   | { type: 'clear-override'; reason: string; by: string }
   | { type: 'failover'; reason: string; by: string; until?: number }
   | { type: 'failback'; reason: string; by: string }

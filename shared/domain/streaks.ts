@@ -2,6 +2,7 @@ import type { ObservationBatch } from '../contracts/observation.ts';
 import type { SiteConfig } from '../config/model.ts';
 import type { SiteState, Streak } from './model.ts';
 import { nextLastAt } from './write-policy.ts';
+import { regionOfVantage } from '../contracts/ids.ts';
 
 const MAX_STREAK = 10_000;
 const DETAIL_CHARS = 160;
@@ -11,14 +12,10 @@ export function streakKey(check: string, link: string | null, vantage: string): 
   return `${check}|${link ?? '-'}|${vantage}`;
 }
 
-/** `region:<name>` for a probe region, `site:<site>/<link>` for a site's agent. */
-export function regionVantage(region: string): string {
-  return `region:${region}`;
-}
-
 /** Whether a batch's vantage may vote for this site: a configured region, or this site's agent on one of its links. */
 function knownVantage(vantage: string, site: SiteConfig, regions: readonly string[]): boolean {
-  if (vantage.startsWith('region:')) return regions.includes(vantage.slice('region:'.length));
+  const region = regionOfVantage(vantage);
+  if (region !== null) return regions.includes(region);
   const prefix = `site:${site.id}/`;
   return vantage.startsWith(prefix) && site.links.some((l) => l.id === vantage.slice(prefix.length));
 }

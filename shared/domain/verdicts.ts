@@ -1,7 +1,8 @@
 import type { PlannedCheck, SiteConfig } from '../config/model.ts';
 import type { CheckEvidence, MissingRegion, PathEvidence, SiteState, Verdict, Vote } from './model.ts';
-import { regionVantage, streakKey } from './streaks.ts';
+import { streakKey } from './streaks.ts';
 import { staleAfterMs } from './write-policy.ts';
+import { regionVantage } from '../contracts/ids.ts';
 
 /** How a path's verdict and degraded flag moved in one evaluation. */
 export interface PathChange {

@@ -3,6 +3,7 @@ import type { SiteConfig } from '../config/model.ts';
 import type { MaintenanceWindow } from '../domain/model.ts';
 import { FailoverError } from '../errors.ts';
 import type { Clock } from './clock.ts';
+import { ID_PATTERN } from '../contracts/ids.ts';
 
 /** A maintenance window made through the API (windows of sites.yaml live in the configuration). */
 export interface StoredMaintenanceWindow {
@@ -67,7 +68,7 @@ export function apiMaintenanceWindows(
  * Ids of maintenance windows made through the API or an inbound hook: `<site>.mw-<12 hex>`. The site is part of the
  * id (the store finds the window's partition from it), and no sites.yaml window id contains a dot.
  */
-const ID = /^([a-z0-9][a-z0-9_-]{0,62})\.mw-[0-9a-f]{12}$/i;
+const ID = new RegExp(`^(${ID_PATTERN.source.slice(1, -1)})\\.mw-[0-9a-f]{12}$`, 'i');
 
 /** A new random window id of `site`. */
 export function randomWindowId(site: string): string {

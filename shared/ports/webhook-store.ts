@@ -1,4 +1,5 @@
 import type { WebhookFormat } from '../contracts/vocabulary.ts';
+import { type AttemptOutcome, type DeliveryStatus } from '../contracts/vocabulary.ts';
 import type { WebhookEvent } from '../domain/model.ts';
 import { FailoverError } from '../errors.ts';
 import type { Page } from './state-store.ts';
@@ -58,7 +59,7 @@ export interface SubscriptionSecrets {
   readonly routingKey?: string;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+export type { DeliveryStatus };
 
 /** One try at a delivery, as the delivery log shows it. */
 export interface DeliveryAttempt {
@@ -69,7 +70,7 @@ export interface DeliveryAttempt {
   /** The receiver's HTTP status, or null when there was no answer (timeout, connection refused). */
   readonly status: number | null;
   /** ok: 2xx; retry: another attempt is scheduled; gone: 410, the subscription is disabled; failed: given up. */
-  readonly outcome: 'ok' | 'retry' | 'gone' | 'failed';
+  readonly outcome: AttemptOutcome;
   /** Why it failed: `HTTP 500`, `timeout after 15000 ms`, a network error. */
   readonly error: string | null;
   /** The first bytes of the receiver's answer. */

@@ -4,6 +4,7 @@ import type { ErrorClass, Observation, ObservationBatch, ProbeFields } from '../
 import { voipBurstMs } from '../probes/voip.ts';
 import type { OutcomeEntry, Scenario } from './scenario.ts';
 import type { Timeline } from './timeline.ts';
+import { regionVantage } from '../contracts/ids.ts';
 
 /** One region's round: its index among the probe regions, when it started (epoch ms) and the checks it ran. */
 export interface RegionRound {
@@ -24,7 +25,7 @@ export function regionBatch(scenario: Scenario, timeline: Timeline, round: Regio
   const t = round.atMs - scenario.startMs;
   const status = timeline.regionStatus(round.region, t);
   if (status.silent) return null;
-  const vantage = `region:${round.region}`;
+  const vantage = regionVantage(round.region);
   const controls = scenario.config.controlChecks.length;
   const control =
     controls === 0

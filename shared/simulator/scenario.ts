@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { stringify, type Document, type LineCounter } from 'yaml';
-import { formatPath, locateProblems, parseConfig, parseYaml, schemaProblems, type Problem } from '../config/load.ts';
-import { messageFor } from '../config/messages.ts';
+import { stringify } from 'yaml';
+import { parseConfig } from '../config/load.ts';
+import { readYamlDocument, validateData, type Problem } from '../config/yaml-document.ts';
 import type { FailoverConfig, SiteConfig } from '../config/model.ts';
 import type { ErrorClass, Outcome } from '../contracts/observation.ts';
 import type { OperatorCommand } from '../domain/model.ts';
-import { FailoverError, type Diagnostic } from '../errors.ts';
+import { FailoverError, formatPath, type Diagnostic } from '../errors.ts';
 import { formatDuration } from './duration.ts';
 import { ScenarioDoc, type ExpectDoc, type TimelineEntryDoc } from './schema.ts';
 
@@ -124,32 +124,29 @@ export async function parseScenario(
   file?: string,
 ): Promise<{ scenario: Scenario | undefined; problems: FileDiagnostics[] }> {
   const name = file ?? 'scenario';
-  const { doc, lineCounter, diagnostics: syntax } = parseYaml(text);
-  if (syntax.length > 0) return { scenario: undefined, problems: [{ file: name, diagnostics: syntax }] };
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
-  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
-    const message = 'expected a scenario: name, duration, a config or an inline site, timeline and expect';
+  const shape = 'expected a scenario: name, duration, a config or an inline site, timeline and expect';
+  const read = readYamlDocument(text, shape);
+  if (!read.ok) return { scenario: undefined, problems: [{ file: name, diagnostics: read.diagnostics }] };
+  const { data } = read;
+  if (typeof data !== 'object' || Array.isArray(data)) {
     return {
       scenario: undefined,
-      problems: [{ file: name, diagnostics: [{ path: [], message, line: 1, column: 1 }] }],
+      problems: [{ file: name, diagnostics: [{ path: [], message: shape, line: 1, column: 1 }] }],
     };
   }
   const raw = data as Raw;
-  const problems: Problem[] = [];
-  const parsed = ScenarioDoc.safeParse(raw, { error: messageFor });
-  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues));
-  problems.push(...entryRules(raw));
+  const { parsed, problems } = validateData(ScenarioDoc, raw, () => entryRules(raw));
 
   const resolved = await resolveConfig(raw, file, problems);
   const other = resolved.configProblems ? [resolved.configProblems] : [];
   if (!parsed.success || !resolved.config || !resolved.site) {
-    return { scenario: undefined, problems: located(name, doc, lineCounter, problems, other) };
+    return { scenario: undefined, problems: located(name, read.locate, problems, other) };
   }
   const s = parsed.data;
   const startMs = Date.parse(s.start ?? DEFAULT_START);
   const timeline = s.timeline.map((e, i) => resolveEntry(e, i, s.duration, startMs));
   problems.push(...references(s, resolved.config, resolved.site));
-  if (problems.length > 0) return { scenario: undefined, problems: located(name, doc, lineCounter, problems, other) };
+  if (problems.length > 0) return { scenario: undefined, problems: located(name, read.locate, problems, other) };
   return {
     scenario: {
       name: s.name,
@@ -169,12 +166,11 @@ export async function parseScenario(
 
 function located(
   file: string,
-  doc: Document,
-  lc: LineCounter,
+  locate: (problems: readonly Problem[]) => Diagnostic[],
   problems: readonly Problem[],
   other: readonly FileDiagnostics[],
 ): FileDiagnostics[] {
-  const own = problems.length > 0 ? [{ file, diagnostics: locateProblems(doc, lc, problems) }] : [];
+  const own = problems.length > 0 ? [{ file, diagnostics: locate(problems) }] : [];
   return [...other, ...own];
 }
 
@@ -267,7 +263,8 @@ async function resolveConfig(raw: Raw, file: string | undefined, problems: Probl
     }
     const { config, diagnostics } = parseConfig(text);
     if (!config) return { configFile, configProblems: { file: configFile, diagnostics } };
-    const data = obj(parseYaml(text).doc.toJS({ maxAliasCount: 1000 }));
+    const read = readYamlDocument(text, '');
+    const data = obj(read.ok ? read.data : {});
     const sites = (data.sites as unknown[]).map(obj);
     const wanted = typeof raw.site === 'string' ? raw.site : config.sites[0]!.id;
     const index = sites.findIndex((s) => s.id === wanted);

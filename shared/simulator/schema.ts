@@ -1,11 +1,9 @@
 import * as z from 'zod';
 import { Id } from '../config/checks.ts';
+import { SiteModeSchema } from '../contracts/ids.ts';
 import { ErrorClass, Outcome } from '../contracts/observation.ts';
-import { TRANSITION_KINDS } from '../contracts/vocabulary.ts';
-import type { SiteMode } from '../domain/model.ts';
+import { LINK_ROLES, TRANSITION_KINDS } from '../contracts/vocabulary.ts';
 import { parseDuration } from './duration.ts';
-
-export const SITE_MODES = ['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN'] as const satisfies readonly SiteMode[];
 
 const DURATION_HELP = 'expected a duration such as 90s, 2m or 1h30m (a bare number is seconds)';
 
@@ -29,7 +27,7 @@ export const ScenarioCommand = z.discriminatedUnion(
     z
       .object({
         type: z.literal('override'),
-        pin: z.enum(['primary', 'backup']),
+        pin: z.enum(LINK_ROLES),
         by,
         reason,
         until: Duration.optional(),
@@ -110,7 +108,7 @@ export const ExpectDoc = z
     ...(Object.fromEntries(COUNTED.map((k) => [k, Count.optional()])) as Record<Counted, z.ZodOptional<typeof Count>>),
     maxDetectionSeconds: z.number().nonnegative().optional(),
     minDetectionSeconds: z.number().nonnegative().optional(),
-    finalMode: z.enum(SITE_MODES).optional(),
+    finalMode: SiteModeSchema.optional(),
     finalLink: Id.optional(),
     transitions: z.array(TransitionKindDoc).optional(),
     count: z.partialRecord(TransitionKindDoc, Count).optional(),

@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { ObservationSink } from '../ports/observation-sink.ts';
 import { roundIdFor, runRound, toSiteBatches, type RoundResult } from '../probes/round.ts';
 import { planRounds, type PlannedRound } from '../probes/schedule.ts';
+import { regionVantage } from '../contracts/ids.ts';
 
 /** The longest delay a round queue can hold a ticket for (SQS DelaySeconds is at most 900). */
 export const MAX_TICKET_DELAY_MS = 900_000;
@@ -136,7 +137,7 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
     return dropped('stale');
   }
   const round = await runRound({
-    vantage: `region:${ticket.region}`,
+    vantage: regionVantage(ticket.region),
     roundId: planned.roundId,
     checks: planned.checks,
     concurrency: deps.config.probing.concurrency,

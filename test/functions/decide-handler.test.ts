@@ -8,6 +8,7 @@ import { configJsonOf } from '../../shared/config/load.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
 import { failuresInFifoOrder } from '../../functions/decide/decide-records.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
 type Region = (typeof REGIONS)[number];
@@ -15,21 +16,11 @@ const SITES = ['hq', 'store-12', 'callcenter', 'depot'] as const;
 type Site = (typeof SITES)[number];
 const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:failover-observations.fifo';
 
-const CONFIG_YAML = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults:
-  policy: { intervalSeconds: 60, failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 300 }
-sites:
-${SITES.map(
-  (id, i) => `  - id: ${id}
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.${i + 1} }
-      - { id: lte, role: backup, address: 198.51.100.${i + 1} }
-    checks:
-      - { id: web-fiber, link: fiber, http: { url: 'https://203.0.113.${i + 1}/' } }
-      - { id: web-lte, link: lte, http: { url: 'https://198.51.100.${i + 1}/' } }`,
-).join('\n')}
-`;
+const CONFIG_YAML = twoLinkConfigYaml({
+  regions: REGIONS,
+  policy: 'intervalSeconds: 60, failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 300',
+  sites: SITES.map((id, i) => ({ id, fiber: `203.0.113.${i + 1}`, lte: `198.51.100.${i + 1}`, probe: 'http' })),
+});
 
 const context: Context = {
   callbackWaitsForEmptyEventLoop: true,

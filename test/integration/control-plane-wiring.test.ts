@@ -16,6 +16,7 @@ import { startControlPlane, type ControlPlane } from '../../local/control-plane.
 import { dig, digAvailable } from '../support/dig.ts';
 import { testBatch } from '../support/observations.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 /**
  * The local control plane as `failover local` starts it: the API, the dispatcher's agent-command and webhook lanes
@@ -25,34 +26,26 @@ import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const agentKey = generateKeyPairSync('ed25519').privateKey;
-const CONFIG = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 600, remindEveryMinutes: 0 } }
-sites:
-  - id: hq
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-    dns:
-      - { zone: example.com, hostedZoneId: Z0000000000TEST, name: portal.example.com, type: A, ttl: 5,
-          values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
-    agent: { publicKey: ${rawPublicKey(createPublicKey(agentKey))} }
-  - id: shop
-    policy: { holdDownSeconds: 0 }
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.30 }
-      - { id: lte, role: backup, address: 198.51.100.40 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.30, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.40, port: 443 } }
-    dns:
-      - { zone: example.com, hostedZoneId: Z0000000000TEST, name: shop.example.com, type: A, ttl: 5,
-          values: { fiber: [203.0.113.30], lte: [198.51.100.40] } }
-    agent: { publicKey: ${rawPublicKey(createPublicKey(agentKey))} }
-`;
+const agentPublicKey = rawPublicKey(createPublicKey(agentKey));
+const CONFIG = twoLinkConfigYaml({
+  regions: REGIONS,
+  policy: 'failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 600, remindEveryMinutes: 0',
+  sites: [
+    {
+      id: 'hq',
+      dns: [{ name: 'portal.example.com', hostedZoneId: 'Z0000000000TEST', ttl: 5 }],
+      agentKey: agentPublicKey,
+    },
+    {
+      id: 'shop',
+      policy: 'holdDownSeconds: 0',
+      fiber: '203.0.113.30',
+      lte: '198.51.100.40',
+      dns: [{ name: 'shop.example.com', hostedZoneId: 'Z0000000000TEST', ttl: 5 }],
+      agentKey: agentPublicKey,
+    },
+  ],
+});
 
 let cp: ControlPlane;
 let receiver: Receiver;

@@ -8,6 +8,7 @@ import type { OperatorCommand, SiteState } from '../../shared/domain/model.ts';
 import type { StateStore } from '../../shared/ports/state-store.ts';
 import { decideSite, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
 import { testBatch } from '../support/observations.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -15,25 +16,15 @@ const TRIALS = 40;
 const DECIDERS = 50;
 
 function config(sites: string[]): FailoverConfig {
-  const text = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0 } }
-sites:
-${sites
-  .map(
-    (id) => `  - id: ${id}
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-    dns:
-      - { zone: example.com, hostedZoneId: Z0123456789ABC, name: ${id}.example.com, type: A, values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
-    agent: { publicKey: xB2O6o8kS5BGX6ZkoTtVxpUn91FghSmQXa9n1Z3kXD0= }`,
-  )
-  .join('\n')}
-`;
+  const text = twoLinkConfigYaml({
+    regions: REGIONS,
+    policy: 'failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0',
+    sites: sites.map((id) => ({
+      id,
+      dns: [{ name: `${id}.example.com` }],
+      agentKey: 'xB2O6o8kS5BGX6ZkoTtVxpUn91FghSmQXa9n1Z3kXD0=',
+    })),
+  });
   const { config, diagnostics } = parseConfig(text);
   expect(diagnostics).toEqual([]);
   return config!;

@@ -21,6 +21,7 @@ import { dispatchSite, type DispatchEvent } from '../../shared/usecases/dispatch
 import { reconcileDns } from '../../shared/usecases/reconcile-dns.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { testBatch } from '../support/observations.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -28,25 +29,12 @@ const CRITICAL = 'arn:aws:sns:us-east-1:123456789012:failover-critical';
 const WARNING = 'arn:aws:sns:us-east-1:123456789012:failover-warning';
 
 function configText(sites: string[]): string {
-  return `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0 } }
-contacts: [{ name: noc, email: noc@example.com }]
-sites:
-${sites
-  .map(
-    (id) => `  - id: ${id}
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-    dns:
-      - { zone: example.com, hostedZoneId: Z0123456789ABC, name: ${id}.example.com, type: A, values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }`,
-  )
-  .join('\n')}
-`;
+  return twoLinkConfigYaml({
+    regions: REGIONS,
+    policy: 'failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0',
+    extra: 'contacts: [{ name: noc, email: noc@example.com }]',
+    sites: sites.map((id) => ({ id, dns: [{ name: `${id}.example.com` }] })),
+  });
 }
 
 let dynamo: LocalDynamo;

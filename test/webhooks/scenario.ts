@@ -5,32 +5,22 @@ import type { ObservationBatch, Outcome } from '../../shared/contracts/observati
 import { decide } from '../../shared/domain/decide.ts';
 import type { SiteState, WebhookAction } from '../../shared/domain/model.ts';
 import { testBatch } from '../support/observations.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** A one-site configuration (site `store-12`, fiber primary, lte backup), plus `extra` YAML at the top level. */
 export function webhookConfig(extra = ''): FailoverConfig {
-  const text = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 0, remindEveryMinutes: 30 } }
-sites:
-  - id: store-12
-    name: Store 12
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-  - id: store-13
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.11 }
-      - { id: lte, role: backup, address: 198.51.100.21 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.11, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.21, port: 443 } }
-${extra}`;
+  const text =
+    twoLinkConfigYaml({
+      regions: REGIONS,
+      policy: 'failureThreshold: 2, recoveryThreshold: 2, holdDownSeconds: 0, remindEveryMinutes: 30',
+      sites: [
+        { id: 'store-12', name: 'Store 12' },
+        { id: 'store-13', fiber: '203.0.113.11', lte: '198.51.100.21' },
+      ],
+    }) + extra;
   const { config, diagnostics } = parseConfig(text);
   expect(diagnostics).toEqual([]);
   return config!;

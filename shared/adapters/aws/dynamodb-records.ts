@@ -1,6 +1,14 @@
 import * as z from 'zod';
 import { AutonomyReport, CommandAck, SignedCommand } from '../../contracts/agent.ts';
-import { TRANSITION_KINDS, WEBHOOK_EVENTS, WEBHOOK_FORMATS } from '../../contracts/vocabulary.ts';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_STATUSES,
+  INCIDENT_KINDS,
+  INCIDENT_STATUSES,
+  TRANSITION_KINDS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_FORMATS,
+} from '../../contracts/vocabulary.ts';
 import type { AgentCommandAction, Explanation, IncidentRecord, Transition } from '../../domain/model.ts';
 import { COMMAND_STATUSES, type CommandRecord, type StoredAutonomyReport } from '../../ports/command-store.ts';
 import type { ApiKeyRecord } from '../../ports/api-key-store.ts';
@@ -11,12 +19,13 @@ import type {
   WebhookDelivery,
   WebhookSubscription,
 } from '../../ports/webhook-store.ts';
+import { SiteModeSchema } from '../../contracts/ids.ts';
 
 // How the stores read items back: the record's fields with their types, so a foreign or damaged item is an error
 // naming the field rather than a value of the wrong shape further on.
 
-const SiteMode = z.enum(['PRIMARY_ACTIVE', 'BACKUP_ACTIVE', 'BOTH_DOWN']);
-const IncidentKind = z.enum(['failover', 'both-down', 'degraded', 'provider-outage']);
+const SiteMode = SiteModeSchema;
+const IncidentKind = z.enum(INCIDENT_KINDS);
 /** The explanation is the decider's own record, written by it; only its being an object is checked here. */
 const ExplanationItem = z.custom<Explanation>(
   (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
@@ -41,7 +50,7 @@ export const IncidentItem = z.looseObject({
   id: z.string(),
   site: z.string(),
   kind: IncidentKind,
-  status: z.enum(['open', 'resolved']),
+  status: z.enum(INCIDENT_STATUSES),
   openedAt: z.number(),
   resolvedAt: z.number().nullable(),
   openedSeq: z.number(),
@@ -105,7 +114,7 @@ const DeliveryAttemptItem = z.looseObject({
   at: z.number(),
   durationMs: z.number(),
   status: z.number().nullable(),
-  outcome: z.enum(['ok', 'retry', 'gone', 'failed']),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
   error: z.string().nullable(),
   response: z.string().nullable(),
   redelivery: z.boolean(),
@@ -120,7 +129,7 @@ export const WebhookDeliveryItem = z.looseObject({
   incidentId: z.string().nullable(),
   createdAt: z.number(),
   envelope: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed', 'cancelled']),
+  status: z.enum(DELIVERY_STATUSES),
   statusReason: z.string().nullable(),
   attempts: z.array(DeliveryAttemptItem),
   attemptCount: z.number(),

@@ -1,4 +1,5 @@
 import { MAX_FAILOVER_HOLD_MS, type OperatorCommand } from '../../domain/model.ts';
+import { type LinkRole } from '../../contracts/vocabulary.ts';
 import type { MaintenanceStore } from '../../ports/maintenance-store.ts';
 import { decideSite, type DecideSiteDeps, type DecideSiteOutput } from '../decide-site.ts';
 import { InvalidOperatorRequestError } from './errors.ts';
@@ -14,7 +15,7 @@ export interface OperatorDeps {
 
 /** An operator's command as it arrives at an edge: `until` is an ISO date-time, checked here. */
 export type OperatorRequest =
-  | { type: 'override'; pin: 'primary' | 'backup'; reason: string; by: string; until?: string | undefined }
+  | { type: 'override'; pin: LinkRole; reason: string; by: string; until?: string | undefined }
   | { type: 'clear-override'; reason: string; by: string }
   | { type: 'failover'; reason: string; by: string; until?: string | undefined }
   | { type: 'failback'; reason: string; by: string }
