@@ -18,7 +18,7 @@ const LAYERS = [
   { name: 'tools', paths: ['shared/simulator/**', 'shared/cost/**'] },
   {
     name: 'entry points',
-    paths: ['shared/agent/**', 'functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'],
+    paths: ['shared/agent/**', 'functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**', 'web/**'],
   },
 ];
 
@@ -34,6 +34,16 @@ const entryZones = [
   { target: ['local/**'], from: ['cli/**', 'infra/**', 'bench/**', 'scripts/**'] },
   { target: ['infra/**'], from: ['local/**', 'cli/**', 'bench/**', 'scripts/**'] },
   { target: ['shared/agent/**'], from: ['functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'] },
+  // The browser's code (web/) is built apart and served as files: nothing on the server side imports it, and it
+  // imports no entry point (its use of shared/ is limited below to the contracts' types).
+  {
+    target: ['shared/**', 'functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'],
+    from: ['web/**'],
+  },
+  {
+    target: ['web/**'],
+    from: ['shared/agent/**', 'functions/**', 'local/**', 'cli/**', 'infra/**', 'bench/**', 'scripts/**'],
+  },
 ].map((zone) => ({
   ...zone,
   message: 'entry points import each other only downwards (docs/architecture.md, "Layers").',
@@ -88,6 +98,31 @@ export default tseslint.config(
     // The functions carry their configuration as JSON; the YAML parser stays out of their bundles.
     files: ['functions/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ['yaml'], patterns: ['**/config/load.ts'] }] },
+  },
+  {
+    // The browser reads the API over HTTP only: from shared/ it may take the contracts' types, never their code.
+    files: ['web/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/shared/contracts/**'],
+              allowTypeImports: true,
+              message:
+                'web/ may import only types from shared/contracts (docs/architecture.md, "Web dashboard and status page").',
+            },
+            {
+              regex: '(^|/)shared/(?!contracts/)',
+              message:
+                'web/ may import only types from shared/contracts (docs/architecture.md, "Web dashboard and status page").',
+            },
+            { group: ['zod'], allowTypeImports: true, message: 'web/ takes zod types only, through the contracts.' },
+          ],
+        },
+      ],
+    },
   },
   {
     // Domain code is pure: no adapters, no AWS SDK, no wall clock.

@@ -38,7 +38,7 @@ import { agentRoutes } from '../functions/agent/http.ts';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { apiRoutes } from '../functions/api/routes.ts';
 import type { HttpRoute } from '../shared/api/http-route.ts';
-import { startHttpServer, type HttpServer } from './http-server.ts';
+import { startHttpServer, type EventStreamRoute, type HttpServer } from './http-server.ts';
 import type { DecisionOutcome } from './observability.ts';
 import { ResendTimers } from './resend-timers.ts';
 
@@ -63,6 +63,8 @@ export interface ControlPlaneOptions {
    * handlers can use the API's middleware (keys, validation, problem details).
    */
   readonly extraRoutes?: readonly HttpRoute[] | ((api: ApiDeps) => readonly HttpRoute[]);
+  /** Server-sent event streams served beside the routes; a function gets the API's dependencies like extraRoutes. */
+  readonly streams?: (api: ApiDeps) => readonly EventStreamRoute[];
   /** How often DNS records are compared with the state. @default 60 s */
   readonly reconcileEveryMs?: number;
   /** How often finished hours and days of history are folded into hourly and daily rows. @default 5 minutes */
@@ -239,6 +241,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       port: options.apiPort,
       routes: [...apiRoutes(api), ...agentRoutes(agentDeps), ...extra],
       upgrade: agentUpgrade(agentDeps),
+      streams: options.streams?.(api) ?? [],
       onError: (error, route) => options.onError(error, `${route.method} ${route.path}`),
     });
     // Closed first: no request or agent message starts work while the rest shuts down. The agents are told first

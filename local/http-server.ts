@@ -27,7 +27,25 @@ export interface HttpServerOptions {
   readonly portOption?: string;
   /** Told about a handler that threw (its caller got a bare 500). */
   readonly onError?: (error: unknown, route: HttpRoute) => void;
+  /** Server-sent event streams (`GET`), served beside the routes. */
+  readonly streams?: readonly EventStreamRoute[];
 }
+
+/**
+ * A `GET` route that answers with a stream of server-sent events (`text/event-stream`) instead of one response:
+ * `accept` sees the request as a route handler would and answers 200 to open the stream, anything else to refuse.
+ */
+export interface EventStreamRoute {
+  readonly path: string;
+  readonly accept: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+  /** Starts sending events to one client; returns what stops it (called when the client goes away). */
+  readonly subscribe: (send: (event: string, data: unknown) => void) => () => void;
+}
+
+/** How often an idle event stream gets a comment line, so that proxies and clients see it is alive. */
+export const EVENT_STREAM_KEEPALIVE_MS = 15_000;
+// A client that reads slower than this much pending output is dropped; it reconnects and fetches the state again.
+const EVENT_STREAM_MAX_BUFFER = 1024 * 1024;
 
 /** A running local HTTP server. */
 export interface HttpServer {
@@ -64,7 +82,10 @@ const DISCARD_MAX_MS = 5_000;
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const routes = options.routes;
+  const streams = new Map<HttpRoute, EventStreamRoute>();
+  for (const stream of options.streams ?? [])
+    streams.set({ method: 'GET', path: stream.path, handler: stream.accept }, stream);
+  const routes = [...options.routes, ...streams.keys()];
 
   const server = createServer((req, res) => {
     void serve(req, res).catch((error: unknown) => {
@@ -104,6 +125,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       options.onError?.(error, route);
       result = problemResponse(internalProblem(error), { instance: rawPath, requestId });
     }
+    const stream = streams.get(route);
+    if (stream && result.statusCode === 200) return openStream(req, res, stream);
     write(res, result);
   }
 
@@ -157,6 +180,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         for (const socket of upgraded) socket.destroy();
       })),
   };
+}
+
+function openStream(req: IncomingMessage, res: ServerResponse, stream: EventStreamRoute): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    'x-content-type-options': 'nosniff',
+  });
+  res.write('retry: 2000\n\n');
+  const send = (text: string) => {
+    if (res.writableLength > EVENT_STREAM_MAX_BUFFER) res.destroy();
+    else res.write(text);
+  };
+  const stop = stream.subscribe((event, data) => send(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+  const beat = setInterval(() => send(': keep-alive\n\n'), EVENT_STREAM_KEEPALIVE_MS);
+  beat.unref();
+  req.socket.setKeepAlive(true);
+  res.once('close', () => {
+    clearInterval(beat);
+    stop();
+  });
 }
 
 function tooLarge(maxBodyBytes: number, instance: string, requestId: string): APIGatewayProxyStructuredResultV2 {

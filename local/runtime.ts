@@ -14,7 +14,11 @@ import { demoAgentSites, startDemoAgent, type DemoAgent } from './demo-agent.ts'
 import { demoFaultRoutes, ensureDemoApiKey } from './demo-api.ts';
 import { DemoFaults } from './demo-faults.ts';
 import { startDemoTargets, type DemoTarget } from './demo-targets.ts';
+import { LiveEvents } from './live-events.ts';
 import { dnsAnswers, observabilityRoutes, RuntimeMetrics, within } from './observability.ts';
+import { WEB_DIR } from './web-build.ts';
+import { webRoutes } from './web-routes.ts';
+import { loadWebAssets, type WebAssets } from '../shared/api/web-assets.ts';
 import { regionVantage } from '../shared/contracts/ids.ts';
 
 export interface LocalRuntimeOptions {
@@ -32,6 +36,8 @@ export interface LocalRuntimeOptions {
   readonly configFile?: string;
   /** Where the demo agents log (see LocalRuntime.agents). @default nowhere */
   readonly demoAgentLog?: AgentLogger;
+  /** The web build served at `/` (dashboard) and `/status` (status page). @default WEB_DIR (dist/web) */
+  readonly webDir?: string;
 }
 
 /** The system on one machine: demo targets and one probe worker per configured region. */
@@ -46,6 +52,10 @@ export interface LocalRuntime {
    */
   readonly agents: readonly DemoAgent[];
   readonly demoApiKey: { readonly key: string; readonly file: string } | undefined;
+  /** The dashboard's build as served (its `problem` says why the pages are missing, when they are). */
+  readonly web: WebAssets;
+  /** What `GET /v1/events` streams to the dashboard. */
+  readonly events: LiveEvents;
   /** The Prometheus metrics served at `/metrics` on the API port. */
   readonly metrics: RuntimeMetrics;
   /** Counted since the start, across regions (the local counterpart of the probe function's metrics). */
@@ -84,6 +94,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const scratch: string[] = [];
   let demoApiKey: LocalRuntime['demoApiKey'];
   const metrics = new RuntimeMetrics({ config, store: () => control?.store });
+  const events = new LiveEvents();
+  const web = loadWebAssets(options.webDir ?? WEB_DIR);
   const working = new Set<string>();
   let started = false;
   const readiness = {
@@ -125,6 +137,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         onError: options.onError,
         onTransition: (t) => {
           metrics.transition(t);
+          events.transition(t);
           onTransition(t);
         },
         onDispatch: (e) => {
@@ -133,13 +146,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         },
         onDecision: (site, outcome) => {
           metrics.decision(site, outcome);
+          if (outcome === 'updated') events.state(site, clock.now());
           onDecision?.(site, outcome);
         },
         extraRoutes: (api) => [
           ...(typeof given === 'function' ? given(api) : (given ?? [])),
           ...(demo ? demoFaultRoutes(faults, api) : []),
           ...observabilityRoutes(metrics, readiness),
+          ...webRoutes(
+            web,
+            config.statusPages.map((p) => p.id),
+          ),
         ],
+        streams: (api) => [events.route(api)],
       });
       if (demo) {
         const { secretsDir, dataDir } = options.control;
@@ -220,6 +239,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     faults,
     agents,
     demoApiKey,
+    web,
+    events,
     metrics,
     counters,
     done,

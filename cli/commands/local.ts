@@ -13,6 +13,7 @@ import type { DispatchEvent } from '../../shared/usecases/dispatch.ts';
 import type { DeliverOutcome } from '../../shared/usecases/webhooks/deliver-webhook.ts';
 import { LiveView, siteStatus } from '../../local/live-view.ts';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime.ts';
+import { buildWeb, webBuildState } from '../../local/web-build.ts';
 import { CliError } from '../output.ts';
 
 export interface LocalOptions {
@@ -61,6 +62,18 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     out: json ? (line: string) => emit('alert', { line }, 'alerts', 'warn', line) : print,
     color: process.stdout.isTTY === true && !process.env.NO_COLOR && !json,
   });
+
+  // The dashboard is built by `npm install`; after an edit of web/ (or without the build) it is built here, once.
+  const webState = webBuildState();
+  let webNote: string | undefined;
+  if (webState !== 'fresh') {
+    try {
+      const built = await buildWeb();
+      webNote = `  dashboard ${webState === 'missing' ? 'built' : 'rebuilt (web/ changed)'} in ${built.ms} ms`;
+    } catch (error) {
+      webNote = `  dashboard not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): npm run build:web`;
+    }
+  }
 
   let runtime: LocalRuntime | undefined;
   const refresh = (site: string) => {
@@ -140,7 +153,12 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     log(`  agents: ${wsUrl}, control plane key ${await controlPlanePublicKey(control.keys)}`);
   for (const a of runtime.agents)
     log(`  demo agent for site ${a.site} (in process): its switch script appends to ${a.switchLog}`);
+  if (webNote) log(webNote);
   const demo = runtime.demoApiKey;
+  if (runtime.web.problem) log(`  dashboard: ${runtime.web.problem}`);
+  // The key rides in the fragment, which the browser never sends: it stays out of every server and proxy log.
+  else if (demo && !json) log(`  dashboard: ${control.api.url}/#key=${encodeURIComponent(demo.key)}`);
+  else log(`  dashboard: ${control.api.url}/ (asks for an API key)`);
   if (demo) {
     const port = control.api.port === 8080 ? '' : ` --api-port ${control.api.port}`;
     const dir = secretsDir === '.failover' ? '' : ` --data-dir ${secretsDir}`;
@@ -158,6 +176,7 @@ export async function localCommand(opts: LocalOptions): Promise<number> {
     emit('ready', {
       dns: dns ? { host: dns.host, port: dns.port } : null,
       api: control.api.url,
+      dashboard: `${control.api.url}/`,
       agentUrl: wsUrl,
       demoApiKeyFile: demo?.file ?? null,
       agents: runtime.agents.map((a) => ({ site: a.site, switchLog: a.switchLog })),

@@ -19,6 +19,7 @@ export const LAMBDA_ENTRIES = {
   'agent-authorizer': 'functions/agent/authorizer.ts',
   'agent-gateway': 'functions/agent/gateway.ts',
   'agent-sweep': 'functions/agent/sweep.ts',
+  web: 'functions/web/handler.ts',
 } as const;
 
 // esbuild's ESM output cannot `require` Node built-ins from bundled CommonJS code (the AWS SDK) without this.

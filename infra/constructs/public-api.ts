@@ -171,7 +171,8 @@ export class PublicApi extends Construct {
       id: 'AwsSolutions::AwsSolutions-APIG4',
       reason:
         'Routes are authorized by the function itself: API keys (hashed, read or write scope, revocable) on every ' +
-        'route but /v1/openapi.json (public) and /v1/hooks/{source} (signed by the integration).',
+        'route but /v1/openapi.json (public), /v1/hooks/{source} (signed by the integration), the public status ' +
+        'routes and the static pages of the WebConsole construct (files only: their data comes from /v1, with a key).',
     });
   }
 

@@ -10,6 +10,7 @@ import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
 import { Observability } from '../constructs/observability.ts';
 import { inboundSecretIdsOf, PublicApi } from '../constructs/public-api.ts';
+import { WebConsole } from '../constructs/web-console.ts';
 import { Reconciler } from '../constructs/reconciler.ts';
 import { StateTable } from '../constructs/state-table.ts';
 import { WebhookDelivery } from '../constructs/webhook-delivery.ts';
@@ -46,6 +47,8 @@ export class ControlStack extends Stack {
   public readonly webhooks: WebhookDelivery;
   /** The public HTTP API (sites, incidents, overrides, maintenance, webhooks) and its API key pepper. */
   public readonly api: PublicApi;
+  /** The dashboard and status pages on the API's origin. */
+  public readonly web: WebConsole;
   /** The agent channel (WebSocket and HTTPS APIs, expiry sweep); only when some site has an agent. */
   public readonly agentGateway: AgentGateway | undefined;
 
@@ -95,6 +98,11 @@ export class ControlStack extends Stack {
       inboundSecrets: inboundSecretIdsOf(config),
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the failover HTTP API' });
+    this.web = new WebConsole(this, 'Web', {
+      httpApi: this.api.httpApi,
+      statusPages: config.statusPages.map((p) => p.id),
+    });
+    new CfnOutput(this, 'DashboardUrl', { value: `${this.api.url}/`, description: "The operators' dashboard" });
     this.agentGateway = config.sites.some((s) => s.agent)
       ? new AgentGateway(this, 'AgentGateway', { configYaml, table: this.state, sweepDeadLetterQueue: deadLetterQueue })
       : undefined;

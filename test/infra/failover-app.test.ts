@@ -203,8 +203,9 @@ describe('the failover CDK app', () => {
     const functions = stacks.flatMap((stack) =>
       Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')),
     );
-    // The control stack's five functions and the agent gateway's three, and one probe function per region.
-    expect(functions).toHaveLength(8 + example.config.regions.probe.length);
+    // The control stack's six functions (the web pages' among them) and the agent gateway's three, and one probe
+    // function per region.
+    expect(functions).toHaveLength(9 + example.config.regions.probe.length);
     for (const fn of functions) {
       const { S3Key } = (fn as { Properties: { Code: { S3Key: string } } }).Properties.Code;
       const assetDir = join(example.assembly.directory, `asset.${S3Key.replace(/\.zip$/, '')}`);
@@ -428,9 +429,9 @@ describe('the control stack: state table and decider', () => {
   it('runs the decide function with the house defaults but no X-Ray (cost), the table name, its queue URL and the configuration inlined', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup, queue } = parts(stacks.control);
-    // The decide, dispatch and reconcile functions, the API and the webhook worker, and the agent gateway's
-    // authorizer, gateway and sweep.
-    template.resourceCountIs('AWS::Lambda::Function', 5 + (stacks.control.agentGateway ? 3 : 0));
+    // The decide, dispatch and reconcile functions, the API, the webhook worker and the web pages, and the agent
+    // gateway's authorizer, gateway and sweep.
+    template.resourceCountIs('AWS::Lambda::Function', 6 + (stacks.control.agentGateway ? 3 : 0));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),

@@ -7,6 +7,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../shared/api/routes.ts';
+import { WEB_ROUTES } from '../../shared/api/web-assets.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import { ControlStack } from '../../infra/stacks/control-stack.ts';
 
@@ -53,11 +54,14 @@ describe('the public API construct', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
       (r) => (r as { Properties: { RouteKey: string; Target: unknown } }).Properties,
     );
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(
+    // The pages' routes (WebConsole) have their own function: test/infra/web-console.test.ts.
+    const pages = new Set<string>(WEB_ROUTES.map((r) => `${r.method} ${r.path}`));
+    const api = routes.filter((r) => !pages.has(r.RouteKey));
+    expect(api.map((r) => r.RouteKey).sort()).toEqual(
       [...API_ROUTES.map((r) => `${r.method} ${r.path}`), '$default'].sort(),
     );
-    expect(new Set(routes.map((r) => JSON.stringify(r.Target))).size).toBe(1);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    expect(new Set(api.map((r) => JSON.stringify(r.Target))).size).toBe(1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -189,8 +193,11 @@ describe('the public API construct', () => {
     ]);
   });
 
-  it('outputs the API URL', () => {
+  it('outputs the API URL and the dashboard URL', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] } });
+    template.hasOutput('DashboardUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.api.httpApi), 'ApiEndpoint'] }, '/']] },
+    });
   });
 
   it('passes cdk-nag, the API acknowledging only its own authorization and the unrotated pepper, with reasons', () => {

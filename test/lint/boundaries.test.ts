@@ -41,6 +41,34 @@ describe('import boundaries (npm run lint)', () => {
     expect(errors).toEqual([expect.stringMatching(/entry points import each other only downwards/)]);
   });
 
+  it('lets web/ take types from shared/contracts and nothing else from the server side', async () => {
+    const [result] = await eslint.lintText(
+      [
+        "import type { SiteDetail } from '../../shared/contracts/api.ts';",
+        "import { SiteId } from '../../shared/contracts/api.ts';",
+        "import { packageRoot } from '../../shared/package-root.ts';",
+        "import { startLocalRuntime } from '../../local/runtime.ts';",
+        'export type Detail = SiteDetail;',
+        'export const all = [SiteId, packageRoot, startLocalRuntime];',
+      ].join('\n') + '\n',
+      { filePath: join(root, 'web/src/boundary-probe.ts') },
+    );
+    const lines = result!.messages.map((m) => `${m.line} ${m.ruleId}`);
+    expect(lines).toEqual([
+      '2 @typescript-eslint/no-restricted-imports',
+      '3 @typescript-eslint/no-restricted-imports',
+      '4 import-x/no-restricted-paths',
+    ]);
+  });
+
+  it('refuses server code importing web/', async () => {
+    const errors = await importErrors(
+      'local/boundary-probe.ts',
+      "import { h } from '../web/src/dom.ts';\nexport const make = h;\n",
+    );
+    expect(errors).toEqual([expect.stringMatching(/entry points import each other only downwards/)]);
+  });
+
   it('refuses an import cycle', async () => {
     // run.ts imports summarize from summary.ts; a summary.ts that imported run.ts back would close the loop.
     const errors = await importErrors(

@@ -6,6 +6,8 @@ import { jsonLines, runCli, startCli, type CliProcess, type CliResult } from './
 export interface RuntimeReady {
   readonly dns: { readonly host: string; readonly port: number } | null;
   readonly api: string;
+  /** The dashboard's address, without a key. */
+  readonly dashboard: string;
   readonly agentUrl: string;
   readonly demoApiKeyFile: string | null;
   readonly agents: readonly { readonly site: string; readonly switchLog: string }[];
