@@ -10,6 +10,7 @@ import { TtlSweeper } from '../../shared/adapters/local/ttl-sweeper.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { startControlPlane } from '../../local/control-plane.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -84,17 +85,7 @@ describe('TtlSweeper on dynalite', () => {
 
 describe('the local control plane sweeps expired items', () => {
   it('deletes a replay key past its lifetime, within a few sweeps', async () => {
-    const { config, diagnostics } = parseConfig(`version: 1
-regions: { probe: [us-east-1, us-west-2, eu-west-1], control: us-east-1 }
-sites:
-  - id: hq
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-`);
+    const { config, diagnostics } = parseConfig(twoLinkConfigYaml({ sites: [{ id: 'hq' }] }));
     expect(diagnostics).toEqual([]);
     const dir = await mkdtemp(join(tmpdir(), 'failover-ttl-sweep-'));
     const errors: unknown[] = [];

@@ -13,18 +13,9 @@ import { apiRoutes } from '../../functions/api/routes.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { apiTestConfig } from '../support/api.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
-const CONFIG_YAML = `version: 1
-regions: { probe: [us-east-1, us-west-2, eu-west-1], control: us-east-1 }
-sites:
-  - id: hq
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-`;
+const CONFIG_YAML = twoLinkConfigYaml({ sites: [{ id: 'hq' }] });
 const PEPPER = 'pepper-held-in-secrets-manager';
 
 let dynamo: LocalDynamo;
