@@ -34,7 +34,7 @@ import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.t
 import type { AgentWebSocketEvent, WebSocketResult } from '../../functions/agent/websocket.ts';
 import type { SweepOutput } from '../../functions/agent/sweep.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
-import { testAction } from './fixtures.ts';
+import { httpEvent, testAction } from './fixtures.ts';
 import { seedState, siteKeys, testConfigText } from './harness.ts';
 
 const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-signing-AbCdEf';
@@ -105,32 +105,6 @@ beforeEach(() => {
 });
 
 afterEach(() => vi.restoreAllMocks());
-
-function httpEvent(routeKey: string, query?: Record<string, string>, body?: unknown): APIGatewayProxyEventV2 {
-  const [method, path] = routeKey.split(' ') as [string, string];
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: new URLSearchParams(query).toString(),
-    headers: { 'content-type': 'application/json' },
-    ...(query ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'http123',
-      domainName: 'http123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'http123',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'failover-agent' },
-      requestId: `req-${++seq}`,
-      routeKey,
-      stage: '$default',
-      time: '25/Nov/2026:12:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-  };
-}
 
 const wsEvent = (
   eventType: AgentWebSocketEvent['requestContext']['eventType'],

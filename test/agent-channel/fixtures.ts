@@ -1,3 +1,4 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { generateKeyPairSync } from 'node:crypto';
 import { nonce, signCommand } from '../../shared/contracts/agent-signing.ts';
 import type { AgentCommandAction } from '../../shared/domain/model.ts';
@@ -38,4 +39,33 @@ export function newCommand(site: string, seq: number, overrides: Partial<AgentCo
     key,
   );
   return { site, id: action.id, action, command, createdAt: action.at };
+}
+
+let requests = 0;
+
+/** An API Gateway HTTP API (payload 2.0) event for one of the agent gateway's HTTP routes, as API Gateway sends it. */
+export function httpEvent(routeKey: string, query?: Record<string, string>, body?: unknown): APIGatewayProxyEventV2 {
+  const [method, path] = routeKey.split(' ') as [string, string];
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: { 'content-type': 'application/json' },
+    ...(query ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'http123',
+      domainName: 'http123.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'http123',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'failover-agent' },
+      requestId: `req-${++requests}`,
+      routeKey,
+      stage: '$default',
+      time: '25/Nov/2026:12:00:00 +0000',
+      timeEpoch: Date.now(),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+  };
 }

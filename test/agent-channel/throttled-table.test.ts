@@ -12,7 +12,7 @@ import type { AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
-import { testAction } from './fixtures.ts';
+import { httpEvent, testAction } from './fixtures.ts';
 import { seedState, siteKeys, testConfigText } from './harness.ts';
 
 // The agent's HTTP routes on a table that DynamoDB throttles: the real handler and stores, the real SDK, and a
@@ -66,32 +66,6 @@ afterAll(async () => {
   await proxy?.close();
   await dynamo?.close();
 });
-
-function httpEvent(routeKey: string, query?: Record<string, string>, body?: unknown): APIGatewayProxyEventV2 {
-  const [method, path] = routeKey.split(' ') as [string, string];
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: new URLSearchParams(query).toString(),
-    headers: { 'content-type': 'application/json' },
-    ...(query ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'http123',
-      domainName: 'http123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'http123',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'failover-agent' },
-      requestId: `req-${++seq}`,
-      routeKey,
-      stage: '$default',
-      time: '25/Nov/2026:12:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-  };
-}
 
 async function signedAuth(): Promise<AgentAuth> {
   const res = await gateway(httpEvent('GET /v1/agent/challenge', { site: 'hq' }), context);
