@@ -9,6 +9,7 @@ import type { ObservationBatch, Outcome } from '../../shared/contracts/observati
 import { failuresInFifoOrder } from '../../functions/decide/decide-records.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
+import { lambdaContext } from '../support/lambda.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
 type Region = (typeof REGIONS)[number];
@@ -22,20 +23,7 @@ const CONFIG_YAML = twoLinkConfigYaml({
   sites: SITES.map((id, i) => ({ id, fiber: `203.0.113.${i + 1}`, lte: `198.51.100.${i + 1}`, probe: 'http' })),
 });
 
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'failover-decide',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:failover-decide',
-  memoryLimitInMB: '256',
-  awsRequestId: 'd1e2c3a4-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/failover-decide',
-  logStreamName: '2026/01/01/[$LATEST]abc',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const context = lambdaContext('failover-decide', 30_000);
 
 let dynamo: LocalDynamo;
 let proxy: FaultProxy;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { linkHealthDimensions } from '../../shared/config/data-plane.ts';
 import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
@@ -12,6 +12,7 @@ import { planRounds } from '../../shared/probes/schedule.ts';
 import { addDataPlaneStacks } from '../../infra/stacks/failover-app.ts';
 import { DataPlaneModel, type DataPoint } from '../support/data-plane-model.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
+import { lambdaContext } from '../support/lambda.ts';
 
 /**
  * The data plane with the control region gone: the real probe handler, run by real round tickets in three probe
@@ -35,20 +36,7 @@ let controlQueueUrl: string;
 let config: FailoverConfig;
 let configJson: string;
 
-const context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'failover-probe',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:failover-probe',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/failover-probe',
-  logStreamName: '2026/01/01/[$LATEST]abc',
-  getRemainingTimeInMillis: () => 120_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const context = lambdaContext('failover-probe', 120_000);
 
 const site = (id: string, octet: number) => `
   - id: ${id}

@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configJsonOf } from '../../shared/config/load.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
+import { lambdaContext } from '../support/lambda.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
 const ROUNDS_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/failover-rounds';
@@ -13,20 +14,7 @@ const sqs = mockClient(SQSClient);
 let server: Server;
 let port: number;
 
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'failover-probe',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:failover-probe',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/failover-probe',
-  logStreamName: '2026/01/01/[$LATEST]abc',
-  getRemainingTimeInMillis: () => 120_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const context = lambdaContext('failover-probe', 120_000);
 
 /** A config whose only region is the one under test (offset 0) and whose checks hit the loopback server. */
 function configYaml(probing = '{ concurrency: 4, jitterMs: 0 }'): string {
