@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,26 +12,15 @@ import { calculatedHealthThreshold } from '../../shared/config/data-plane.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { dnsResourceCount } from '../../infra/constructs/dns-failover.ts';
-import { addDataPlaneStacks, addFailoverStacks, type FailoverStacks } from '../../infra/stacks/failover-app.ts';
+import { addDataPlaneStacks } from '../../infra/stacks/failover-app.ts';
 import { dnsShards, MAX_DATA_PLANE_RESOURCES } from '../../infra/stacks/data-plane-stacks.ts';
 import { DataPlaneModel, type DataPoint } from '../support/data-plane-model.ts';
+import { removeDirs, synthesizeApp, type Synthesized } from '../support/synth-app.ts';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
 
-interface Synthesized {
-  readonly stacks: FailoverStacks;
-  readonly assembly: CloudAssembly;
-  readonly config: FailoverConfig;
-}
-
-function synthesize(configFile: string): Synthesized {
-  const outdir = mkdtempSync(join(tmpdir(), 'failover-dataplane-'));
-  dirs.push(outdir);
-  const app = new App({ outdir, context: { config: configFile } });
-  const stacks = addFailoverStacks(app);
-  return { stacks, assembly: app.synth(), config: stacks.appConfig.config };
-}
+const synthesize = (configFile: string): Synthesized => synthesizeApp(configFile, dirs, 'failover-dataplane-');
 
 /** `sites` sites of two checked links and `records` health-check-gated records each, three probe regions. */
 function fleetYaml(sites: number, records: number): string {
@@ -81,7 +70,7 @@ beforeAll(() => {
 }, 600_000);
 
 afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  removeDirs(dirs);
 });
 
 describe('the data plane of examples/sites.yaml (one health-check-gated record, three probe regions)', () => {

@@ -1,39 +1,23 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Token, type CfnResource } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
-import type { FailoverConfig } from '../../shared/config/model.ts';
 import { AlertTopics, alertContactsOf, MAX_FILTER_VALUES } from '../../infra/constructs/alert-topics.ts';
 import { AGENT_AUTH_QUERY, AGENT_MESSAGE_ROUTES } from '../../infra/constructs/agent-gateway.ts';
 import { DISPATCH_FILTER, DISPATCHER_TIMEOUT } from '../../infra/constructs/dispatcher.ts';
-import { addFailoverStacks, type FailoverStacks } from '../../infra/stacks/failover-app.ts';
 import type { ControlStack } from '../../infra/stacks/control-stack.ts';
 import type { ProbeStack } from '../../infra/stacks/probe-stack.ts';
+import { removeDirs, synthesizeApp, type Synthesized } from '../support/synth-app.ts';
 
 const SCHEDULE_INPUT = JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' });
 const dirs: string[] = [];
 
-interface Synthesized {
-  readonly stacks: FailoverStacks;
-  readonly assembly: CloudAssembly;
-  readonly config: FailoverConfig;
-}
-
-/** Synthesizes the real app (with bundling and cdk-nag) from a configuration file, once per test file. */
-function synthesize(configFile: string): Synthesized {
-  const outdir = mkdtempSync(join(tmpdir(), 'failover-cdk-'));
-  dirs.push(outdir);
-  const app = new App({ outdir, context: { config: configFile } });
-  const stacks = addFailoverStacks(app);
-  const assembly = app.synth();
-  return { stacks, assembly, config: stacks.appConfig.config };
-}
+const synthesize = (configFile: string): Synthesized => synthesizeApp(configFile, dirs, 'failover-cdk-');
 
 const logicalId = (resource: CfnResource) => Stack.of(resource).getLogicalId(resource);
 const fnOf = (stack: ProbeStack) => stack.probe.function.node.defaultChild as CfnResource;
@@ -87,7 +71,7 @@ sites:
 }, 300_000);
 
 afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  removeDirs(dirs);
 });
 
 describe('the failover CDK app', () => {
