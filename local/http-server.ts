@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpRoute } from '../shared/api/http-route.ts';
+import { listen } from '../shared/api/listen.ts';
 import { HttpProblem, internalProblem, problemResponse } from '../shared/api/problem.ts';
 import { findRoute } from '../shared/api/route-match.ts';
 import { FailoverError } from '../shared/errors.ts';
@@ -151,35 +152,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
   else server.on('upgrade', (_req, socket: Duplex) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new PortInUseError(options.portLabel ?? 'API', options.port, options.portOption ?? '--api-port', {
-              cause: error,
-            })
-          : error,
-      );
-    };
-    server.once('error', onError);
-    server.listen(options.port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
-  return {
+  return listen(
+    server,
     host,
-    port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const socket of upgraded) socket.destroy();
-      })),
-  };
+    options.port,
+    (error) =>
+      error.code === 'EADDRINUSE'
+        ? new PortInUseError(options.portLabel ?? 'API', options.port, options.portOption ?? '--api-port', {
+            cause: error,
+          })
+        : error,
+    () => {
+      for (const socket of upgraded) socket.destroy();
+    },
+  );
 }
 
 function openStream(req: IncomingMessage, res: ServerResponse, stream: EventStreamRoute): void {

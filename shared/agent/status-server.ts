@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../api/listen.ts';
 import { CheckMetrics, Counter, Gauge, processRegistry, type Registry } from '../observability/metrics.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 
@@ -120,28 +120,11 @@ export async function startStatusServer(options: {
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(`metrics.listen ${options.host}:${options.port}: ${error.code ?? error.message}`, { cause: error }),
-      );
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host;
-  let closed: Promise<void> | undefined;
-  return {
-    host,
-    port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  return listen(
+    server,
+    options.host,
+    options.port,
+    (error) =>
+      new Error(`metrics.listen ${options.host}:${options.port}: ${error.code ?? error.message}`, { cause: error }),
+  );
 }
