@@ -15,6 +15,8 @@ import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { agentRoutes } from '../../functions/agent/http.ts';
 import { startHttpServer, type HttpServer } from '../../local/http-server.ts';
 import { testBatch } from '../support/observations.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
+import { regionVantage } from '../../shared/contracts/ids.ts';
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
@@ -32,21 +34,12 @@ const pub = (k: KeyObject) => rawPublicKey(createPublicKey(k));
 
 /** sites.yaml text of the test sites. */
 export function testConfigText(keys: SiteKeys): string {
-  const site = (id: string, agent?: KeyObject) => `  - id: ${id}
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-${agent ? `    agent: { publicKey: ${pub(agent)} }\n` : ''}`;
-  const text = `version: 1
-regions: { probe: [${REGIONS.join(', ')}], control: us-east-1 }
-defaults: { policy: { failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0 } }
-contacts: [{ name: noc, email: noc@example.com }]
-sites:
-${site('hq', keys.hq)}${site('shop', keys.shop)}${site('bare')}`;
-  return text;
+  return twoLinkConfigYaml({
+    regions: REGIONS,
+    policy: 'failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0',
+    extra: 'contacts: [{ name: noc, email: noc@example.com }]',
+    sites: [{ id: 'hq', agentKey: pub(keys.hq) }, { id: 'shop', agentKey: pub(keys.shop) }, { id: 'bare' }],
+  });
 }
 
 export function testConfig(keys: SiteKeys): FailoverConfig {
@@ -98,7 +91,7 @@ export async function seedState(deps: AgentChannelDeps, site: string): Promise<v
     batches: [
       testBatch({
         site,
-        vantage: `region:${REGIONS[0]}`,
+        vantage: regionVantage(REGIONS[0]!),
         at,
         results: [{ check: 'web-fiber', link: 'fiber', outcome: 'up' }],
       }),

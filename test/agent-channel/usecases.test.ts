@@ -14,7 +14,7 @@ import { issueChallenge } from '../../shared/usecases/agent/issue-challenge.ts';
 import { agentCommandHandler, issueCommand } from '../../shared/usecases/agent/issue-command.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { dispatchSite } from '../../shared/usecases/dispatch.ts';
-import { testBatch } from '../support/observations.ts';
+import { testBatch, twoLinkRound } from '../support/observations.ts';
 import { T0, testAction } from './fixtures.ts';
 import { REGIONS, seedState, startChannel, type Channel } from './harness.ts';
 
@@ -212,19 +212,9 @@ describe('issueCommand (the dispatcher handler)', () => {
 
   it("applies the decider's agent-command actions through dispatchSite", async () => {
     const site = 'shop';
-    const round = (at: number, region: string): ObservationBatch =>
-      testBatch({
-        site,
-        vantage: `region:${region}`,
-        at,
-        results: [
-          { check: 'web-fiber', link: 'fiber', outcome: 'down' },
-          { check: 'web-lte', link: 'lte', outcome: 'up' },
-        ],
-      });
     for (const at of [now + 1000, now + 61_000, now + 121_000]) {
       now = at;
-      await decideSite(deps, { site, batches: REGIONS.map((r) => round(at, r)) });
+      await decideSite(deps, { site, batches: twoLinkRound({ site, regions: REGIONS, at, fiber: 'down' }) });
     }
     const state = await deps.store.load(site);
     const pending = state!.outbox.find((x) => x.kind === 'agent-command') as AgentCommandAction;

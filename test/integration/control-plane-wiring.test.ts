@@ -14,7 +14,7 @@ import type { AgentChannelEvent } from '../../shared/usecases/agent/deps.ts';
 import type { DispatchEvent } from '../../shared/usecases/dispatch.ts';
 import { startControlPlane, type ControlPlane } from '../../local/control-plane.ts';
 import { dig, digAvailable } from '../support/dig.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -96,19 +96,7 @@ let round = 0;
 /** One round from every region, then waits for its decisions and actions. */
 async function observe(fiber: Outcome, site = 'hq'): Promise<void> {
   const at = Date.now() + round++;
-  cp.submit(
-    REGIONS.map((region) =>
-      testBatch({
-        site,
-        vantage: `region:${region}`,
-        at,
-        results: [
-          { check: 'web-fiber', link: 'fiber', outcome: fiber },
-          { check: 'web-lte', link: 'lte', outcome: 'up' },
-        ],
-      }),
-    ),
-  );
+  cp.submit(twoLinkRound({ site, regions: REGIONS, at, fiber }));
   await cp.idle();
 }
 

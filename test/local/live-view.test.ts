@@ -4,19 +4,22 @@ import { parseConfig } from '../../shared/config/load.ts';
 import type { Observation, Outcome } from '../../shared/contracts/observation.ts';
 import type { RoundResult } from '../../shared/probes/round.ts';
 import { LiveView, siteStatus, truncate } from '../../local/live-view.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
-const { config } = parseConfig(`version: 1
-regions: { probe: [us-east-1, us-west-2, eu-west-1], control: us-east-1 }
-sites:
-  - id: demo
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: portal-fiber, link: fiber, tcp: { host: 127.0.0.1, port: 1 } }
-      - { id: portal-lte, link: lte, tcp: { host: 127.0.0.1, port: 2 } }
-      - { id: voice-fiber, link: fiber, voip: { host: 127.0.0.1, port: 3 } }
-`);
+const { config } = parseConfig(
+  twoLinkConfigYaml({
+    sites: [
+      {
+        id: 'demo',
+        checks: [
+          '{ id: portal-fiber, link: fiber, tcp: { host: 127.0.0.1, port: 1 } }',
+          '{ id: portal-lte, link: lte, tcp: { host: 127.0.0.1, port: 2 } }',
+          '{ id: voice-fiber, link: fiber, voip: { host: 127.0.0.1, port: 3 } }',
+        ],
+      },
+    ],
+  }),
+);
 
 /** A stream that records what is written, like a terminal of `columns` columns (or a pipe). */
 function stream(columns?: number) {

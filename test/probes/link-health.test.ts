@@ -10,32 +10,32 @@ import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { Observation } from '../../shared/contracts/observation.ts';
 import { linkHealthOfRound } from '../../shared/probes/link-health.ts';
 import type { RoundResult } from '../../shared/probes/round.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
-function config(extra = '', strategy = 'health-check-gated'): FailoverConfig {
-  const { config, diagnostics } = parseConfig(`
-version: 1
-regions: { probe: [eu-west-1, us-west-2, us-east-2], control: eu-central-1 }
-sites:
-  - id: hq
-    links:
-      - { id: fiber, role: primary, address: 203.0.113.10 }
-      - { id: lte, role: backup, address: 198.51.100.20 }
-    checks:
-      - { id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }
-      - { id: vpn-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 1194 } }
-      - { id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }
-    dependencies: [microsoft-365]
-    dns:
-      - { zone: example.com, hostedZoneId: Z0123456789EXAMPLE, name: vpn.example.com, type: A, strategy: ${strategy}, values: { fiber: [203.0.113.10], lte: [198.51.100.20] } }
-${extra}
-  - id: shop
-    links:
-      - { id: cable, role: primary, address: 192.0.2.1 }
-      - { id: lte, role: backup, address: 192.0.2.2 }
-    checks:
-      - { id: web-cable, link: cable, tcp: { host: 192.0.2.1, port: 443 } }
-      - { id: web-lte, link: lte, tcp: { host: 192.0.2.2, port: 443 } }
-`);
+function config(
+  policy?: string,
+  strategy: 'health-check-gated' | 'record-swap' = 'health-check-gated',
+): FailoverConfig {
+  const { config, diagnostics } = parseConfig(
+    twoLinkConfigYaml({
+      regions: ['eu-west-1', 'us-west-2', 'us-east-2'],
+      control: 'eu-central-1',
+      sites: [
+        {
+          id: 'hq',
+          checks: [
+            '{ id: web-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 443 } }',
+            '{ id: vpn-fiber, link: fiber, tcp: { host: 203.0.113.10, port: 1194 } }',
+            '{ id: web-lte, link: lte, tcp: { host: 198.51.100.20, port: 443 } }',
+          ],
+          dependencies: ['microsoft-365'],
+          dns: [{ name: 'vpn.example.com', hostedZoneId: 'Z0123456789EXAMPLE', strategy }],
+          ...(policy ? { policy } : {}),
+        },
+        { id: 'shop', primary: 'cable', fiber: '192.0.2.1', lte: '192.0.2.2' },
+      ],
+    }),
+  );
   expect(diagnostics).toEqual([]);
   return config!;
 }
@@ -60,7 +60,7 @@ describe('dataPlaneLinksOf', () => {
       { site: 'hq', link: 'fiber', role: 'primary' },
       { site: 'hq', link: 'lte', role: 'backup' },
     ]);
-    expect(dataPlaneLinksOf(config('', 'record-swap'))).toEqual([]);
+    expect(dataPlaneLinksOf(config(undefined, 'record-swap'))).toEqual([]);
   });
 });
 
@@ -102,7 +102,7 @@ describe('linkHealthOfRound: one region, one round', () => {
     [
       'degraded is down where the site fails over on degraded',
       round(all('degraded', 'up', 'up')),
-      config('    policy: { failoverOn: [down, degraded] }'),
+      config('failoverOn: [down, degraded]'),
       [
         ['fiber', 0],
         ['lte', 1],

@@ -16,7 +16,7 @@ import { decideDeps, type ApiDeps } from '../../functions/api/deps.ts';
 import type { HookDeps, WebhookApiDeps } from '../../functions/api/webhook-deps.ts';
 import { apiRoutes } from '../../functions/api/routes.ts';
 import { startHttpServer, type HttpServer } from '../../local/http-server.ts';
-import { testBatch } from './observations.ts';
+import { twoLinkRound } from './observations.ts';
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 /** 2026-11-25 12:00 UTC: the fake clock's start. */
@@ -135,17 +135,7 @@ export async function startApiHarness(options: {
 
   const observe = async (site: string, fiber: Outcome, lte: Outcome = 'up') => {
     clock.advance(60_000);
-    const batches = REGIONS.map((region) =>
-      testBatch({
-        site,
-        vantage: `region:${region}`,
-        at: clock.now(),
-        results: [
-          { check: 'web-fiber', link: 'fiber', outcome: fiber },
-          { check: 'web-lte', link: 'lte', outcome: lte },
-        ],
-      }),
-    );
+    const batches = twoLinkRound({ site, regions: REGIONS, at: clock.now(), fiber, lte });
     return decideSite({ ...decideDeps(deps), history: deps.history! }, { site, batches });
   };
 

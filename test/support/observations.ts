@@ -1,4 +1,5 @@
 import type { ObservationBatch, Observation, Outcome, ProbeKind } from '../../shared/contracts/observation.ts';
+import { regionVantage } from '../../shared/contracts/ids.ts';
 
 /** One check's result in a test batch. */
 export interface TestResult {
@@ -50,4 +51,26 @@ export function testBatch(options: {
     observations,
     ...(skipped.length > 0 ? { skipped } : {}),
   };
+}
+
+/** One round of the two-link test site (test/support/two-link-site.ts) from every region: `web-fiber` and `web-lte`. */
+export function twoLinkRound(options: {
+  readonly site: string;
+  readonly regions: readonly string[];
+  readonly at: number;
+  readonly fiber: Outcome;
+  /** @default 'up' */
+  readonly lte?: Outcome;
+}): ObservationBatch[] {
+  return options.regions.map((region) =>
+    testBatch({
+      site: options.site,
+      vantage: regionVantage(region),
+      at: options.at,
+      results: [
+        { check: 'web-fiber', link: 'fiber', outcome: options.fiber },
+        { check: 'web-lte', link: 'lte', outcome: options.lte ?? 'up' },
+      ],
+    }),
+  );
 }

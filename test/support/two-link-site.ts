@@ -5,15 +5,22 @@
 export interface TwoLinkSite {
   readonly id: string;
   readonly name?: string;
-  /** @default '203.0.113.10' */
+  /** The primary link's id. @default 'fiber' */
+  readonly primary?: string;
+  /** The primary link's address. @default '203.0.113.10' */
   readonly fiber?: string;
   /** @default '198.51.100.20' */
   readonly lte?: string;
   /** How each link is checked: a TCP connect to port 443, or an HTTPS GET. @default 'tcp' */
   readonly probe?: 'tcp' | 'http';
+  /** The site's checks as YAML flow mappings, instead of one `probe` check per link. */
+  readonly checks?: readonly string[];
+  /** Dependency presets of the site (`microsoft-365`). @default none */
+  readonly dependencies?: readonly string[];
   /** Records that follow the site, in zone example.com. @default none */
   readonly dns?: readonly {
     readonly name: string;
+    /** @default TEST_ZONE_ID */
     readonly hostedZoneId?: string;
     readonly strategy?: 'record-swap' | 'health-check-gated';
     readonly ttl?: number;
@@ -28,6 +35,7 @@ export const TEST_ZONE_ID = 'Z0123456789ABC';
 
 /** One site as an item of a `sites:` list. */
 export function twoLinkSiteYaml(site: TwoLinkSite): string {
+  const primary = site.primary ?? 'fiber';
   const fiber = site.fiber ?? '203.0.113.10';
   const lte = site.lte ?? '198.51.100.20';
   const check = (link: string, address: string) =>
@@ -39,11 +47,11 @@ export function twoLinkSiteYaml(site: TwoLinkSite): string {
     ...(site.name ? [`    name: ${site.name}`] : []),
     ...(site.policy ? [`    policy: { ${site.policy} }`] : []),
     '    links:',
-    `      - { id: fiber, role: primary, address: ${fiber} }`,
+    `      - { id: ${primary}, role: primary, address: ${fiber} }`,
     `      - { id: lte, role: backup, address: ${lte} }`,
     '    checks:',
-    `      - ${check('fiber', fiber)}`,
-    `      - ${check('lte', lte)}`,
+    ...(site.checks ?? [check(primary, fiber), check('lte', lte)]).map((c) => `      - ${c}`),
+    ...(site.dependencies ? [`    dependencies: [${site.dependencies.join(', ')}]`] : []),
   ];
   if (site.dns && site.dns.length > 0) {
     lines.push('    dns:');
@@ -54,7 +62,7 @@ export function twoLinkSiteYaml(site: TwoLinkSite): string {
         .join('');
       lines.push(
         `      - { zone: example.com, hostedZoneId: ${r.hostedZoneId ?? TEST_ZONE_ID}, name: ${r.name}, type: A${extra}, ` +
-          `values: { fiber: [${fiber}], lte: [${lte}] } }`,
+          `values: { ${primary}: [${fiber}], lte: [${lte}] } }`,
       );
     }
   }
@@ -66,6 +74,8 @@ export function twoLinkSiteYaml(site: TwoLinkSite): string {
 export function twoLinkConfigYaml(options: {
   readonly sites: readonly TwoLinkSite[];
   readonly regions?: readonly string[];
+  /** @default 'us-east-1' */
+  readonly control?: string;
   /** The defaults' policy, as YAML flow mapping content. */
   readonly policy?: string;
   readonly extra?: string;
@@ -73,7 +83,7 @@ export function twoLinkConfigYaml(options: {
   const regions = options.regions ?? ['us-east-1', 'us-west-2', 'eu-west-1'];
   return [
     'version: 1',
-    `regions: { probe: [${regions.join(', ')}], control: us-east-1 }`,
+    `regions: { probe: [${regions.join(', ')}], control: ${options.control ?? 'us-east-1'} }`,
     ...(options.policy ? [`defaults: { policy: { ${options.policy} } }`] : []),
     ...(options.extra ? [options.extra] : []),
     'sites:',

@@ -7,7 +7,7 @@ import type { ObservationBatch, Outcome } from '../../shared/contracts/observati
 import type { OperatorCommand, SiteState } from '../../shared/domain/model.ts';
 import type { StateStore } from '../../shared/ports/state-store.ts';
 import { decideSite, UnknownSiteError } from '../../shared/usecases/decide-site.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -31,17 +31,7 @@ function config(sites: string[]): FailoverConfig {
 }
 
 function batches(site: string, round: number, fiber: Outcome): ObservationBatch[] {
-  return REGIONS.map((region) =>
-    testBatch({
-      site,
-      vantage: `region:${region}`,
-      at: T0 + round * 60_000,
-      results: [
-        { check: 'web-fiber', link: 'fiber', outcome: fiber },
-        { check: 'web-lte', link: 'lte', outcome: 'up' },
-      ],
-    }),
-  );
+  return twoLinkRound({ site, regions: REGIONS, at: T0 + round * 60_000, fiber });
 }
 
 let dynamo: LocalDynamo;

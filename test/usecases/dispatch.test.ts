@@ -20,7 +20,7 @@ import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { dispatchSite, type DispatchEvent } from '../../shared/usecases/dispatch.ts';
 import { reconcileDns } from '../../shared/usecases/reconcile-dns.ts';
 import { REPO_ROOT } from '../support/cli.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -61,17 +61,7 @@ async function failover(site: string): Promise<void> {
   const outcomes: Outcome[] = ['up', 'up', 'down', 'down'];
   for (const [round, fiber] of outcomes.entries()) {
     now = T0 + round * 60_000;
-    const batches = REGIONS.map((region) =>
-      testBatch({
-        site,
-        vantage: `region:${region}`,
-        at: T0 + round * 60_000,
-        results: [
-          { check: 'web-fiber', link: 'fiber', outcome: fiber },
-          { check: 'web-lte', link: 'lte', outcome: 'up' },
-        ],
-      }),
-    );
+    const batches = twoLinkRound({ site, regions: REGIONS, at: T0 + round * 60_000, fiber });
     await decideSite(deps, { site, batches });
   }
   expect((await store.load(site))!.mode).toBe('BACKUP_ACTIVE');

@@ -4,7 +4,7 @@ import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { ObservationBatch, Outcome } from '../../shared/contracts/observation.ts';
 import { decide } from '../../shared/domain/decide.ts';
 import type { SiteState, WebhookAction } from '../../shared/domain/model.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -28,17 +28,7 @@ export function webhookConfig(extra = ''): FailoverConfig {
 
 /** One round's batches from every region, fiber as given, lte up. */
 export function round(site: string, n: number, fiber: Outcome): ObservationBatch[] {
-  return REGIONS.map((region) =>
-    testBatch({
-      site,
-      vantage: `region:${region}`,
-      at: T0 + n * 60_000,
-      results: [
-        { check: 'web-fiber', link: 'fiber', outcome: fiber },
-        { check: 'web-lte', link: 'lte', outcome: 'up' },
-      ],
-    }),
-  );
+  return twoLinkRound({ site, regions: REGIONS, at: T0 + n * 60_000, fiber });
 }
 
 /** The fiber outcome of each round of a failover and failback: up, down (failover), up again (failback). */
