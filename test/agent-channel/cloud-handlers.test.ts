@@ -33,13 +33,9 @@ import type { AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
 import type { AgentWebSocketEvent, WebSocketResult } from '../../functions/agent/websocket.ts';
 import type { SweepOutput } from '../../functions/agent/sweep.ts';
-import { captureLogs, lambdaContext } from '../support/lambda.ts';
+import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { httpEvent, testAction } from './fixtures.ts';
-import { seedState, siteKeys, testConfigText } from './harness.ts';
-
-const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-signing-AbCdEf';
-const CHALLENGE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-challenge-AbCdEf';
-const CALLBACK = 'https://abc123.execute-api.us-east-1.amazonaws.com/agent';
+import { agentFunctionEnv, CHALLENGE_ARN, seedState, SIGNING_ARN, siteKeys, testConfigText } from './harness.ts';
 
 const keys = siteKeys();
 const controlPlane = generateKeyPairSync('ed25519');
@@ -61,21 +57,8 @@ let seq = 0;
 
 beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'agent-handlers-test' });
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(testConfigText(keys)).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    AGENT_SIGNING_KEY_SECRET_ARN: SIGNING_ARN,
-    AGENT_CHALLENGE_SECRET_ARN: CHALLENGE_ARN,
-    AGENT_CALLBACK_URL: CALLBACK,
-    POWERTOOLS_SERVICE_NAME: 'failover-agent',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  vi.resetModules();
-  authorize = (await import('../../functions/agent/authorizer.ts')).handler;
+  authorize = (await importWithEnv(agentFunctionEnv(keys, dynamo), () => import('../../functions/agent/authorizer.ts')))
+    .handler;
   gateway = (await import('../../functions/agent/gateway.ts')).handler as typeof gateway;
   sweep = (await import('../../functions/agent/sweep.ts')).handler;
   // What the dispatcher's handler will be built from in functions/dispatch (the lead wires it).

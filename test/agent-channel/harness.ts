@@ -6,7 +6,7 @@ import { LocalAgentChannel, agentUpgrade } from '../../local/agent-socket-server
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
 import { EphemeralAgentKeyring } from '../../shared/adapters/local/file-agent-keyring.ts';
 import { rawPublicKey } from '../../shared/contracts/agent-signing.ts';
-import { parseConfig } from '../../shared/config/load.ts';
+import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import type { AgentChannel } from '../../shared/ports/agent-channel.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
@@ -19,6 +19,26 @@ import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 import { regionVantage } from '../../shared/contracts/ids.ts';
 
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+
+export const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-signing-AbCdEf';
+export const CHALLENGE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-challenge-AbCdEf';
+export const CALLBACK = 'https://abc123.execute-api.us-east-1.amazonaws.com/agent';
+
+/** The environment the agent functions are deployed with, for the test sites of `keys`, on the table at `endpoint`. */
+export function agentFunctionEnv(
+  keys: SiteKeys,
+  table: { tableName: string; endpoint: string },
+): Record<string, string> {
+  return {
+    FAILOVER_CONFIG_JSON: configJsonOf(testConfigText(keys)).json,
+    STATE_TABLE_NAME: table.tableName,
+    AGENT_SIGNING_KEY_SECRET_ARN: SIGNING_ARN,
+    AGENT_CHALLENGE_SECRET_ARN: CHALLENGE_ARN,
+    AGENT_CALLBACK_URL: CALLBACK,
+    POWERTOOLS_SERVICE_NAME: 'failover-agent',
+    AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+  };
+}
 
 /** Agent key pairs of the test sites: `hq` and `shop` have agents, `bare` has none. */
 export interface SiteKeys {

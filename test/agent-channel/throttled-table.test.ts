@@ -11,14 +11,12 @@ import type { AgentAuth, Challenge } from '../../shared/contracts/agent.ts';
 import type { AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { captureLogs, lambdaContext } from '../support/lambda.ts';
+import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { httpEvent, testAction } from './fixtures.ts';
-import { seedState, siteKeys, testConfigText } from './harness.ts';
+import { agentFunctionEnv, CHALLENGE_ARN, seedState, SIGNING_ARN, siteKeys, testConfigText } from './harness.ts';
 
 // The agent's HTTP routes on a table that DynamoDB throttles: the real handler and stores, the real SDK, and a
 // loopback proxy in front of dynalite that answers the chosen requests with ProvisionedThroughputExceededException.
-const SIGNING_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-signing-AbCdEf';
-const CHALLENGE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-challenge-AbCdEf';
 
 const keys = siteKeys();
 const signingPem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -36,24 +34,11 @@ beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'agent-throttled-test' });
   proxy = await startFaultProxy(dynamo.endpoint);
   proxy.throttleWith = 'ProvisionedThroughputExceededException';
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(testConfigText(keys)).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    AGENT_SIGNING_KEY_SECRET_ARN: SIGNING_ARN,
-    AGENT_CHALLENGE_SECRET_ARN: CHALLENGE_ARN,
-    AGENT_CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/agent',
-    POWERTOOLS_SERVICE_NAME: 'failover-agent',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
   secrets.on(GetSecretValueCommand, { SecretId: SIGNING_ARN }).resolves({ SecretString: signingPem });
   secrets.on(GetSecretValueCommand, { SecretId: CHALLENGE_ARN }).resolves({ SecretString: 'y'.repeat(48) });
   apigw.on(PostToConnectionCommand).resolves({});
-  vi.resetModules();
-  gateway = (await import('../../functions/agent/gateway.ts')).handler as typeof gateway;
+  const env = agentFunctionEnv(keys, { tableName: dynamo.tableName, endpoint: proxy.endpoint });
+  gateway = (await importWithEnv(env, () => import('../../functions/agent/gateway.ts'))).handler as typeof gateway;
   const runtime = await import('../../functions/agent/runtime.ts');
   deps = runtime.cloudAgentDeps(configJsonOf(testConfigText(keys)).config);
   await seedState(deps, 'hq');

@@ -12,7 +12,7 @@ import { systemClock } from '../../shared/ports/clock.ts';
 import { apiRoutes } from '../../functions/api/routes.ts';
 import { startHttpServer } from '../../local/http-server.ts';
 import { apiTestConfig } from '../support/api.ts';
-import { captureLogs, lambdaContext } from '../support/lambda.ts';
+import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const CONFIG_YAML = twoLinkConfigYaml({ sites: [{ id: 'hq' }] });
@@ -95,20 +95,20 @@ beforeAll(async () => {
       { name: 'ci-bot', scope: 'write' },
     )
   ).key;
-  vi.resetModules();
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    API_KEY_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:failover/api-key-pepper-AbCdEf',
-    POWERTOOLS_SERVICE_NAME: 'failover-api',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  handler = (await import('../../functions/api/handler.ts')).handler;
+  handler = (
+    await importWithEnv(
+      {
+        FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
+        STATE_TABLE_NAME: dynamo.tableName,
+        API_KEY_PEPPER_SECRET_ARN:
+          'arn:aws:secretsmanager:us-east-1:123456789012:secret:failover/api-key-pepper-AbCdEf',
+        POWERTOOLS_SERVICE_NAME: 'failover-api',
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+      },
+      () => import('../../functions/api/handler.ts'),
+    )
+  ).handler;
 });
 
 afterAll(async () => {

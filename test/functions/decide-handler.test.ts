@@ -9,7 +9,7 @@ import type { ObservationBatch, Outcome } from '../../shared/contracts/observati
 import { failuresInFifoOrder } from '../../functions/decide/decide-records.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
-import { lambdaContext } from '../support/lambda.ts';
+import { importWithEnv, lambdaContext } from '../support/lambda.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
 type Region = (typeof REGIONS)[number];
@@ -127,20 +127,19 @@ beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'decide-handler-test' });
   proxy = await startFaultProxy(dynamo.endpoint);
   store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
-  vi.resetModules();
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    POWERTOOLS_SERVICE_NAME: 'failover-decide',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    // The SDK's own per-service endpoint setting: the handler's default client talks to the proxy, then dynalite.
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    AWS_MAX_ATTEMPTS: '2',
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  handler = (await import('../../functions/decide/handler.ts')).handler;
+  handler = (
+    await importWithEnv(
+      {
+        FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
+        STATE_TABLE_NAME: dynamo.tableName,
+        POWERTOOLS_SERVICE_NAME: 'failover-decide',
+        // The SDK's own per-service endpoint setting: the handler's default client talks to the proxy, then dynalite.
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+        AWS_MAX_ATTEMPTS: '2',
+      },
+      () => import('../../functions/decide/handler.ts'),
+    )
+  ).handler;
 });
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ import {
 } from '../../functions/decide/return-soon.ts';
 import { peersRequired } from '../support/dynamodb-local.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { captureLogs, lambdaContext } from '../support/lambda.ts';
+import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
 
 // The decide handler against moto_server's SQS (the observations FIFO queue, 180 s visibility as deployed) and
@@ -42,9 +42,6 @@ ${['store-12', 'callcenter']
   .join('\n')}
 `;
 const ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
   AWS_MAX_ATTEMPTS: '2',
   POWERTOOLS_SERVICE_NAME: 'failover-decide',
 };
@@ -142,17 +139,19 @@ describe.skipIf(!moto && !peersRequired)('decide handler: transient failures com
     queueUrl = created.QueueUrl!;
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }));
     queueArn = attributes.Attributes!.QueueArn!;
-    vi.resetModules();
-    const env = {
-      ...ENV,
-      FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
-      STATE_TABLE_NAME: dynamo.tableName,
-      AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-      OBSERVATIONS_QUEUE_URL: queueUrl,
-      AWS_ENDPOINT_URL_SQS: server.endpoint,
-    };
-    for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-    handler = (await import('../../functions/decide/handler.ts')).handler;
+    handler = (
+      await importWithEnv(
+        {
+          ...ENV,
+          FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
+          STATE_TABLE_NAME: dynamo.tableName,
+          AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+          OBSERVATIONS_QUEUE_URL: queueUrl,
+          AWS_ENDPOINT_URL_SQS: server.endpoint,
+        },
+        () => import('../../functions/decide/handler.ts'),
+      )
+    ).handler;
   });
 
   afterAll(async () => {

@@ -11,8 +11,8 @@ import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
 import type { Outcome } from '../../shared/contracts/observation.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { captureLogs, emfOf, lambdaContext } from '../support/lambda.ts';
-import { testBatch } from '../support/observations.ts';
+import { captureLogs, emfOf, importWithEnv, lambdaContext } from '../support/lambda.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { matchesFilter, rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -55,17 +55,7 @@ async function failOver(site: string): Promise<void> {
   for (let round = 0; round < 4; round++) {
     const at = last - (3 - round) * 60_000;
     const fiber: Outcome = round < 2 ? 'up' : 'down';
-    const batches = REGIONS.map((region) =>
-      testBatch({
-        site,
-        vantage: `region:${region}`,
-        at,
-        results: [
-          { check: 'web-fiber', link: 'fiber', outcome: fiber },
-          { check: 'web-lte', link: 'lte', outcome: 'up' },
-        ],
-      }),
-    );
+    const batches = twoLinkRound({ site, regions: REGIONS, at, fiber });
     await decideSite({ config, store, clock: { now: () => at + 5_000 } }, { site, batches });
   }
   expect(await store.load(site)).toMatchObject({ mode: 'BACKUP_ACTIVE', activeLink: 'lte' });
@@ -92,22 +82,21 @@ beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'dispatch-handler-test' });
   proxy = await startFaultProxy(dynamo.endpoint);
   store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
-  vi.resetModules();
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    CRITICAL_TOPIC_ARN: CRITICAL,
-    WARNING_TOPIC_ARN: WARNING,
-    POWERTOOLS_SERVICE_NAME: 'failover-dispatch',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    // The handler's own DynamoDB client talks to the fault proxy, then dynalite; Route 53, CloudWatch and SNS are mocked.
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    AWS_MAX_ATTEMPTS: '2',
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  handler = (await import('../../functions/dispatch/handler.ts')).handler;
+  handler = (
+    await importWithEnv(
+      {
+        FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
+        STATE_TABLE_NAME: dynamo.tableName,
+        CRITICAL_TOPIC_ARN: CRITICAL,
+        WARNING_TOPIC_ARN: WARNING,
+        POWERTOOLS_SERVICE_NAME: 'failover-dispatch',
+        // The handler's own DynamoDB client talks to the fault proxy, then dynalite; Route 53, CloudWatch and SNS are mocked.
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+        AWS_MAX_ATTEMPTS: '2',
+      },
+      () => import('../../functions/dispatch/handler.ts'),
+    )
+  ).handler;
 });
 
 afterAll(async () => {

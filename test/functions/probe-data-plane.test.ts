@@ -12,7 +12,7 @@ import { planRounds } from '../../shared/probes/schedule.ts';
 import { addDataPlaneStacks } from '../../infra/stacks/failover-app.ts';
 import { DataPlaneModel, type DataPoint } from '../support/data-plane-model.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { lambdaContext } from '../support/lambda.ts';
+import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 
 /**
  * The data plane with the control region gone: the real probe handler, run by real round tickets in three probe
@@ -73,33 +73,22 @@ function ticketEvent(region: string, atMs: number): SQSEvent {
   };
 }
 
-/** Powertools writes its EMF records and logs to stdout and stderr: captured as parsed JSON. */
-function captureLogs() {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  return () =>
-    [...out.mock.calls, ...err.mock.calls]
-      .map((c) => String(c[0]))
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 /** Runs one round of `region` with the real handler, built (at import) for that region's endpoints. */
 async function runRound(region: string, atMs: number, downPaths: string[]) {
   down = new Set(downPaths);
-  vi.resetModules();
-  const env = {
-    FAILOVER_CONFIG_JSON: configJson,
-    OBSERVATIONS_QUEUE_URL: controlQueueUrl,
-    ROUNDS_QUEUE_URL: `${moto.get(region)!.endpoint}/123456789012/failover-rounds`,
-    AWS_REGION: region,
-    AWS_ENDPOINT_URL_CLOUDWATCH: moto.get(region)!.endpoint,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    POWERTOOLS_SERVICE_NAME: 'failover-probe',
-  };
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  const { handler } = await import('../../functions/probe/handler.ts');
+  const { handler } = await importWithEnv(
+    {
+      FAILOVER_CONFIG_JSON: configJson,
+      OBSERVATIONS_QUEUE_URL: controlQueueUrl,
+      ROUNDS_QUEUE_URL: `${moto.get(region)!.endpoint}/123456789012/failover-rounds`,
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_CLOUDWATCH: moto.get(region)!.endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      POWERTOOLS_SERVICE_NAME: 'failover-probe',
+    },
+    () => import('../../functions/probe/handler.ts'),
+  );
   const logs = captureLogs();
   const result = (await handler(ticketEvent(region, atMs), context)) as SQSBatchResponse;
   const records = logs();

@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configJsonOf } from '../../shared/config/load.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
-import { lambdaContext } from '../support/lambda.ts';
+import { importWithEnv, lambdaContext } from '../support/lambda.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo';
 const ROUNDS_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/failover-rounds';
@@ -44,9 +44,7 @@ sites:
 
 /** Imports the handler afresh with the given environment: its dependencies are built at import. */
 async function importHandler(env: Record<string, string>) {
-  vi.resetModules();
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  return (await import('../../functions/probe/handler.ts')).handler;
+  return (await importWithEnv(env, () => import('../../functions/probe/handler.ts'))).handler;
 }
 
 /** Captures what Powertools writes (info to stdout, errors to stderr) as parsed JSON records. */

@@ -13,8 +13,8 @@ import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dyn
 import { configJsonOf, parseConfig } from '../../shared/config/load.ts';
 import { decideSite } from '../../shared/usecases/decide-site.ts';
 import type { ReconcileDnsOutput } from '../../shared/usecases/reconcile-dns.ts';
-import { captureLogs, emfOf, lambdaContext } from '../support/lambda.ts';
-import { testBatch } from '../support/observations.ts';
+import { captureLogs, emfOf, importWithEnv, lambdaContext } from '../support/lambda.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -67,33 +67,22 @@ beforeAll(async () => {
   const last = Date.now() - 10_000;
   for (const site of ['hq', 'calm']) {
     for (const at of [last - 60_000, last]) {
-      const batches = REGIONS.map((region) =>
-        testBatch({
-          site,
-          vantage: `region:${region}`,
-          at,
-          results: [
-            { check: 'web-fiber', link: 'fiber', outcome: 'up' },
-            { check: 'web-lte', link: 'lte', outcome: 'up' },
-          ],
-        }),
-      );
+      const batches = twoLinkRound({ site, regions: REGIONS, at, fiber: 'up' });
       await decideSite({ config, store, clock: { now: () => at + 5_000 } }, { site, batches });
     }
     expect(await store.load(site)).toMatchObject({ mode: 'PRIMARY_ACTIVE', activeLink: 'fiber', outbox: [] });
   }
-  vi.resetModules();
-  const env = {
-    FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
-    STATE_TABLE_NAME: dynamo.tableName,
-    POWERTOOLS_SERVICE_NAME: 'failover-reconcile',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  };
-  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  handler = (await import('../../functions/reconcile/handler.ts')).handler;
+  handler = (
+    await importWithEnv(
+      {
+        FAILOVER_CONFIG_JSON: configJsonOf(CONFIG_YAML).json,
+        STATE_TABLE_NAME: dynamo.tableName,
+        POWERTOOLS_SERVICE_NAME: 'failover-reconcile',
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      },
+      () => import('../../functions/reconcile/handler.ts'),
+    )
+  ).handler;
 });
 
 afterAll(async () => {

@@ -33,3 +33,13 @@ export function captureLogs(): () => Record<string, unknown>[] {
 /** The EMF record (the one with `_aws`) among captured log records. */
 export const emfOf = (logs: Record<string, unknown>[]): Record<string, unknown> | undefined =>
   logs.find((r) => '_aws' in r);
+
+/** The region and local credentials every handler test runs with; a test's own environment adds to them. */
+export const LOCAL_AWS_ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+
+/** Imports a handler's module afresh under `env` (over LOCAL_AWS_ENV): its dependencies are built at import. */
+export async function importWithEnv<M>(env: Record<string, string>, load: () => Promise<M>): Promise<M> {
+  vi.resetModules();
+  for (const [key, value] of Object.entries({ ...LOCAL_AWS_ENV, ...env })) vi.stubEnv(key, value);
+  return load();
+}
