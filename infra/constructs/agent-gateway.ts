@@ -22,6 +22,21 @@ export const AGENT_MESSAGE_ROUTES = ['heartbeat', 'ack', 'observations', 'autono
 /** The AgentAuth fields the `$connect` authorizer needs in the query string; a connect without them is a 401. */
 export const AGENT_AUTH_QUERY = ['site', 'nonce', 'expiresAt', 'token', 'signature'] as const;
 
+/**
+ * Seconds between two requests of one agent with agent.yaml's defaults: a poll every 15 s (a WebSocket agent's
+ * heartbeat every 20 s is less) and its inside-out observations every 60 s make 1/15 + 1/60 = 1/12 requests/s.
+ */
+export const AGENT_SECONDS_PER_REQUEST = 12;
+
+/**
+ * The stage throttle for a fleet of `agents`: twice their steady rate (room for the catch-up after reconnects),
+ * never below 50 requests/s; the burst is twice the rate.
+ */
+export function agentChannelThrottle(agents: number): { rateLimit: number; burstLimit: number } {
+  const rateLimit = Math.max(50, Math.ceil((2 * agents) / AGENT_SECONDS_PER_REQUEST));
+  return { rateLimit, burstLimit: rateLimit * 2 };
+}
+
 /** Props of an {@link AgentGateway}. */
 export interface AgentGatewayProps {
   /** The sites.yaml text, inlined into the function bundles. */
@@ -40,6 +55,7 @@ export interface AgentGatewayProps {
   readonly sweepRate?: Duration;
   /**
    * Steady-state requests per second across all agents, on each API (the burst is twice this).
+   * The control stack sizes it for the configuration's agents with {@link agentChannelThrottle}.
    * @default 50
    */
   readonly rateLimit?: number;

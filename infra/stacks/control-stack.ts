@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { FailoverConfig } from '../../shared/config/model.ts';
-import { AgentGateway } from '../constructs/agent-gateway.ts';
+import { AgentGateway, agentChannelThrottle } from '../constructs/agent-gateway.ts';
 import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
@@ -104,7 +104,12 @@ export class ControlStack extends Stack {
     });
     new CfnOutput(this, 'DashboardUrl', { value: `${this.api.url}/`, description: "The operators' dashboard" });
     this.agentGateway = config.sites.some((s) => s.agent)
-      ? new AgentGateway(this, 'AgentGateway', { configYaml, table: this.state, sweepDeadLetterQueue: deadLetterQueue })
+      ? new AgentGateway(this, 'AgentGateway', {
+          configYaml,
+          table: this.state,
+          sweepDeadLetterQueue: deadLetterQueue,
+          rateLimit: agentChannelThrottle(config.sites.filter((s) => s.agent).length).rateLimit,
+        })
       : undefined;
     // The dispatcher fans webhook actions out to the delivery queue and issues agent commands.
     this.webhooks.grantPublish(this.dispatcher.function);

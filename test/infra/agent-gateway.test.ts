@@ -1,14 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentGateway } from '../../infra/constructs/agent-gateway.ts';
+import { AgentGateway, agentChannelThrottle } from '../../infra/constructs/agent-gateway.ts';
+import { addFailoverStacks } from '../../infra/stacks/failover-app.ts';
 import { FailoverFunction } from '../../infra/constructs/failover-function.ts';
 import { StateTable } from '../../infra/constructs/state-table.ts';
 import { TWO_REGION_CONFIG } from '../support/two-region-config.ts';
+import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 // Validated at synthesis, like every configuration a function carries.
 const CONFIG = TWO_REGION_CONFIG;
@@ -118,4 +120,47 @@ describe('AgentGateway', () => {
     expect(rules.has('AwsSolutions-APIG1')).toBe(false);
     expect(rules.has('AwsSolutions-SMG4')).toBe(true);
   });
+});
+
+describe('the agent channel throttle, sized from the fleet', () => {
+  it.each([
+    [0, 50, 100],
+    [1, 50, 100],
+    [300, 50, 100],
+    [301, 51, 102],
+    [1200, 200, 400],
+    // The issue's fleet: 5,000 agents with 20 s heartbeats need 250 requests/s; polling agents about 417.
+    [5000, 834, 1668],
+  ])('%i agents: %i requests/s, burst %i', (agents, rateLimit, burstLimit) => {
+    expect(agentChannelThrottle(agents)).toEqual({ rateLimit, burstLimit });
+  });
+
+  it("gives the control stack's agent stages the throttle of the configuration's agents", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failover-agent-fleet-'));
+    try {
+      const key = 'xB2O6o8kS5BGX6ZkoTtVxpUn91FghSmQXa9n1Z3kXD0=';
+      const sites = Array.from({ length: 420 }, (_, i) => ({ id: `site-${i}`, agentKey: key }));
+      const file = join(dir, 'sites.yaml');
+      writeFileSync(file, twoLinkConfigYaml({ sites, control: 'eu-west-1' }));
+      const app = new App({ outdir: join(dir, 'out'), context: { config: file, 'aws:cdk:bundling-stacks': [] } });
+      const { control } = addFailoverStacks(app);
+      const stages = Object.values(Template.fromStack(control).findResources('AWS::ApiGatewayV2::Stage'));
+      const throttles = stages.map(
+        (r) => (r as { Properties: { DefaultRouteSettings: object } }).Properties.DefaultRouteSettings,
+      );
+      // The agents' WebSocket and HTTP stages, and the public API's at its own 50/s.
+      expect(throttles).toHaveLength(3);
+      expect(throttles).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ ThrottlingRateLimit: 70, ThrottlingBurstLimit: 140 }),
+          expect.objectContaining({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+        ]),
+      );
+      expect(throttles.filter((t) => (t as { ThrottlingRateLimit: number }).ThrottlingRateLimit === 70)).toHaveLength(
+        2,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
