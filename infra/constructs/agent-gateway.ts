@@ -10,6 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AGENT_ENV } from '../../functions/agent/env.ts';
+import { PARTITION } from '../../shared/adapters/aws/table.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
@@ -36,6 +37,19 @@ export function agentChannelThrottle(agents: number): { rateLimit: number; burst
   const rateLimit = Math.max(50, Math.ceil((2 * agents) / AGENT_SECONDS_PER_REQUEST));
   return { rateLimit, burstLimit: rateLimit * 2 };
 }
+
+/**
+ * The item families (partition key prefixes) each function of the agent channel may touch; IAM holds them to these
+ * (`dynamodb:LeadingKeys`), so the internet-facing gateway can write neither API keys nor webhook subscriptions.
+ * The gateway decides the agents' observations (state, history, maintenance windows) and keeps the channel's items.
+ */
+export const AGENT_FUNCTION_PARTITIONS = {
+  authorizer: [PARTITION.replay],
+  gateway: [PARTITION.agent, PARTITION.replay, PARTITION.site, PARTITION.history, PARTITION.maintenance],
+  sweep: [PARTITION.agent, PARTITION.site],
+  /** What grantIssueCommands gives a function issuing commands (the dispatcher): command and connection items. */
+  commands: [PARTITION.agent],
+} as const;
 
 /** Props of an {@link AgentGateway}. */
 export interface AgentGatewayProps {
@@ -158,11 +172,15 @@ export class AgentGateway extends Construct {
     });
 
     // The replay guard's conditional put is all the authorizer writes.
-    props.table.grantItems(this.authorizerFunction, ['dynamodb:PutItem']);
+    props.table.grantItems(this.authorizerFunction, ['dynamodb:PutItem'], {
+      leadingKeys: AGENT_FUNCTION_PARTITIONS.authorizer,
+    });
     readSecret(this.challengeSecret, this.authorizerFunction);
-    props.table.grantItems(this.gatewayFunction, COMMAND_ITEM_ACTIONS);
+    props.table.grantItems(this.gatewayFunction, COMMAND_ITEM_ACTIONS, {
+      leadingKeys: AGENT_FUNCTION_PARTITIONS.gateway,
+    });
     readSecret(this.challengeSecret, this.gatewayFunction);
-    props.table.grantItems(this.sweepFunction, COMMAND_ITEM_ACTIONS);
+    props.table.grantItems(this.sweepFunction, COMMAND_ITEM_ACTIONS, { leadingKeys: AGENT_FUNCTION_PARTITIONS.sweep });
 
     const authorizer = new WebSocketLambdaAuthorizer('AgentAuthorizer', this.authorizerFunction, {
       identitySource: AGENT_AUTH_QUERY.map((q) => `route.request.querystring.${q}`),
@@ -254,12 +272,11 @@ export class AgentGateway extends Construct {
    */
   grantIssueCommands(grantee: FailoverFunction): void {
     readSecret(this.signingKey, grantee);
-    this.#table.grantItems(grantee, [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    ]);
+    this.#table.grantItems(
+      grantee,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      { leadingKeys: AGENT_FUNCTION_PARTITIONS.commands },
+    );
     this.#grantConnections(grantee, ['POST']);
   }
 

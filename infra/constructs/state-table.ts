@@ -57,13 +57,28 @@ export class StateTable extends Construct {
 
   /**
    * Grants `actions` on the table and, with `index`, on `gsi1`, by their exact ARNs. `table.grant` would add
-   * `<table>/index/*`, a wildcard resource cdk-nag rightly flags.
+   * `<table>/index/*`, a wildcard resource cdk-nag rightly flags. With `leadingKeys` (partition key prefixes, e.g.
+   * `AGENT#`), only on items whose partition key starts with one of them (IAM's `dynamodb:LeadingKeys`); a request
+   * that names no partition key, a Scan, is refused then.
    */
-  grantItems(grantee: iam.IGrantable, actions: readonly string[], options: { index?: boolean } = {}): iam.Grant {
+  grantItems(
+    grantee: iam.IGrantable,
+    actions: readonly string[],
+    options: { index?: boolean; leadingKeys?: readonly string[] } = {},
+  ): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [...actions],
       resourceArns: options.index ? [this.table.tableArn, this.indexArn] : [this.table.tableArn],
+      ...(options.leadingKeys
+        ? {
+            conditions: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': options.leadingKeys.map((p) => `${p}*`) },
+              // ForAllValues holds for a request without the key at all: require it.
+              Null: { 'dynamodb:LeadingKeys': 'false' },
+            },
+          }
+        : {}),
     });
   }
 }

@@ -31,6 +31,10 @@ import { TransientError } from '../../shared/errors.ts';
 import { AgentKeyError } from '../../shared/ports/agent-channel.ts';
 import type { AgentChannelDeps } from '../../shared/usecases/agent/deps.ts';
 import { agentCommandHandler } from '../../shared/usecases/agent/issue-command.ts';
+import { AGENT_FUNCTION_PARTITIONS } from '../../infra/constructs/agent-gateway.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { testBatch } from '../support/observations.ts';
+import { partitionKeysOf } from '../support/partition-keys.ts';
 import type { AgentWebSocketEvent, WebSocketResult } from '../../functions/agent/websocket.ts';
 import type { SweepOutput } from '../../functions/agent/sweep.ts';
 import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
@@ -48,6 +52,7 @@ const context = lambdaContext('failover-agent');
 type Fn<E, R> = (event: E, ctx: typeof context) => Promise<R>;
 
 let dynamo: LocalDynamo;
+let proxy: FaultProxy;
 let authorize: Fn<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>;
 let gateway: Fn<AgentWebSocketEvent | APIGatewayProxyEventV2, WebSocketResult | APIGatewayProxyStructuredResultV2>;
 let sweep: Fn<unknown, SweepOutput>;
@@ -55,12 +60,36 @@ let deps: AgentChannelDeps;
 let connections: DynamoDbAgentConnections;
 let seq = 0;
 
+// The partition keys each function's requests named, seen by a proxy in front of dynalite: what IAM's LeadingKeys
+// condition of that function is evaluated on (the last test compares them with the grants).
+const touched = new Map<keyof typeof AGENT_FUNCTION_PARTITIONS, Set<string>>();
+let running: keyof typeof AGENT_FUNCTION_PARTITIONS | undefined;
+function tracked<E, R>(name: keyof typeof AGENT_FUNCTION_PARTITIONS, fn: Fn<E, R>): Fn<E, R> {
+  return async (event, ctx) => {
+    running = name;
+    try {
+      return await fn(event, ctx);
+    } finally {
+      running = undefined;
+    }
+  };
+}
+
 beforeAll(async () => {
   dynamo = await startDynalite({ tableName: 'agent-handlers-test' });
-  authorize = (await importWithEnv(agentFunctionEnv(keys, dynamo), () => import('../../functions/agent/authorizer.ts')))
-    .handler;
-  gateway = (await import('../../functions/agent/gateway.ts')).handler as typeof gateway;
-  sweep = (await import('../../functions/agent/sweep.ts')).handler;
+  proxy = await startFaultProxy(dynamo.endpoint);
+  proxy.throttle = (body) => {
+    if (running)
+      for (const key of partitionKeysOf(body)) touched.set(running, (touched.get(running) ?? new Set()).add(key));
+    return false;
+  };
+  const env = agentFunctionEnv(keys, { tableName: dynamo.tableName, endpoint: proxy.endpoint });
+  authorize = tracked(
+    'authorizer',
+    (await importWithEnv(env, () => import('../../functions/agent/authorizer.ts'))).handler,
+  );
+  gateway = tracked('gateway', (await import('../../functions/agent/gateway.ts')).handler as typeof gateway);
+  sweep = tracked('sweep', (await import('../../functions/agent/sweep.ts')).handler);
   // What the dispatcher's handler will be built from in functions/dispatch (the lead wires it).
   const runtime = await import('../../functions/agent/runtime.ts');
   const cloud = runtime.cloudAgentDeps(configJsonOf(testConfigText(keys)).config);
@@ -73,6 +102,7 @@ afterAll(async () => {
   vi.unstubAllEnvs();
   apigw.restore();
   secrets.restore();
+  await proxy?.close();
   await dynamo?.close();
 });
 
@@ -251,6 +281,37 @@ describe('the WebSocket routes', () => {
   });
 });
 
+describe('agent observations and autonomy reports', () => {
+  it("decides the agent's observations of its own links, and stores its autonomy reports", async () => {
+    await gateway(wsEvent('CONNECT', 'conn-5'), context);
+    const at = Date.now();
+    const batches = [
+      testBatch({
+        site: 'hq',
+        vantage: 'site:hq/fiber',
+        at,
+        results: [{ check: 'web-fiber', link: 'fiber', outcome: 'down' }],
+      }),
+    ];
+    expect(await gateway(wsEvent('MESSAGE', 'conn-5', { v: 1, type: 'observations', batches }), context)).toEqual({
+      statusCode: 200,
+    });
+    expect((await deps.store.load('hq'))!.vantages['site:hq/fiber']).toBeDefined();
+    const report = {
+      site: 'hq',
+      at: new Date(at).toISOString(),
+      fromLink: 'fiber',
+      toLink: 'lte',
+      reason: 'fiber failed',
+    };
+    expect(await gateway(wsEvent('MESSAGE', 'conn-5', { v: 1, type: 'autonomy', report }), context)).toEqual({
+      statusCode: 200,
+    });
+    expect((await deps.commands.listAutonomyReports('hq', 1))[0]).toMatchObject({ report });
+    await gateway(wsEvent('DISCONNECT', 'conn-5'), context);
+  });
+});
+
 describe('the poll route and the sweep', () => {
   it('answers a poll with the queued commands', async () => {
     await gateway(wsEvent('DISCONNECT', 'conn-3'), context);
@@ -349,5 +410,23 @@ describe('SecretsManagerAgentKeyring', () => {
     await expect(keyring.challengeSecret()).rejects.toBeInstanceOf(TransientError);
     await expect(keyring.challengeSecret()).rejects.toThrow('shorter than 32 characters');
     await expect(new SecretsManagerAgentKeyring({ client }).signingKey()).rejects.toBeInstanceOf(AgentKeyError);
+  });
+});
+
+describe('least privilege in the table', () => {
+  it('every item a function touched is of a family its IAM grant names (dynamodb:LeadingKeys)', () => {
+    expect([...touched.keys()].sort()).toEqual(['authorizer', 'gateway', 'sweep']);
+    const outside = [...touched].flatMap(([fn, partitions]) =>
+      [...partitions]
+        .filter((pk) => !AGENT_FUNCTION_PARTITIONS[fn].some((prefix) => pk.startsWith(prefix)))
+        .map((pk) => `${fn}: ${pk}`),
+    );
+    expect(outside).toEqual([]);
+    // The families the flows above reach, so that the check above saw the gateway's whole path.
+    const families = (fn: keyof typeof AGENT_FUNCTION_PARTITIONS) =>
+      [...new Set([...touched.get(fn)!].map((pk) => pk.replace(/#.*/, '#')))].sort();
+    expect(families('gateway')).toEqual(['AGENT#', 'HISTORY#', 'MAINTENANCE#', 'REPLAY#', 'SITE#']);
+    expect(families('authorizer')).toEqual(['REPLAY#']);
+    expect(families('sweep')).toEqual(['AGENT#', 'SITE#']);
   });
 });

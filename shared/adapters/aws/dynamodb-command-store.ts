@@ -12,11 +12,11 @@ import {
 } from '../../ports/command-store.ts';
 import { AutonomyReportItem, CommandItem } from './dynamodb-records.ts';
 import { DynamoTable, type Item } from './dynamodb-table.ts';
-import { TABLE } from './table.ts';
+import { PARTITION, TABLE } from './table.ts';
 
 /** Key values of the agent channel's items (docs/state.md, "Agent channel items"). */
 export const agentKeys = {
-  agent: (site: string) => `AGENT#${site}`,
+  agent: (site: string) => `${PARTITION.agent}${site}`,
   commandSk: (id: string) => `COMMAND#${id}`,
   commandPrefix: 'COMMAND#',
   connectionSk: 'CONNECTION',

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { FoldMark, Granularity, HistoryStore } from '../../ports/history-store.ts';
 import { HISTORY_RETENTION_MS } from '../../usecases/history/fold-history.ts';
 import { DynamoTable, type Item } from './dynamodb-table.ts';
-import { TABLE } from './table.ts';
+import { PARTITION, TABLE } from './table.ts';
 
 const PREFIX: Record<Granularity, string> = { '5m': '5M#', '1h': '1H#', '1d': '1D#' };
 const FOLD_SK = 'FOLD';
@@ -78,7 +78,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
   }
 
   #key(site: string, sk: string) {
-    return { [TABLE.partitionKey]: `HISTORY#${site}`, [TABLE.sortKey]: sk };
+    return { [TABLE.partitionKey]: `${PARTITION.history}${site}`, [TABLE.sortKey]: sk };
   }
 
   #expiresAt(granularity: Granularity, start: number): number {
@@ -133,7 +133,7 @@ export class DynamoDbHistoryStore implements HistoryStore {
       FilterExpression: '#ttl >= :now',
       ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey, '#ttl': TABLE.ttlAttribute },
       ExpressionAttributeValues: {
-        ':pk': `HISTORY#${site}`,
+        ':pk': `${PARTITION.history}${site}`,
         ':from': `${PREFIX[granularity]}${new Date(fromMs).toISOString()}`,
         ':to': `${PREFIX[granularity]}${new Date(toMs - 1).toISOString()}`,
         ':now': Math.floor(this.#clock.now() / 1000),

@@ -7,11 +7,11 @@ import {
 } from '../../ports/maintenance-store.ts';
 import { MaintenanceWindowItem } from './dynamodb-records.ts';
 import { DynamoTable, type Item } from './dynamodb-table.ts';
-import { TABLE } from './table.ts';
+import { PARTITION, TABLE } from './table.ts';
 
 /** Keys of maintenance window items (docs/state.md, "API keys and maintenance windows"). */
 export const maintenanceKeys = {
-  pk: (site: string) => `MAINTENANCE#${site}`,
+  pk: (site: string) => `${PARTITION.maintenance}${site}`,
   sk: (id: string) => `WINDOW#${id}`,
   skPrefix: 'WINDOW#',
 } as const;

@@ -2,7 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import type { ReplayGuard } from '../../ports/replay-guard.ts';
 import { DynamoTable } from './dynamodb-table.ts';
-import { TABLE } from './table.ts';
+import { PARTITION, TABLE } from './table.ts';
 
 /**
  * ReplayGuard on the failover table: one item per key (`REPLAY#<key>`), written with a condition, so that only the
@@ -22,7 +22,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
     const now = Math.floor(this.#clock.now() / 1000);
     return this.#table.putIf({
       Item: {
-        [TABLE.partitionKey]: `REPLAY#${key}`,
+        [TABLE.partitionKey]: `${PARTITION.replay}${key}`,
         [TABLE.sortKey]: 'REPLAY',
         [TABLE.entityAttribute]: 'replay',
         [TABLE.ttlAttribute]: now + Math.max(1, Math.ceil(ttlSeconds)),

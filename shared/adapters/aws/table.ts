@@ -41,9 +41,21 @@ export const INCIDENT_INDEX_PK = 'INCIDENT';
 
 const pad = (seq: number) => String(seq).padStart(SEQ_WIDTH, '0');
 
+/**
+ * The partition key prefix of item families that functions are held to by IAM's `dynamodb:LeadingKeys`
+ * (infra/constructs/agent-gateway.ts): each family's keys are written from its prefix here.
+ */
+export const PARTITION = {
+  site: 'SITE#',
+  agent: 'AGENT#',
+  replay: 'REPLAY#',
+  history: 'HISTORY#',
+  maintenance: 'MAINTENANCE#',
+} as const;
+
 /** Key values of each item kind. */
 export const keys = {
-  site: (site: string) => `SITE#${site}`,
+  site: (site: string) => `${PARTITION.site}${site}`,
   stateSk: 'STATE',
   transitionSk: (seq: number) => `TRANSITION#${pad(seq)}`,
   transitionPrefix: 'TRANSITION#',
