@@ -66,6 +66,10 @@ describe('AgentGateway', () => {
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           Resource: { 'Fn::GetAtt': [id(table.table), 'Arn'] },
+          Condition: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AGENT#*'] },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
         },
         {
           Effect: 'Allow',
@@ -96,6 +100,44 @@ describe('AgentGateway', () => {
       AGENT_SIGNING_KEY_SECRET_ARN: { Ref: id(gateway.signingKey) },
       AGENT_CALLBACK_URL: expect.objectContaining({ 'Fn::Join': expect.anything() }),
     });
+  });
+
+  it.each([
+    ['authorizer', () => gateway.authorizerFunction, 'dynamodb:PutItem', ['REPLAY#*']],
+    [
+      'gateway',
+      () => gateway.gatewayFunction,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      ['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*'],
+    ],
+    [
+      'sweep',
+      () => gateway.sweepFunction,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      ['AGENT#*', 'SITE#*'],
+    ],
+  ])('holds the %s function to its item families in the table, and to nothing else there', (_, fn, actions, keys) => {
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: Match.arrayWith([{ Ref: id(fn().executionRole) }]) },
+    });
+    const onTable = Object.values(policies)
+      .flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: { Action: unknown }[] } } }).Properties.PolicyDocument
+            .Statement,
+      )
+      .filter((st) => [st.Action].flat().some((a) => String(a).startsWith('dynamodb:')));
+    expect(onTable).toEqual([
+      {
+        Effect: 'Allow',
+        Action: actions,
+        Resource: { 'Fn::GetAtt': [id(table.table), 'Arn'] },
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      },
+    ]);
   });
 
   it('writes WebSocket access logs when asked to, on the named stage, with its throttle', () => {
