@@ -67,6 +67,14 @@ export class Observability extends Construct {
   public readonly dispatcherAlarm: cloudwatch.Alarm;
   /** Some probe region's observations stopped reaching the decider, or no decision was made, for a heartbeat period. */
   public readonly regionsAlarm: cloudwatch.Alarm;
+  /** The decider dropped messages it could not read (a probe stack on another configuration, or a bug). */
+  public readonly invalidMessagesAlarm: cloudwatch.Alarm;
+  /** The reconciler's own trouble: keeps failing, leaves sites unchecked, or finds records drifting again and again. */
+  public readonly reconcilerAlarms: {
+    readonly errors: cloudwatch.Alarm;
+    readonly sitesNotReconciled: cloudwatch.Alarm;
+    readonly recordsDrifted: cloudwatch.Alarm;
+  };
   /** Sends the probe regions' alarms (state ALARM) to the critical topic. */
   public readonly probeAlarmRule: events.Rule;
   public readonly dashboard: cloudwatch.Dashboard;
@@ -130,6 +138,52 @@ export class Observability extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
     this.regionsAlarm.addAlarmAction(notify);
+
+    const counted = (service: string, metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName,
+        dimensionsMap: { service },
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+      });
+    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, periods = 1) => {
+      const made = new cloudwatch.Alarm(this, id, {
+        ...whenAny,
+        evaluationPeriods: periods,
+        datapointsToAlarm: periods,
+        alarmDescription,
+        metric,
+      });
+      made.addAlarmAction(notify);
+      return made;
+    };
+    this.invalidMessagesAlarm = alarm(
+      'InvalidMessagesAlarm',
+      'The decider dropped observation messages it could not read: a probe stack deployed with another configuration, or a bug (its log names each one)',
+      counted('failover-decide', 'InvalidMessages'),
+    );
+    // The reconciler sweeps every five minutes: one bad sweep is retried by the next, so these wait for a second.
+    this.reconcilerAlarms = {
+      errors: alarm(
+        'ReconcilerErrorsAlarm',
+        'The DNS reconciler failed two sweeps in a row: record-swap records are not being compared with the state (see its log)',
+        control.reconciler.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        2,
+      ),
+      sitesNotReconciled: alarm(
+        'SitesNotReconciledAlarm',
+        'The DNS reconciler could not check some sites three sweeps in a row (Route 53 or the table refused it; see its log)',
+        counted('failover-reconcile', 'SitesNotReconciled'),
+        3,
+      ),
+      recordsDrifted: alarm(
+        'RecordsDriftedAlarm',
+        'Record-swap records drifted in two sweeps in a row: something besides failover keeps changing them (see the dns-drift transitions)',
+        counted('failover-reconcile', 'RecordsDrifted'),
+        2,
+      ),
+    };
 
     this.probeAlarmRule = this.#forwardProbeAlarms(critical);
     this.dashboard = this.#dashboard(props.dashboardName ?? 'Failover', config, control, deadLetterQueues);

@@ -42,6 +42,8 @@ export interface AlarmCount {
   readonly dispatcher: number;
   /** One alarm on the decider's RegionsReporting, whatever the number of probe regions. */
   readonly silentRegions: number;
+  /** The decider's InvalidMessages; the reconciler's errors, sites not reconciled and records drifting. */
+  readonly controlPlane: number;
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
   readonly linkAlarms: number;
   /**
@@ -164,6 +166,7 @@ export function alarmCountOf(config: FailoverConfig): AlarmCount {
     deadLetterQueues: 3,
     dispatcher: 1,
     silentRegions: 1,
+    controlPlane: 4,
     linkAlarms: links * regions,
     probeRegions: regions * (links > 0 ? 3 : 2),
   };
@@ -464,7 +467,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ and failed publishes)',
+    'alarm metrics (dead-letter queues, dispatcher, silent regions, invalid messages, reconciler; per probe region its DLQ and failed publishes)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,

@@ -68,8 +68,17 @@ describe('estimateCost', () => {
       roundMsSource: 'assumed',
       // Outcomes of the one region, latency, decisions, regions reporting, drift.
       customMetrics: 5,
-      // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; the region's DLQ.
-      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 2, linkAlarms: 0, total: 7 },
+      // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; invalid messages
+      // and the reconciler's three; the region's DLQ and FailedPublishes.
+      alarms: {
+        deadLetterQueues: 3,
+        dispatcher: 1,
+        silentRegions: 1,
+        controlPlane: 4,
+        probeRegions: 2,
+        linkAlarms: 0,
+        total: 11,
+      },
     });
   });
 
@@ -122,7 +131,7 @@ describe('estimateCost', () => {
     expect(line(report, 'SNS', 'alert emails').quantity).toBe(6);
     expect(line(report, 'SNS', 'critical alert SMS').quantity).toBe(3);
     expect(line(report, 'CloudWatch', 'custom metrics published every hour').monthlyUsd).toBeCloseTo(1.5, 12);
-    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.7, 12);
+    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(1.1, 12);
     expect(line(report, 'CloudWatch', 'dashboard').monthlyUsd).toBe(3);
     expect(line(report, 'Secrets Manager', 'secrets').quantity).toBe(2);
     expect(line(report, 'KMS', 'customer-managed key').monthlyUsd).toBe(1);
