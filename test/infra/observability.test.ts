@@ -116,6 +116,53 @@ describe('the observability construct', () => {
     });
   });
 
+  it.each([
+    [
+      'InvalidMessages',
+      {
+        Namespace: 'Failover',
+        MetricName: 'InvalidMessages',
+        Dimensions: [{ Name: 'service', Value: 'failover-decide' }],
+      },
+      1,
+    ],
+    ['ReconcilerErrors', { Namespace: 'AWS/Lambda', MetricName: 'Errors' }, 2],
+    [
+      'SitesNotReconciled',
+      {
+        Namespace: 'Failover',
+        MetricName: 'SitesNotReconciled',
+        Dimensions: [{ Name: 'service', Value: 'failover-reconcile' }],
+      },
+      3,
+    ],
+    [
+      'RecordsDrifted',
+      {
+        Namespace: 'Failover',
+        MetricName: 'RecordsDrifted',
+        Dimensions: [{ Name: 'service', Value: 'failover-reconcile' }],
+      },
+      2,
+    ],
+  ])('alarms on %s, one metric, after %i periods of 5 minutes', (name, metric, periods) => {
+    const alarm = alarmsOf(Template.fromStack(example.control)).find((a) =>
+      a.id.startsWith(`Observability${name}Alarm`),
+    );
+    expect(alarm, name).toBeDefined();
+    expect(alarm!.props).toMatchObject({
+      ...metric,
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: periods,
+      DatapointsToAlarm: periods,
+      AlarmActions: [critical(example)],
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms when a probe region stops reporting with one metric: the minimum of regions reporting, no data breaching', () => {
     for (const stacks of [example, small]) {
       const template = Template.fromStack(stacks.control);
