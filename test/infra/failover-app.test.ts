@@ -74,6 +74,12 @@ afterAll(() => {
   removeDirs(dirs);
 });
 
+/** The condition that holds a statement to the items whose partition key matches `patterns`. */
+const leadingKeys = (patterns: string[]) => ({
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns },
+  Null: { 'dynamodb:LeadingKeys': 'false' },
+});
+
 describe('the failover CDK app', () => {
   it('has a control stack in the control region and one probe stack per probe region, with no account', () => {
     for (const { stacks, config } of [example, custom]) {
@@ -867,6 +873,7 @@ function agentCommandStatements(control: ControlStack, table: string): unknown[]
       Effect: 'Allow',
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      Condition: leadingKeys(['AGENT#*']),
     },
     {
       Effect: 'Allow',
@@ -1035,13 +1042,18 @@ describe('the control stack: agent gateway', () => {
     const tableArn = { 'Fn::GetAtt': [table, 'Arn'] };
     expect(statementsOf(template, role(gateway.authorizerFunction))).toEqual([
       ...base(gateway.authorizerFunction),
-      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn },
+      { Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: tableArn, Condition: leadingKeys(['REPLAY#*']) },
       readChallenge,
     ]);
     // No X-Ray for the gateway: every heartbeat invokes it.
     expect(statementsOf(template, role(gateway.gatewayFunction))).toEqual([
       ...base(gateway.gatewayFunction).slice(1),
-      { Effect: 'Allow', Action: items, Resource: tableArn },
+      {
+        Effect: 'Allow',
+        Action: items,
+        Resource: tableArn,
+        Condition: leadingKeys(['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*']),
+      },
       readChallenge,
       {
         Effect: 'Allow',
@@ -1051,7 +1063,7 @@ describe('the control stack: agent gateway', () => {
     ]);
     expect(statementsOf(template, role(gateway.sweepFunction))).toEqual([
       ...base(gateway.sweepFunction),
-      { Effect: 'Allow', Action: items, Resource: tableArn },
+      { Effect: 'Allow', Action: items, Resource: tableArn, Condition: leadingKeys(['AGENT#*', 'SITE#*']) },
       { Effect: 'Allow', Action: 'execute-api:ManageConnections', Resource: connectionsArn(wsApi, 'POST') },
     ]);
   });
