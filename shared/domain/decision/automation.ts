@@ -20,7 +20,8 @@ export function automate(d: Decision): void {
 
   if (s.mode === 'PRIMARY_ACTIVE') {
     if (primaryVerdict !== 'down') return;
-    if (upBackup) autoFailover(d, upBackup.id, `${name(primary)} is ${failing(d, primary)}; ${name(upBackup.id)} is up`);
+    if (upBackup)
+      autoFailover(d, upBackup.id, `${name(primary)} is ${failing(d, primary)}; ${name(upBackup.id)} is up`);
     else if (allBackupsDown) bothDown(d, `${name(primary)} is ${failing(d, primary)} and every backup is down too`);
     return;
   }
@@ -93,9 +94,10 @@ function brakeHold(d: Decision, to: string, why: string, hold: BrakeHold, eviden
   if (s.brakeHeld?.engagement === hold.engagement.id) return;
   s.brakeHeld = { engagement: hold.engagement.id, since: d.now, to };
   const minutes = Math.round(hold.windowSeconds / 60);
+  const withChecks = evidence.voted.filter((r) => s.vantages[`region:${r}`]?.control !== undefined).length;
   const control =
-    evidence.voted.length === 0
-      ? 'no probe region voted with control checks'
+    withChecks === 0
+      ? `none of the ${evidence.voted.length} regions voting ran control checks`
       : `${evidence.clean.length} of the ${evidence.voted.length} regions voting had every control check answer (${evidence.quorum} needed)`;
   const t = record(
     d,
