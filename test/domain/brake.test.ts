@@ -213,7 +213,11 @@ describe('probeEvidence: do the control checks rule the probes out?', () => {
       ruledOut: false,
     },
   ] as const)('$name', ({ votes, vantages, clean, ruledOut }) => {
-    const evidence = probeEvidence(path(votes), vantages, 2);
+    const evidence = probeEvidence(
+      path(votes as Record<string, 'down' | 'up'>),
+      vantages as Record<string, VantageHealth>,
+      2,
+    );
     expect(evidence.clean).toEqual(clean);
     expect(evidence.ruledOut).toBe(ruledOut);
   });
