@@ -169,7 +169,14 @@ describe('probeEvidence: do the control checks rule the probes out?', () => {
   const B = 'region:us-west-2';
   const C = 'region:eu-west-1';
 
-  it.each([
+  interface EvidenceCase {
+    name: string;
+    votes: Record<string, PathEvidence['votes'][number]['vote']>;
+    vantages: Record<string, VantageHealth>;
+    clean: string[];
+    ruledOut: boolean;
+  }
+  it.each<EvidenceCase>([
     {
       name: 'every voting region clean',
       votes: { [A]: 'down', [B]: 'down', [C]: 'down' },
@@ -212,12 +219,8 @@ describe('probeEvidence: do the control checks rule the probes out?', () => {
       clean: ['us-east-1'],
       ruledOut: false,
     },
-  ] as const)('$name', ({ votes, vantages, clean, ruledOut }) => {
-    const evidence = probeEvidence(
-      path(votes as Record<string, 'down' | 'up'>),
-      vantages as Record<string, VantageHealth>,
-      2,
-    );
+  ])('$name', ({ votes, vantages, clean, ruledOut }) => {
+    const evidence = probeEvidence(path(votes), vantages, 2);
     expect(evidence.clean).toEqual(clean);
     expect(evidence.ruledOut).toBe(ruledOut);
   });
