@@ -12,7 +12,7 @@ import type {
   SiteState,
   Transition,
 } from '../domain/model.ts';
-import { FailoverError } from '../errors.ts';
+import { FailoverError, TransientError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { HistoryStore } from '../ports/history-store.ts';
 import { VersionConflictError, type StateStore } from '../ports/state-store.ts';
@@ -49,6 +49,11 @@ export interface DecideSiteDeps {
   readonly history?: HistoryStore;
   /** Told when adding to the history failed: the decision stands, the history misses those rounds. */
   readonly onHistoryError?: (error: unknown, site: string) => void;
+  /**
+   * Told when the brake's fleet item failed in a way retrying will not fix (permissions, a bad request): the failover
+   * goes ahead unbraked rather than be lost. A transient failure is thrown instead (the batch comes back).
+   */
+  readonly onBrakeError?: (error: unknown, site: string) => void;
 }
 
 export interface DecideSiteInput {
@@ -129,8 +134,12 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
     // An automatic failover takes a slot of the fleet's window first; refused, the same decision is made held.
     if (decided.wantedFailover && deps.config.brake.enabled) {
       const request = { site: site.id, now: decideInput.now, probesRuledOut: decided.wantedFailover.evidence.ruledOut };
-      const admission = await admitFailover(deps, request);
-      if (!admission.admitted) decided = decide({ ...decideInput, brake: admission.hold });
+      const admission = await admitFailover(deps, request).catch((error: unknown) => {
+        if (error instanceof TransientError) throw error;
+        (deps.onBrakeError ?? ((e) => console.error(`brake of ${site.id} not consulted:`, e)))(error, site.id);
+        return null;
+      });
+      if (admission && !admission.admitted) decided = decide({ ...decideInput, brake: admission.hold });
     }
     const out = { ...decided, rejected: [...conflicts, ...decided.rejected] };
     let state = out.state;

@@ -185,4 +185,29 @@ describe('decide handler with the mass-failover brake', () => {
     expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
     expect((await store.load('j'))!.mode).toBe('BACKUP_ACTIVE');
   });
+
+  it('a fleet item no retry can reach (access denied) lets the failover go ahead, and says so', async () => {
+    const [t1, t2, t3, t4] = times(4) as [number, number, number, number];
+    for (const [at, fiber] of [
+      [t1, 'up'],
+      [t2, 'up'],
+      [t3, 'down'],
+    ] as const)
+      await handler(round(['h'], at, fiber, 'partial'), context);
+    proxy.throttleWith = 'AccessDeniedException';
+    proxy.throttle = (body) => body.includes('"FLEET"');
+    const lines = vi.mocked(process.stderr.write).mock.calls.length;
+    expect(await handler(round(['h'], t4, 'down', 'partial'), context)).toEqual({ batchItemFailures: [] });
+    proxy.throttle = () => false;
+    // The brake holds (site h is past the limit), but could not be asked: h fails over rather than wait.
+    expect((await store.load('h'))!.mode).toBe('BACKUP_ACTIVE');
+    // Powertools writes errors to stderr.
+    const logged = vi
+      .mocked(process.stderr.write)
+      .mock.calls.slice(lines)
+      .map((c) => String(c[0]));
+    expect(logged.some((l) => l.includes('mass-failover brake not consulted') && l.includes('AccessDenied'))).toBe(
+      true,
+    );
+  });
 });
