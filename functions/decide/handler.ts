@@ -28,6 +28,9 @@ const deps = {
     logger.error('history not recorded', { site, error });
     metrics.addMetric('HistoryWritesFailed', MetricUnit.Count, 1);
   },
+  // A brake that cannot be asked never costs a failover: it goes ahead unbraked, and the line says why.
+  onBrakeError: (error: unknown, site: string) =>
+    logger.error('mass-failover brake not consulted; the failover goes ahead', { site, error }),
 };
 
 // The queue the event source reads (set by the Decider construct): messages of a transiently failed site are made

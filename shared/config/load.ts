@@ -8,7 +8,14 @@ import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { bundledConfigJson } from './bundled.ts';
 import { dataPlaneProblems } from './data-plane.ts';
 import { probeSpecOf, type Check } from './checks.ts';
-import { DEFAULT_POLICY, resolveQuorum, type FailoverConfig, type PlannedCheck, type ResolvedPolicy } from './model.ts';
+import {
+  DEFAULT_BRAKE,
+  DEFAULT_POLICY,
+  resolveQuorum,
+  type FailoverConfig,
+  type PlannedCheck,
+  type ResolvedPolicy,
+} from './model.ts';
 import { BUILTIN_PRESETS, type PresetDef } from './presets.ts';
 import { SitesConfig, type Policy, type SitesConfigParsed } from './schema.ts';
 import { loadYamlFile, parseYamlWith } from './yaml-document.ts';
@@ -379,6 +386,7 @@ function resolve(doc: SitesConfigParsed): FailoverConfig {
         return { site: site.id, name: ref.name ?? site.name, group: ref.group ?? null };
       }),
     })),
+    brake: { ...DEFAULT_BRAKE, ...doc.brake },
     local: { demoTargets: doc.local?.demoTargets ?? [] },
   };
 }

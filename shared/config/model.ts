@@ -26,6 +26,24 @@ export const DEFAULT_POLICY = {
 
 type PolicyInput = z.output<typeof Policy>;
 
+/** The mass-failover brake as configured (`brake:` in sites.yaml, every field resolved); docs/config.md. */
+export interface BrakeConfig {
+  readonly enabled: boolean;
+  /** Share of the configured sites that may fail over automatically within one window. */
+  readonly maxShare: number;
+  /** The brake never holds while fewer than this many sites failed over in the window. */
+  readonly minSites: number;
+  readonly windowSeconds: number;
+}
+
+/** The built-in brake settings; `brake:` in sites.yaml overrides them field by field. */
+export const DEFAULT_BRAKE = {
+  enabled: true,
+  maxShare: 0.2,
+  minSites: 5,
+  windowSeconds: 900,
+} as const satisfies BrakeConfig;
+
 /** A site's policy with every default applied and the quorum turned into a count of vantages. */
 export interface ResolvedPolicy extends Omit<Required<PolicyInput>, 'damping' | 'quorum'> {
   readonly quorum: number;
@@ -93,6 +111,8 @@ export interface FailoverConfig {
   readonly integrations: IntegrationsConfig;
   /** Public status pages: what anyone may read without an API key. */
   readonly statusPages: readonly StatusPageConfigResolved[];
+  /** The mass-failover brake (shared/domain/brake.ts). */
+  readonly brake: BrakeConfig;
   readonly local: { readonly demoTargets: readonly z.output<typeof DemoTarget>[] };
 }
 

@@ -65,6 +65,26 @@ export const Policy = z
   .partial();
 export type PolicyInput = z.input<typeof Policy>;
 
+/** The mass-failover brake: every field optional, over DEFAULT_BRAKE (shared/config/model.ts). */
+export const Brake = z
+  .object({
+    enabled: z.boolean().describe('Hold automatic failovers when too many sites fail over at once; default true.'),
+    maxShare: z
+      .number()
+      .gt(0)
+      .max(0.5, 'expected a share of at most 0.5: a brake that lets half the fleet fail over first brakes nothing')
+      .describe('Share of the sites that may fail over automatically within one window; default 0.2.'),
+    minSites: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .describe('The brake never holds before this many sites failed over in the window; default 5.'),
+    windowSeconds: seconds(60, 86_400).describe('The sliding window failovers are counted in; default 900.'),
+  })
+  .strict()
+  .partial();
+
 export const Link = z
   .object({
     id: Id,
@@ -300,6 +320,9 @@ export const SitesConfig = z
       .default([])
       .describe('Known-good targets: a region that fails most of them abstains for the round.'),
     defaults: z.object({ policy: Policy.optional() }).strict().optional(),
+    brake: Brake.optional().describe(
+      'The mass-failover brake: too many automatic failovers in one window hold the rest, unless control checks rule out the probes.',
+    ),
     contacts: z.array(Contact).default([]),
     presets: z.record(Id, Preset).default({}).describe('Your own SaaS/VoIP bundles, used like the built-in presets.'),
     sites: z.array(Site).min(1),

@@ -6,6 +6,7 @@
 /** Every kind of transition the engine records. */
 export const TRANSITION_KINDS = [
   'failover',
+  'failover-held',
   'failback',
   'both-down',
   'recovered',

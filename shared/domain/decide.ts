@@ -1,5 +1,6 @@
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { SiteConfig } from '../config/model.ts';
+import type { BrakeHold, ProbeEvidence } from './brake.ts';
 import { refresh } from './damping.ts';
 import { automate } from './decision/automation.ts';
 import { command, expireOperatorFailover, expireOverride } from './decision/commands.ts';
@@ -27,6 +28,8 @@ export interface DecideInput {
   readonly maintenance?: readonly MaintenanceWindow[];
   /** The time of the decision, from the caller's clock. */
   readonly now: number;
+  /** The mass-failover brake holds this site's automatic failover (decideSite asked the fleet item); default none. */
+  readonly brake?: BrakeHold | null;
 }
 
 export interface DecideOutput {
@@ -38,6 +41,8 @@ export interface DecideOutput {
   readonly rejected: readonly Rejection[];
   /** False when the state is exactly as it was: nothing to write. */
   readonly changed: boolean;
+  /** The automatic failover this decision made, or held with `brake`: where to, and what the control checks said. */
+  readonly wantedFailover: { readonly to: string; readonly evidence: ProbeEvidence } | null;
 }
 
 /** The state of a site before anything is known: on its primary link, all paths unknown. */
@@ -75,6 +80,7 @@ export function decide(input: DecideInput): DecideOutput {
   const before = input.state ? JSON.stringify(input.state) : null;
   const state = input.state ? structuredClone(input.state) : initialState(input.site, input.now);
   const d = newDecision(input.site, input.regions, state, input.now);
+  d.brake = input.brake ?? null;
 
   for (const batch of input.batches ?? []) applyBatch(state, batch, input.site, input.regions);
   const links = evaluateLinks(input.site, state, input.regions, input.now);
@@ -94,6 +100,8 @@ export function decide(input: DecideInput): DecideOutput {
   }
   dependencies(d, deps.changes, deps.evidence);
   if (!frozen(d)) automate(d);
+  // No failover wanted any more (recovered, pinned, in maintenance): the site is no longer held.
+  if (d.wantedFailover === null) delete state.brakeHeld;
   degradation(d, links.changes);
   settleIncident(d);
   watchQuorum(d);
@@ -101,7 +109,14 @@ export function decide(input: DecideInput): DecideOutput {
 
   const changed = before === null || JSON.stringify(state) !== before;
   if (changed) state.updatedAt = input.now;
-  return { state, transitions: d.transitions, actions: d.actions, rejected: d.rejected, changed };
+  return {
+    state,
+    transitions: d.transitions,
+    actions: d.actions,
+    rejected: d.rejected,
+    changed,
+    wantedFailover: d.wantedFailover,
+  };
 }
 
 /** An action the dispatcher gave up on. */

@@ -41,6 +41,11 @@ export interface VantageHealth {
    * states written before it existed, and when none was skipped.
    */
   skipped?: string[];
+  /**
+   * Its last round's control checks: `clean` when every one answered, `partial` when some were down (a majority
+   * answering still lets it vote). Absent without control checks, and in states written before it existed.
+   */
+  control?: 'clean' | 'partial';
 }
 
 export interface LinkHealth {
@@ -159,6 +164,24 @@ export interface Explanation {
   holdDown?: { primaryUpSince: number | null; countedFrom?: number | null; holdDownSeconds: number };
   /** Quorum transitions: how many probe regions report, and why the others do not. */
   regions?: { reporting: number; total: number; needed: number; missing: MissingRegion[] };
+  /** A failover held by the mass-failover brake (`failover-held`): the window, and what the control checks said. */
+  brake?: BrakeExplanation;
+}
+
+/** Why the mass-failover brake held a failover (shared/domain/brake.ts). */
+export interface BrakeExplanation {
+  engagement: string;
+  /** Sites that failed over automatically in the window, and how many may. */
+  failedOver: number;
+  limit: number;
+  sites: number;
+  windowSeconds: number;
+  /** When the window empties and the brake releases, if nothing else fails over. */
+  releaseAt: number;
+  /** The probe regions that voted the link down, those whose control checks all answered, and the quorum. */
+  voted: string[];
+  clean: string[];
+  quorum: number;
 }
 
 /** A decision worth remembering: a change of mode, or an event people hear about. */
@@ -285,6 +308,11 @@ export interface SiteState {
   operatorFailover?: OperatorFailover | null;
   /** Absent in states written before it existed: treated as not lost. */
   quorum?: QuorumWatch;
+  /**
+   * The mass-failover brake holds this site's automatic failover (to `to`) in engagement `engagement`: recorded
+   * once per engagement. Absent when not held (and in states written before it existed).
+   */
+  brakeHeld?: { engagement: string; since: number; to: string };
   /** The maintenance window in force, and whether the site was healthy when it began. */
   maintenance: { id: string; startedAt: number; endsAt: number; healthyAtStart: boolean } | null;
   incident: OpenIncident | null;

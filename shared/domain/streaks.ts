@@ -3,6 +3,7 @@ import type { SiteConfig } from '../config/model.ts';
 import type { SiteState, Streak } from './model.ts';
 import { nextLastAt } from './write-policy.ts';
 import { regionOfVantage } from '../contracts/ids.ts';
+import { controlOf } from './brake.ts';
 
 const MAX_STREAK = 10_000;
 const DETAIL_CHARS = 160;
@@ -39,6 +40,7 @@ export function applyBatch(
   const newerRound = !vantage || batch.roundId > vantage.lastRound;
   const impaired = batch.control !== null && !batch.control.ok;
   const detail = impaired ? (batch.control?.detail ?? '') : '';
+  const control = controlOf(batch.control);
   const known = new Set(site.checks.map((c) => `${c.id}|${c.link ?? '-'}`));
   // A region observes a check on its configured link; an agent observes dependencies through its own link.
   const agentLink = batch.vantage.startsWith('site:') ? batch.vantage.slice(batch.vantage.indexOf('/') + 1) : null;
@@ -56,6 +58,7 @@ export function applyBatch(
       vantage !== undefined &&
       vantage.impaired === impaired &&
       vantage.detail === detail &&
+      vantage.control === control &&
       (vantage.skipped ?? []).join('\n') === skipped.join('\n');
     const lastAt = same ? nextLastAt(vantage.lastAt, startedAt, site.policy) : startedAt;
     recorded = !same || lastAt !== vantage.lastAt;
@@ -65,6 +68,7 @@ export function applyBatch(
       impaired,
       detail,
       ...(skipped.length > 0 ? { skipped } : {}),
+      ...(control !== undefined ? { control } : {}),
     };
     changed = true;
   } else if (vantage && batch.roundId === vantage.lastRound && skipped.some((k) => !vantage.skipped?.includes(k))) {

@@ -1,3 +1,4 @@
+import type { FleetBrake } from '../domain/brake.ts';
 import type { IncidentRecord, SiteState, Transition } from '../domain/model.ts';
 import { FailoverError, TransientError } from '../errors.ts';
 
@@ -6,6 +7,14 @@ export class VersionConflictError extends FailoverError {
   constructor(site: string, expected: number | null, options?: { cause?: unknown }) {
     super('VERSION_CONFLICT', `state of site ${site} is no longer at version ${expected ?? 'none'}`, options);
     this.name = 'VersionConflictError';
+  }
+}
+
+/** The fleet item of the mass-failover brake changed since it was read: read it again and decide again. */
+export class FleetBrakeConflictError extends FailoverError {
+  constructor(expected: number | null, options?: { cause?: unknown }) {
+    super('FLEET_BRAKE_CONFLICT', `the fleet brake item is no longer at version ${expected ?? 'none'}`, options);
+    this.name = 'FleetBrakeConflictError';
   }
 }
 
@@ -56,6 +65,17 @@ export interface StateStore {
   /** A site's transitions, oldest first, with sequence numbers in [fromSeq, toSeq]. */
   listTransitions(site: string, range?: { fromSeq?: number; toSeq?: number; limit?: number }): Promise<Transition[]>;
   getIncident(id: string): Promise<IncidentRecord | null>;
+  /**
+   * The mass-failover brake's one fleet item (shared/domain/brake.ts) with its version, strongly consistent; null
+   * before the first automatic failover. An item that does not decode reads as empty at its version, so that the
+   * next write replaces it rather than every failover failing on it.
+   */
+  loadFleetBrake(): Promise<{ brake: FleetBrake; version: number } | null>;
+  /**
+   * Writes the fleet item at `expectedVersion + 1` only if the stored version is still `expectedVersion` (`null`:
+   * none yet). Throws FleetBrakeConflictError otherwise, changing nothing.
+   */
+  saveFleetBrake(brake: FleetBrake, expectedVersion: number | null): Promise<void>;
   /** Incidents, newest first, optionally of one site, one status, opened at or after `since`. */
   listIncidents(query: {
     site?: string;

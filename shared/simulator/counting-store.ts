@@ -43,6 +43,16 @@ export class CountingStateStore implements StateStore {
     return this.inner.getIncident(id);
   }
 
+  loadFleetBrake(): ReturnType<StateStore['loadFleetBrake']> {
+    this.reads++;
+    return this.inner.loadFleetBrake();
+  }
+
+  saveFleetBrake(...args: Parameters<StateStore['saveFleetBrake']>): Promise<void> {
+    this.otherWrites++;
+    return this.inner.saveFleetBrake(...args);
+  }
+
   listIncidents(query: Parameters<StateStore['listIncidents']>[0]): ReturnType<StateStore['listIncidents']> {
     return this.inner.listIncidents(query);
   }

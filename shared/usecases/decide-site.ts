@@ -12,10 +12,11 @@ import type {
   SiteState,
   Transition,
 } from '../domain/model.ts';
-import { FailoverError } from '../errors.ts';
+import { FailoverError, TransientError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { HistoryStore } from '../ports/history-store.ts';
 import { VersionConflictError, type StateStore } from '../ports/state-store.ts';
+import { admitFailover } from './admit-failover.ts';
 import { recordHistory } from './history/record-history.ts';
 
 /** Observations or commands for a site the configuration does not know. */
@@ -48,6 +49,11 @@ export interface DecideSiteDeps {
   readonly history?: HistoryStore;
   /** Told when adding to the history failed: the decision stands, the history misses those rounds. */
   readonly onHistoryError?: (error: unknown, site: string) => void;
+  /**
+   * Told when the brake's fleet item failed in a way retrying will not fix (permissions, a bad request): the failover
+   * goes ahead unbraked rather than be lost. A transient failure is thrown instead (the batch comes back).
+   */
+  readonly onBrakeError?: (error: unknown, site: string) => void;
 }
 
 export interface DecideSiteInput {
@@ -86,7 +92,8 @@ function position(state: SiteState | null): string {
 
 /**
  * Decides for one site: reads its state, folds in the batches and commands, and commits the result with one
- * conditional write. Racing deciders re-read and decide again; since applying an observation twice changes nothing,
+ * conditional write. An automatic failover first asks the mass-failover brake (`admitFailover`, the fleet item);
+ * held, the site stays where it is and the decision records why. Racing deciders re-read and decide again; since applying an observation twice changes nothing,
  * exactly one of them commits a given transition. A traffic command (failover, failback, pins) is re-applied only
  * while the site's traffic and pins are as this call first read them: when another decision moved them in between,
  * the command is refused (`conflict`), so that racing operators get one winner, not a flip series. History records
@@ -114,7 +121,7 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
             reason: `the site changed while this ${command.type} was decided: ${describePosition(previous)}; nothing was done`,
           }))
       : [];
-    const decided = decide({
+    const decideInput = {
       site,
       regions: deps.config.regions.probe,
       state: previous,
@@ -122,7 +129,18 @@ export async function decideSite(deps: DecideSiteDeps, input: DecideSiteInput): 
       commands: moved ? commands.filter((c) => !TRAFFIC_COMMANDS.has(c.type)) : commands,
       maintenance: [...site.maintenance, ...extraWindows],
       now: deps.clock.now(),
-    });
+    };
+    let decided = decide(decideInput);
+    // An automatic failover takes a slot of the fleet's window first; refused, the same decision is made held.
+    if (decided.wantedFailover && deps.config.brake.enabled) {
+      const request = { site: site.id, now: decideInput.now, probesRuledOut: decided.wantedFailover.evidence.ruledOut };
+      const admission = await admitFailover(deps, request).catch((error: unknown) => {
+        if (error instanceof TransientError) throw error;
+        (deps.onBrakeError ?? ((e) => console.error(`brake of ${site.id} not consulted:`, e)))(error, site.id);
+        return null;
+      });
+      if (admission && !admission.admitted) decided = decide({ ...decideInput, brake: admission.hold });
+    }
     const out = { ...decided, rejected: [...conflicts, ...decided.rejected] };
     let state = out.state;
     if (out.changed && deps.skipFreshOnly !== false && onlyFresher(previous, out.state, site.policy)) {

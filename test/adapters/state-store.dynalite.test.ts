@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { startDynalite, type LocalDynamo } from '../../shared/adapters/local/dynalite.ts';
-import { dynamoHarness } from '../support/state-store-harness.ts';
+import { dynamoHarness, freshTableStore } from '../support/state-store-harness.ts';
+import { fleetBrakeContract } from './fleet-brake.contract.ts';
 import { dynamoDbTableSuite } from './dynamodb-table.suite.ts';
 import { sampleState, stateStoreContract, uniqueSite } from './state-store.contract.ts';
 
@@ -14,6 +15,7 @@ afterAll(async () => (await starting)?.close());
 
 stateStoreContract('DynamoDB adapter on dynalite', async () => dynamoHarness(await shared(), async () => undefined));
 dynamoDbTableSuite('dynalite', shared, false);
+fleetBrakeContract('DynamoDB adapter on dynalite', async () => freshTableStore(await shared()));
 
 describe('startDynalite', () => {
   it('keeps data on disk across a restart when given a path', async () => {

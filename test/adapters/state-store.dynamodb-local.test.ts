@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { javaAvailable, peersRequired, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local.ts';
-import { dynamoHarness } from '../support/state-store-harness.ts';
+import { dynamoHarness, freshTableStore } from '../support/state-store-harness.ts';
+import { fleetBrakeContract } from './fleet-brake.contract.ts';
 import { dynamoDbTableSuite } from './dynamodb-table.suite.ts';
 import { stateStoreContract } from './state-store.contract.ts';
 
@@ -21,4 +22,5 @@ describe.skipIf(!java)('DynamoDB Local', () => {
     dynamoHarness(await shared(), async () => undefined),
   );
   dynamoDbTableSuite('DynamoDB Local', shared, true);
+  fleetBrakeContract('DynamoDB adapter on DynamoDB Local', async () => freshTableStore(await shared()));
 });

@@ -391,3 +391,35 @@ describe('statusPages', () => {
     ]);
   });
 });
+
+describe('brake', () => {
+  it('defaults to the built-in brake, and takes each field given over it', () => {
+    expect(parseConfig(base).config!.brake).toEqual({
+      enabled: true,
+      maxShare: 0.2,
+      minSites: 5,
+      windowSeconds: 900,
+    });
+    const { config, diagnostics } = parseConfig(`${base}brake: { maxShare: 0.05, windowSeconds: 600 }\n`);
+    expect(diagnostics).toEqual([]);
+    expect(config!.brake).toEqual({ enabled: true, maxShare: 0.05, minSites: 5, windowSeconds: 600 });
+    expect(parseConfig(`${base}brake: { enabled: false }\n`).config!.brake.enabled).toBe(false);
+  });
+
+  it.each([
+    {
+      brake: '{ maxShare: 0.8 }',
+      problem:
+        'brake.maxShare (line 17:20): expected a share of at most 0.5: a brake that lets half the fleet fail over first brakes nothing',
+    },
+    { brake: '{ maxShare: 0 }', problem: 'brake.maxShare (line 17:20): expected a number > 0' },
+    {
+      brake: '{ windowSeconds: 30 }',
+      problem: 'brake.windowSeconds (line 17:25): expected a number >= 60',
+    },
+    { brake: '{ minSites: 0 }', problem: 'brake.minSites (line 17:20): expected a number >= 1' },
+    { brake: '{ maxSites: 10 }', problem: 'brake.maxSites (line 17:10): unknown field "maxSites"' },
+  ])('refuses brake: $brake, naming the field', ({ brake, problem }) => {
+    expect(problems(`${base}brake: ${brake}\n`)).toEqual([problem]);
+  });
+});

@@ -8,8 +8,8 @@ export interface FaultProxy {
   readonly endpoint: string;
   /** Requests whose JSON body this returns true for are answered with a DynamoDB ThrottlingException. */
   throttle: (body: string) => boolean;
-  /** The error those requests get instead. @default 'ThrottlingException' */
-  throttleWith: 'ThrottlingException' | 'ProvisionedThroughputExceededException';
+  /** The error those requests get instead (AccessDeniedException: one no retry fixes). @default 'ThrottlingException' */
+  throttleWith: 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'AccessDeniedException';
   /** How many requests were throttled so far. */
   readonly throttled: number;
   /** The DynamoDB operations seen (`GetItem`, `PutItem`, ...), from the X-Amz-Target header. */

@@ -1,8 +1,9 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DynamoDBDocumentClient, PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { EMPTY_FLEET_BRAKE, type FleetBrake } from '../../domain/brake.ts';
 import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
-import { VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
+import { FleetBrakeConflictError, VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
 import { IncidentItem, TransitionItem } from './dynamodb-records.ts';
 import { decodeCursor, DynamoTable, encodeCursor, StateStoreError, type Item, type Key } from './dynamodb-table.ts';
 import type { RESERVED_ATTRIBUTES } from './table.ts';
@@ -67,20 +68,36 @@ export class DynamoDbStateStore implements StateStore {
         `state of site ${state.site} has version ${state.version}; saving over ${expectedVersion ?? 'nothing'} needs ${(expectedVersion ?? 0) + 1}`,
       );
     }
-    const condition: Pick<PutCommandInput, 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> & {
-      ConditionExpression: string;
-    } =
-      expectedVersion === null
-        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE.partitionKey } }
-        : {
-            ConditionExpression: '#version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          };
+    const condition = versionCondition(expectedVersion);
     const item = { ...encodeState(state), ...stateKey(state.site), [TABLE.entityAttribute]: 'state' };
     await this.#table.putIf(
       { Item: item, ...condition },
       (cause) => new VersionConflictError(state.site, expectedVersion, { cause }),
+    );
+  }
+
+  async loadFleetBrake(): Promise<{ brake: FleetBrake; version: number } | null> {
+    const item = await this.#table.get(FLEET_BRAKE_KEY);
+    if (!item) return null;
+    const version = typeof item.version === 'number' && Number.isInteger(item.version) ? item.version : 0;
+    return { brake: decodeFleetBrake(item) ?? EMPTY_FLEET_BRAKE, version };
+  }
+
+  async saveFleetBrake(brake: FleetBrake, expectedVersion: number | null): Promise<void> {
+    const item = {
+      ...FLEET_BRAKE_KEY,
+      [TABLE.entityAttribute]: 'fleet-brake',
+      version: (expectedVersion ?? 0) + 1,
+      // For people reading the table; the rule reads `data`.
+      sites: Object.keys(brake.entries).length,
+      engagement: brake.engagement?.id ?? null,
+      updatedAt: brake.updatedAt,
+      data: deflateRawSync(Buffer.from(JSON.stringify(brake))),
+    };
+    const condition = versionCondition(expectedVersion);
+    await this.#table.putIf(
+      { Item: item, ...condition },
+      (cause) => new FleetBrakeConflictError(expectedVersion, { cause }),
     );
   }
 
@@ -278,6 +295,45 @@ export function parseIncidentId(id: string): { site: string; openedSeq: number }
   if (!match) return null;
   const openedSeq = Number(match[2]);
   return openedSeq <= MAX_SEQ ? { site: match[1]!, openedSeq } : null;
+}
+
+/** The condition of a versioned item's next write: none stored yet, or still at `expected`. */
+function versionCondition(
+  expected: number | null,
+): Pick<PutCommandInput, 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> & { ConditionExpression: string } {
+  return expected === null
+    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE.partitionKey } }
+    : {
+        ConditionExpression: '#version = :expected',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':expected': expected },
+      };
+}
+
+const FLEET_BRAKE_KEY: Key = { [TABLE.partitionKey]: keys.fleetPk, [TABLE.sortKey]: keys.fleetBrakeSk };
+
+/** The fleet item's brake, or null when its data is not one (then it reads as empty and the next write replaces it). */
+function decodeFleetBrake(item: Item): FleetBrake | null {
+  try {
+    if (!(item.data instanceof Uint8Array)) return null;
+    const data = JSON.parse(inflateRawSync(item.data).toString('utf8')) as Partial<FleetBrake>;
+    const entries = data.entries;
+    const engagement = data.engagement;
+    const entriesOk =
+      entries !== null &&
+      typeof entries === 'object' &&
+      Object.values(entries).every((at) => typeof at === 'number' && Number.isFinite(at));
+    const engagementOk =
+      engagement === null ||
+      (typeof engagement === 'object' &&
+        typeof engagement?.id === 'string' &&
+        typeof engagement.since === 'number' &&
+        typeof engagement.announcer === 'string');
+    if (data.v !== 1 || !entriesOk || !engagementOk) return null;
+    return { v: 1, entries: entries!, engagement: engagement ?? null, updatedAt: Number(data.updatedAt) || 0 };
+  } catch {
+    return null;
+  }
 }
 
 const stateKey = (site: string): Key => ({ [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.stateSk });

@@ -62,6 +62,9 @@ export const keys = {
   incidentSk: (openedSeq: number) => `INCIDENT#${pad(openedSeq)}`,
   incidentPrefix: 'INCIDENT#',
   appliedSk: (actionId: string) => `APPLIED#${actionId}`,
+  /** The mass-failover brake's one fleet item (docs/state.md): outside every site's partition. */
+  fleetPk: 'FLEET',
+  fleetBrakeSk: 'BRAKE',
   /** gsi1 sort key of an incident: ISO time first, so string order is time order; the id breaks ties. */
   incidentIndexSk: (openedAt: number, id: string) => `${new Date(openedAt).toISOString()}#${id}`,
 } as const;

@@ -1,7 +1,11 @@
 import type { LinkConfig } from '../../config/model.ts';
+import { probeEvidence, type BrakeHold, type ProbeEvidence } from '../brake.ts';
 import { decayedPenalty, penalize, secondsUntilReuse } from '../damping.ts';
-import { holdDownFrom, iso, linkName, verdict, type Decision } from './context.ts';
-import { transitionData } from './effects.ts';
+import { clipText, smsText, SUBJECT_MAX_CHARS } from '../alert-text.ts';
+import { renderExplanation } from '../explain.ts';
+import type { Transition } from '../model.ts';
+import { holdDownFrom, iso, linkName, push, verdict, type Decision } from './context.ts';
+import { transitionData, type ActionDraft } from './effects.ts';
 import { incidentSeverity, openIncident, resolveIncident } from './incident.ts';
 import { alert, move, record, webhook } from './transitions.ts';
 
@@ -16,7 +20,8 @@ export function automate(d: Decision): void {
 
   if (s.mode === 'PRIMARY_ACTIVE') {
     if (primaryVerdict !== 'down') return;
-    if (upBackup) failover(d, upBackup.id, `${name(primary)} is ${failing(d, primary)}; ${name(upBackup.id)} is up`);
+    if (upBackup)
+      autoFailover(d, upBackup.id, `${name(primary)} is ${failing(d, primary)}; ${name(upBackup.id)} is up`);
     else if (allBackupsDown) bothDown(d, `${name(primary)} is ${failing(d, primary)} and every backup is down too`);
     return;
   }
@@ -25,14 +30,14 @@ export function automate(d: Decision): void {
     if (primaryVerdict === 'up') recovered(d, primary, `${name(primary)} is up again`);
     else if (s.activeLink !== primary && verdict(d, s.activeLink) === 'up')
       recovered(d, s.activeLink, `${name(s.activeLink)} is up again; the primary is still down`);
-    else if (upBackup) failover(d, upBackup.id, `${name(primary)} is still down; ${name(upBackup.id)} is up`);
+    else if (upBackup) autoFailover(d, upBackup.id, `${name(primary)} is still down; ${name(upBackup.id)} is up`);
     return;
   }
 
   // BACKUP_ACTIVE
   if (verdict(d, s.activeLink) === 'down') {
     if (primaryVerdict === 'up') failback(d, `${name(s.activeLink)} failed and the primary is up`);
-    else if (upBackup) failover(d, upBackup.id, `${name(s.activeLink)} failed; ${name(upBackup.id)} is up`);
+    else if (upBackup) autoFailover(d, upBackup.id, `${name(s.activeLink)} failed; ${name(upBackup.id)} is up`);
     else if (allBackupsDown && primaryVerdict === 'down') bothDown(d, 'every link is down');
     return;
   }
@@ -68,6 +73,92 @@ function failing(d: Decision, link: string): string {
   const votes = d.evidence[link]?.votes.filter((v) => v.vote === 'down') ?? [];
   const hardDown = votes.some((v) => v.checks.some((c) => c.down >= threshold));
   return hardDown || votes.length === 0 ? 'down' : 'degraded (latency, loss or MOS over budget)';
+}
+
+/**
+ * An automatic failover, which the mass-failover brake may hold: the decision says what it wanted and on what
+ * evidence (decideSite asks the fleet item), and with `d.brake` set it records the hold instead of moving traffic.
+ */
+function autoFailover(d: Decision, to: string, why: string): void {
+  const evidence = probeEvidence(d.evidence[d.state.activeLink], d.state.vantages, d.site.policy.quorum);
+  d.wantedFailover = { to, evidence };
+  if (d.brake) return brakeHold(d, to, why, d.brake, evidence);
+  const held = d.state.brakeHeld;
+  delete d.state.brakeHeld;
+  failover(d, to, held ? `${why} (held by the mass-failover brake since ${iso(held.since)})` : why);
+}
+
+/** Records, once per engagement, that the brake holds this site's failover; the announcing site alerts for all. */
+function brakeHold(d: Decision, to: string, why: string, hold: BrakeHold, evidence: ProbeEvidence): void {
+  const s = d.state;
+  if (s.brakeHeld?.engagement === hold.engagement.id) return;
+  s.brakeHeld = { engagement: hold.engagement.id, since: d.now, to };
+  const minutes = Math.round(hold.windowSeconds / 60);
+  const withChecks = evidence.voted.filter((r) => s.vantages[`region:${r}`]?.control !== undefined).length;
+  const control =
+    withChecks === 0
+      ? `none of the ${evidence.voted.length} regions voting ran control checks`
+      : `${evidence.clean.length} of the ${evidence.voted.length} regions voting had every control check answer (${evidence.quorum} needed)`;
+  const t = record(
+    d,
+    'failover-held',
+    s.mode,
+    s.activeLink,
+    `Automatic failover to ${linkName(d, to)} held by the mass-failover brake: ${why}, but ${hold.failedOver} of ${hold.sites} sites failed over within ${minutes} min (at most ${hold.limit} may), and ${control}, so the probes may be what failed. Traffic stays on ${s.activeLink}. The brake releases at ${iso(hold.releaseAt)} if no other site fails over; an operator's failover (POST /v1/sites/${s.site}/failover) is never held.`,
+    undefined,
+    {
+      brake: {
+        engagement: hold.engagement.id,
+        failedOver: hold.failedOver,
+        limit: hold.limit,
+        sites: hold.sites,
+        windowSeconds: hold.windowSeconds,
+        releaseAt: hold.releaseAt,
+        voted: [...evidence.voted],
+        clean: [...evidence.clean],
+        quorum: evidence.quorum,
+      },
+    },
+  );
+  if (hold.announce) push(d, brakeAlert(t, hold, control));
+}
+
+/** The engagement's one alert, carried by the announcing site's outbox: it speaks for the fleet, not the site. */
+function brakeAlert(t: Transition, hold: BrakeHold, control: string): ActionDraft {
+  const minutes = Math.round(hold.windowSeconds / 60);
+  const release = iso(hold.releaseAt);
+  return {
+    kind: 'alert',
+    severity: 'critical',
+    event: 'failover-held',
+    dedupKey: hold.engagement.id,
+    incidentId: null,
+    subject: clipText(
+      `[BRAKE] automatic failovers held: ${hold.failedOver} of ${hold.sites} sites in ${minutes} min`,
+      SUBJECT_MAX_CHARS,
+    ),
+    short: smsText(
+      `BRAKE: failovers held, ${hold.failedOver}/${hold.sites} sites failed over in ${minutes} min; probes suspect; releases ${release.slice(11, 16)}Z`,
+    ),
+    body: [
+      `The mass-failover brake engaged at ${iso(hold.engagement.since)} (${hold.engagement.id}).`,
+      '',
+      `${hold.failedOver} of ${hold.sites} sites failed over automatically within ${minutes} min; at most ${hold.limit} may. ` +
+        `The next, ${t.site}, wanted to fail over too, and ${control}: the probes, not the sites, may be what failed.`,
+      '',
+      'Every further automatic failover is held (traffic stays where it is; each held site records a failover-held transition).',
+      'DNS records gated on health checks are not held: Route 53 fails them over on its own (docs/dns.md).',
+      '',
+      'What to do:',
+      '  - Check the probe regions (their control checks, FailedPublishes, the dashboard) and a few held sites by hand.',
+      '  - A site that is really down: fail it over yourself, POST /v1/sites/<site>/failover (never held by the brake).',
+      `  - Or wait: the brake releases by itself at ${release} once no site failed over for ${minutes} min;`,
+      '    the held sites still down then fail over, at most the limit a window, and the brake holds again beyond it.',
+      '',
+      renderExplanation(t.explanation),
+    ].join('\n'),
+    suppressed: false,
+  };
 }
 
 export function failover(d: Decision, to: string, why: string): void {

@@ -1,5 +1,6 @@
 import type { SiteConfig } from '../../config/model.ts';
 import type { Action, OperatorFailover, PathEvidence, Rejection, SiteState, Transition } from '../model.ts';
+import type { BrakeHold, ProbeEvidence } from '../brake.ts';
 import type { ActionDraft } from './effects.ts';
 
 /** The working state of one decision, passed to each of its steps; `state` is the decision's own copy. */
@@ -17,6 +18,10 @@ export interface Decision {
   endedFailover: OperatorFailover | null;
   /** An incident opened by this step, announced right after the transition that opened it is recorded. */
   opening: boolean;
+  /** The mass-failover brake holds this decision's automatic failover (decideSite asked the fleet item). */
+  brake: BrakeHold | null;
+  /** The automatic failover this decision made or, with `brake`, held; null when it wanted none. */
+  wantedFailover: { readonly to: string; readonly evidence: ProbeEvidence } | null;
 }
 
 export function newDecision(site: SiteConfig, regions: readonly string[], state: SiteState, now: number): Decision {
@@ -32,6 +37,8 @@ export function newDecision(site: SiteConfig, regions: readonly string[], state:
     actionCount: 0,
     endedFailover: null,
     opening: false,
+    brake: null,
+    wantedFailover: null,
   };
 }
 

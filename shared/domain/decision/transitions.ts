@@ -23,7 +23,7 @@ export function record(
   toLink: string,
   summary: string,
   paths?: PathEvidence[],
-  extra?: Pick<Explanation, 'regions'>,
+  extra?: Pick<Explanation, 'regions' | 'brake'>,
 ): Transition {
   const s = d.state;
   const policy = d.site.policy;
