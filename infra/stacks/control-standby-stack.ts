@@ -7,6 +7,7 @@ import { Dispatcher } from '../constructs/dispatcher.ts';
 import { hostedZoneIdsOf } from '../constructs/dns-failover.ts';
 import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
+import { StandbyAlarms } from '../constructs/standby-alarms.ts';
 import { StateTableReplica } from '../constructs/state-table.ts';
 
 /** Props of the {@link ControlStandbyStack}; `env.region` is the configuration's standby control region. */
@@ -20,8 +21,9 @@ export interface ControlStandbyStackProps extends StackProps {
 /**
  * The standby control region: its own observations queue (every probe region sends each round to both), a decider
  * and a dispatcher on the global state table's replica here, and alert topics of its own, so that failover
- * decisions and alerts go on while the primary control region is down. The API, the agent channel, webhook
- * delivery, the DNS reconciler and the alarms stay in the primary (docs/architecture.md, "Control regions").
+ * decisions and alerts go on while the primary control region is down, and alarms of its own (its dead-letter
+ * queues, actions given up). The API, the agent channel, webhook delivery, the DNS reconciler, the dashboard and the
+ * probe-silence alarm stay in the primary (docs/architecture.md, "Control regions").
  */
 export class ControlStandbyStack extends Stack {
   /** The queue every probe region also sends its observations to. */
@@ -36,6 +38,8 @@ export class ControlStandbyStack extends Stack {
   public readonly failedInvocations: FailedInvocations;
   /** The dispatch function on this replica's stream. */
   public readonly dispatcher: Dispatcher;
+  /** This region's own alarms, on its own critical topic. */
+  public readonly alarms: StandbyAlarms;
 
   constructor(scope: Construct, id: string, props: ControlStandbyStackProps) {
     const { configYaml, config, ...stackProps } = props;
@@ -63,6 +67,13 @@ export class ControlStandbyStack extends Stack {
       topics: this.alerts,
       recordSwapZoneIds: hostedZoneIdsOf(config, 'record-swap'),
       deadLetterQueue: this.failedInvocations.deadLetterQueue,
+    });
+    this.alarms = new StandbyAlarms(this, 'Alarms', {
+      alerts: this.alerts,
+      deadLetterQueues: {
+        ObservationsDeadLetterQueue: this.observations.deadLetterQueue,
+        FailedInvocationsDeadLetterQueue: this.failedInvocations.deadLetterQueue,
+      },
     });
   }
 }

@@ -121,6 +121,30 @@ describe('two control regions', () => {
     expect(functions).toHaveLength(3);
   });
 
+  it('alarms in the standby region on its own critical topic: its dead-letter queues and the actions it gave up', () => {
+    const template = Template.fromStack(app.stacks.standby!);
+    const critical = Object.entries(template.findResources('AWS::SNS::Topic')).find(([id]) =>
+      id.includes('Critical'),
+    )![0];
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { AlarmActions: unknown[]; MetricName?: string; Namespace?: string };
+    }[];
+    expect(alarms).toHaveLength(3);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: critical }]);
+    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual([
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      'Failover/ActionsFailed',
+    ]);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'AllowAlarmsOfThisAccount', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+  });
+
   it('sends every round of every probe region to both control regions', () => {
     for (const [region, stack] of app.stacks.probes) {
       expect(stack.dependencies).toEqual(expect.arrayContaining([app.stacks.control, app.stacks.standby]));
