@@ -22,7 +22,8 @@ export async function validateCommand(file: string): Promise<number> {
   const records = config.sites.reduce((n, s) => n + s.dns.length, 0);
   console.log(
     `${file}: ${paint('green', 'valid')}: ${config.sites.length} site(s), ${checks} check(s), ${records} DNS record(s), ` +
-      `${config.regions.probe.length} probe region(s), control region ${config.regions.control}`,
+      `${config.regions.probe.length} probe region(s), control region ${config.regions.control}` +
+      (config.regions.standby ? ` with standby ${config.regions.standby} (witness ${config.regions.witness})` : ''),
   );
   return 0;
 }

@@ -4,6 +4,7 @@ import { keys, TABLE } from '../../shared/adapters/aws/table.ts';
 import type { Action } from '../../shared/domain/model.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import { dispatchSite, type DispatchDeps, type DispatchEvent } from '../../shared/usecases/dispatch.ts';
+import { dispatchExclusively, type DispatchExclusivelyDeps } from '../../shared/usecases/dispatch-exclusively.ts';
 import { logger, metrics } from '../shared/runtime.ts';
 
 const SITE_KEY_PREFIX = keys.site('');
@@ -24,7 +25,7 @@ export function siteOfRecord(record: DynamoDBRecord): string | undefined {
  * dispatchSite has recorded them as `action-failed` transitions.
  */
 export async function dispatchRecords(
-  deps: DispatchDeps,
+  deps: DispatchDeps | DispatchExclusivelyDeps,
   records: readonly DynamoDBRecord[],
 ): Promise<DynamoDBBatchResponse> {
   const knownSites = new Set(deps.config.sites.map((s) => s.id));
@@ -44,7 +45,15 @@ export async function dispatchRecords(
   }
 
   const sites = [...bySite];
-  const settled = await Promise.allSettled(sites.map(([site]) => dispatchSite(deps, { site })));
+  // With two control regions both dispatchers get every record; the site's lease picks the one that applies it.
+  const dispatch = (site: string) =>
+    'lease' in deps
+      ? dispatchExclusively(deps, { site }).then((out) => {
+          if (out.heldElsewhere) logger.debug('site dispatched by the other control region', { site });
+          return out;
+        })
+      : dispatchSite(deps, { site });
+  const settled = await Promise.allSettled(sites.map(([site]) => dispatch(site)));
 
   const failed = new Set<DynamoDBRecord>();
   let applied = 0;

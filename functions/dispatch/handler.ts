@@ -17,6 +17,8 @@ import { SqsDeliveryQueue } from '../../shared/adapters/aws/sqs-delivery-queue.t
 import { AGENT_ENV, cloudAgentDeps } from '../agent/runtime.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 import { dispatchRecords, dispatchReporter } from './dispatch-records.ts';
+import { DynamoDbDispatchLease } from '../../shared/adapters/aws/dynamodb-dispatch-lease.ts';
+import { DISPATCH_LEASE_MS, STANDBY_LEAVES } from '../../shared/usecases/dispatch-exclusively.ts';
 
 // One try per call (dispatchSite retries with backoff and full jitter) and a bound on each, so that a hung
 // connection costs one attempt, not the function's timeout.
@@ -32,6 +34,17 @@ const client = createDocumentClient();
 // Set by the stack: the webhook delivery queue always, the agent channel when some site has an agent.
 const webhookQueueUrl = process.env.WEBHOOK_QUEUE_URL;
 const agentChannel = process.env[AGENT_ENV.callbackUrl] ? cloudAgentDeps(config) : undefined;
+// Two control regions: both dispatchers read every write of the global table, and a site's lease lets one apply it;
+// the standby has no agent channel or webhook queue and leaves those actions to the primary.
+const region = process.env.AWS_REGION;
+const exclusive = config.regions.standby
+  ? {
+      lease: new DynamoDbDispatchLease({ tableName, client }),
+      holder: requiredEnv('AWS_REGION'),
+      leaseMs: DISPATCH_LEASE_MS,
+      ...(region === config.regions.standby ? { leave: STANDBY_LEAVES } : {}),
+    }
+  : {};
 const deps: DispatchDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),
@@ -58,6 +71,7 @@ const deps: DispatchDeps = {
         }),
       }
     : {}),
+  ...exclusive,
 };
 
 /**

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { CloudWatchLinkHealthSink } from '../../shared/adapters/aws/cloudwatch-link-health-sink.ts';
 import { SqsObservationSink } from '../../shared/adapters/aws/sqs-observation-sink.ts';
+import { ControlQueuesSink } from '../../shared/adapters/aws/control-queues-sink.ts';
 import { dataPlaneLinksOf } from '../../shared/config/data-plane.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import { bundledConfig, logger, requiredEnv } from '../shared/runtime.ts';
@@ -24,12 +25,26 @@ const region = probeRegionOf(config, process.env.AWS_REGION);
 const deps = {
   config,
   clock: systemClock,
-  sink: new SqsObservationSink({ queueUrl: requiredEnv('OBSERVATIONS_QUEUE_URL') }),
+  sink: controlQueuesSink(),
   queue: new SqsRoundQueue({ queueUrl: requiredEnv('ROUNDS_QUEUE_URL') }),
   // This region's own word on each data-plane link, put to CloudWatch here: DNS failover needs no control region.
   ...(dataPlaneLinksOf(config).length > 0 ? { health: new CloudWatchLinkHealthSink() } : {}),
   log: roundReporter(region),
 };
+
+/**
+ * The control regions' observations queues: the primary's, and the standby's when there is one. A round counts as
+ * published when every batch reached at least one of them; a queue that missed some is a warning.
+ */
+function controlQueuesSink(): ControlQueuesSink {
+  const urls = [requiredEnv('OBSERVATIONS_QUEUE_URL'), process.env.STANDBY_OBSERVATIONS_QUEUE_URL].filter(
+    (url): url is string => !!url,
+  );
+  return new ControlQueuesSink(
+    urls.map((queueUrl) => ({ name: queueUrl, sink: new SqsObservationSink({ queueUrl }) })),
+    (queueUrl, error) => logger.warn('observations missed one control region', { region, queueUrl, error }),
+  );
+}
 
 /**
  * Two entry points, one function: the every-minute tick queues a delayed ticket per round of the next minute, and

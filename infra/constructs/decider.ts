@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FailoverFunction } from './failover-function.ts';
-import type { StateTable } from './state-table.ts';
+import type { IStateTable } from './state-table.ts';
 import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /** The decide function's timeout: a batch is ten messages, a few sites, a few single-item writes each. */
@@ -19,7 +19,7 @@ export interface DeciderProps {
   /** The sites.yaml text, inlined into the function bundle. */
   readonly configYaml: string;
   /** Where sites' state and history live. */
-  readonly table: StateTable;
+  readonly table: IStateTable;
   /** The FIFO queue of observation batches; its visibility timeout must be at least six times `timeout`. */
   readonly queue: sqs.IQueue;
   /**

@@ -10,7 +10,7 @@ import type { AlertTopics } from './alert-topics.ts';
 import { hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
-import type { StateTable } from './state-table.ts';
+import type { IStateTable } from './state-table.ts';
 import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
 /**
@@ -38,7 +38,7 @@ export interface DispatcherProps {
   /** The sites.yaml text, inlined into the function bundle. */
   readonly configYaml: string;
   /** Where sites' state lives; its stream (new images) starts the function. */
-  readonly table: StateTable;
+  readonly table: IStateTable;
   /** The alert topics; the function may publish to these two and no other. */
   readonly topics: AlertTopics;
   /** Hosted zones of the `record-swap` records: the only zones the function may change. */

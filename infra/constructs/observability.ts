@@ -84,7 +84,7 @@ export class Observability extends Construct {
     const { control, config } = props;
     const regions = config.regions.probe;
     const critical = control.alerts.critical;
-    this.#allowAlarmsToPublish(control.alerts);
+    allowAlarmsToPublish(control.alerts);
     const notify = new cwActions.SnsAction(critical);
     const whenAny = {
       threshold: 1,
@@ -187,34 +187,6 @@ export class Observability extends Construct {
 
     this.probeAlarmRule = this.#forwardProbeAlarms(critical);
     this.dashboard = this.#dashboard(props.dashboardName ?? 'Failover', config, control, deadLetterQueues);
-  }
-
-  /**
-   * Alarm actions publish as the CloudWatch service: the topic policy (which enforceSSL made explicit) and the key
-   * policy must let it, for this account's alarms only.
-   */
-  #allowAlarmsToPublish(alerts: ObservedControlPlane['alerts']): void {
-    const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    alerts.critical.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAlarmsOfThisAccount',
-        principals: [cloudwatchService],
-        actions: ['sns:Publish'],
-        resources: [alerts.critical.topicArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-        },
-      }),
-    );
-    alerts.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAlarmsToPublishToEncryptedTopics',
-        principals: [cloudwatchService],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
   }
 
   #forwardProbeAlarms(critical: sns.ITopic): events.Rule {
@@ -397,4 +369,32 @@ export class Observability extends Construct {
     );
     return dashboard;
   }
+}
+
+/**
+ * Alarm actions publish as the CloudWatch service: the topic policy (which enforceSSL made explicit) and the key
+ * policy must let it, for this account's alarms only.
+ */
+export function allowAlarmsToPublish(alerts: ObservedControlPlane['alerts']): void {
+  const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+  alerts.critical.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowAlarmsOfThisAccount',
+      principals: [cloudwatchService],
+      actions: ['sns:Publish'],
+      resources: [alerts.critical.topicArn],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      },
+    }),
+  );
+  alerts.key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowAlarmsToPublishToEncryptedTopics',
+      principals: [cloudwatchService],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }),
+  );
 }

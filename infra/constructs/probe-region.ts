@@ -43,6 +43,11 @@ export interface ProbeRegionProps {
   readonly configYaml: string;
   /** The region of the control stack, which owns the observations queue and the critical alert topic. */
   readonly controlRegion: string;
+  /**
+   * The standby control region: each round goes to its observations queue too (STANDBY_OBSERVATIONS_QUEUE_URL).
+   * @default - none
+   */
+  readonly standbyRegion?: string;
   /** Wall time one round may take (config `probing.roundBudgetMs`, resolved). */
   readonly roundBudgetMs: number;
   /** The region's own alert topic: every alarm of the region has it as its action (RegionAlerts). */
@@ -108,14 +113,21 @@ export class ProbeRegion extends Construct {
   public readonly observationsQueueArn: string;
   /** URL of the observations queue in the control region. */
   public readonly observationsQueueUrl: string;
+  /** ARN and URL of the standby control region's observations queue, when there is one. */
+  public readonly standbyObservationsQueue: { readonly arn: string; readonly url: string } | undefined;
 
   constructor(scope: Construct, id: string, props: ProbeRegionProps) {
     super(scope, id);
     const queueName = props.observationsQueueName ?? OBSERVATIONS_QUEUE_NAME;
     // The queue lives in another stack and region: CloudFormation cannot reference it, so its ARN and URL are
     // spelled out from the control region, this account and the queue's fixed name.
-    this.observationsQueueArn = `arn:${Aws.PARTITION}:sqs:${props.controlRegion}:${Aws.ACCOUNT_ID}:${queueName}`;
-    this.observationsQueueUrl = `https://sqs.${props.controlRegion}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${queueName}`;
+    const arnIn = (region: string) => `arn:${Aws.PARTITION}:sqs:${region}:${Aws.ACCOUNT_ID}:${queueName}`;
+    const urlIn = (region: string) => `https://sqs.${region}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/${queueName}`;
+    this.observationsQueueArn = arnIn(props.controlRegion);
+    this.observationsQueueUrl = urlIn(props.controlRegion);
+    this.standbyObservationsQueue = props.standbyRegion
+      ? { arn: arnIn(props.standbyRegion), url: urlIn(props.standbyRegion) }
+      : undefined;
 
     const margin = props.timeoutMargin ?? Duration.seconds(30);
     const timeout = Duration.seconds(Math.min(900, Math.ceil(props.roundBudgetMs / 1000) + margin.toSeconds()));
@@ -152,13 +164,18 @@ export class ProbeRegion extends Construct {
       environment: {
         OBSERVATIONS_QUEUE_URL: this.observationsQueueUrl,
         ROUNDS_QUEUE_URL: this.roundQueue.queueUrl,
+        ...(this.standbyObservationsQueue ? { STANDBY_OBSERVATIONS_QUEUE_URL: this.standbyObservationsQueue.url } : {}),
       },
     });
     // Exactly SendMessage on the two queues (grantSendMessages would add GetQueueAttributes and GetQueueUrl).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage'],
-        resources: [this.observationsQueueArn, this.roundQueue.queueArn],
+        resources: [
+          this.observationsQueueArn,
+          ...(this.standbyObservationsQueue ? [this.standbyObservationsQueue.arn] : []),
+          this.roundQueue.queueArn,
+        ],
       }),
     );
     this.eventSource = new SqsEventSource(this.roundQueue, { batchSize: 1, reportBatchItemFailures: true });

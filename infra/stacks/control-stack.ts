@@ -63,7 +63,13 @@ export class ControlStack extends Stack {
     this.observations = new ObservationsQueue(this, 'Observations', {
       visibilityTimeout: visibilityTimeoutFor(DECIDER_TIMEOUT),
     });
-    this.state = new StateTable(this, 'State');
+    this.state = new StateTable(
+      this,
+      'State',
+      config.regions.standby && config.regions.witness
+        ? { replication: { standby: config.regions.standby, witness: config.regions.witness } }
+        : {},
+    );
     this.decider = new Decider(this, 'Decider', {
       configYaml,
       table: this.state,

@@ -5,6 +5,7 @@ import type { FailoverConfig } from '../../shared/config/model.ts';
 import { readAppConfig, type AppConfig } from '../config.ts';
 import { alertContactsOf } from '../constructs/alert-topics.ts';
 import { ControlStack } from './control-stack.ts';
+import { ControlStandbyStack } from './control-standby-stack.ts';
 import { alarmShards, DnsStack, dnsShards, LinkAlarmsStack } from './data-plane-stacks.ts';
 import { ProbeStack } from './probe-stack.ts';
 
@@ -12,6 +13,8 @@ import { ProbeStack } from './probe-stack.ts';
 export interface FailoverStacks {
   readonly appConfig: AppConfig;
   readonly control: ControlStack;
+  /** The standby control region's stack, with two control regions. */
+  readonly standby: ControlStandbyStack | undefined;
   /** Keyed by probe region. */
   readonly probes: ReadonlyMap<string, ProbeStack>;
   /** The link alarm stacks of each probe region (none without health-check-gated records). */
@@ -71,6 +74,15 @@ export function addFailoverStacks(app: App): FailoverStacks {
     configYaml: yaml,
     config,
   });
+  // The standby's replica is created by the primary's global table, so the standby deploys after it.
+  const standby = config.regions.standby
+    ? new ControlStandbyStack(app, 'Failover-Control-Standby', {
+        env: { region: config.regions.standby },
+        configYaml: yaml,
+        config,
+      })
+    : undefined;
+  standby?.addStackDependency(control);
   const contacts = alertContactsOf(config);
   const publishesLinkHealth = dataPlaneLinksOf(config).length > 0;
   const probes = new Map<string, ProbeStack>();
@@ -79,15 +91,17 @@ export function addFailoverStacks(app: App): FailoverStacks {
       env: { region },
       configYaml: yaml,
       controlRegion: config.regions.control,
+      ...(config.regions.standby ? { standbyRegion: config.regions.standby } : {}),
       roundBudgetMs: config.probing.roundBudgetMs,
       contacts,
       publishesLinkHealth,
     });
     // No reference crosses regions; the dependency only orders deployment so that the queue exists first.
     stack.addStackDependency(control);
+    if (standby) stack.addStackDependency(standby);
     probes.set(region, stack);
   }
   const { linkAlarms, dns } = addDataPlaneStacks(app, config, probes);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { appConfig, control, probes, linkAlarms, dns };
+  return { appConfig, control, standby, probes, linkAlarms, dns };
 }

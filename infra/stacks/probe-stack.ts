@@ -10,6 +10,8 @@ export interface ProbeStackProps extends StackProps {
   readonly configYaml: string;
   /** The region of the control stack and its observations queue. */
   readonly controlRegion: string;
+  /** The standby control region, whose observations queue gets every round too. @default - none */
+  readonly standbyRegion?: string;
   /** The resolved `probing.roundBudgetMs`, which sizes the function's timeout. */
   readonly roundBudgetMs: number;
   /** Who the region's own alert topic alerts. */
@@ -26,7 +28,8 @@ export class ProbeStack extends Stack {
   public readonly alerts: RegionAlerts;
 
   constructor(scope: Construct, id: string, props: ProbeStackProps) {
-    const { configYaml, controlRegion, roundBudgetMs, contacts, publishesLinkHealth, ...stackProps } = props;
+    const { configYaml, controlRegion, standbyRegion, roundBudgetMs, contacts, publishesLinkHealth, ...stackProps } =
+      props;
     super(scope, id, {
       description: 'Failover probe region: scheduled probe rounds and its own alerts',
       ...stackProps,
@@ -35,6 +38,7 @@ export class ProbeStack extends Stack {
     this.probe = new ProbeRegion(this, 'Probe', {
       configYaml,
       controlRegion,
+      ...(standbyRegion ? { standbyRegion } : {}),
       roundBudgetMs,
       alertTopic: this.alerts.topic,
       publishesLinkHealth,

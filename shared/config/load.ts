@@ -6,6 +6,7 @@ import { ConfigError, type Diagnostic } from '../errors.ts';
 export { formatDiagnostic, formatPath } from '../errors.ts';
 import { isTimeZone, zonedTimeToEpoch } from './zoned-time.ts';
 import { bundledConfigJson } from './bundled.ts';
+import { controlRegionProblems } from './control-regions.ts';
 import { dataPlaneProblems } from './data-plane.ts';
 import { probeSpecOf, type Check } from './checks.ts';
 import {
@@ -70,6 +71,7 @@ function crossReferences(data: unknown): { path: Path; message: string }[] {
 
   const regions = arr(obj(root.regions).probe).filter((r): r is string => typeof r === 'string');
   duplicates(regions, (i, v) => add(['regions', 'probe', i], `duplicate region "${v}"`));
+  for (const p of controlRegionProblems(obj(root.regions).control, obj(root.regions).witness)) add(p.path, p.message);
 
   const userPresets = obj(root.presets);
   for (const [name, preset] of Object.entries(userPresets)) {
@@ -361,7 +363,7 @@ function resolve(doc: SitesConfigParsed): FailoverConfig {
   const defaultPolicy = resolvePolicy(doc.defaults?.policy, undefined, regionCount);
   return {
     version: 1,
-    regions: doc.regions,
+    regions: resolveRegions(doc.regions),
     probing: { ...doc.probing, roundBudgetMs: doc.probing.roundBudgetMs ?? Math.floor(shortestInterval * 800) },
     controlChecks: doc.controlChecks.map((check) => ({
       site: null,
@@ -392,6 +394,15 @@ function resolve(doc: SitesConfigParsed): FailoverConfig {
 }
 
 type PolicyOut = z.output<typeof Policy>;
+
+function resolveRegions(regions: SitesConfigParsed['regions']): FailoverConfig['regions'] {
+  const [control, standby] = typeof regions.control === 'string' ? [regions.control] : regions.control;
+  return {
+    probe: regions.probe,
+    control: control!,
+    ...(standby ? { standby, ...(regions.witness ? { witness: regions.witness } : {}) } : {}),
+  };
+}
 
 function resolvePolicy(defaults: PolicyOut | undefined, site: PolicyOut | undefined, regions: number): ResolvedPolicy {
   const merged = { ...DEFAULT_POLICY, ...defaults, ...site };

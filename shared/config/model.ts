@@ -103,7 +103,15 @@ export interface SiteConfig {
 /** A validated sites.yaml with every default and reference resolved: what the rest of the system reads. */
 export interface FailoverConfig {
   readonly version: 1;
-  readonly regions: { readonly probe: readonly string[]; readonly control: string };
+  readonly regions: {
+    readonly probe: readonly string[];
+    /** The (primary) control region. */
+    readonly control: string;
+    /** The second control region, which decides and dispatches too (docs/architecture.md, "Control regions"). */
+    readonly standby?: string;
+    /** With a standby: the third region of the strongly consistent state table, which holds no function. */
+    readonly witness?: string;
+  };
   readonly probing: z.output<typeof SitesConfig>['probing'] & { readonly roundBudgetMs: number };
   readonly controlChecks: readonly PlannedCheck[];
   readonly contacts: readonly ContactConfig[];

@@ -8,6 +8,14 @@ export const Region = z
   .string()
   .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-1');
 
+function controlRegionsMessage(issue: { input?: unknown }): string {
+  const { input } = issue;
+  if (input === undefined) return 'required';
+  if (!Array.isArray(input)) return 'expected an AWS region such as eu-west-1, or a list of two';
+  if (input.length === 0 || input.length > 2) return `expected one or two control regions, got ${input.length}`;
+  return 'expected AWS regions such as eu-west-1';
+}
+
 export const SEVERITIES = ['critical', 'warning'] as const;
 export const Severity = z.enum(SEVERITIES);
 
@@ -311,7 +319,14 @@ export const SitesConfig = z
     regions: z
       .object({
         probe: z.array(Region).min(1),
-        control: Region,
+        control: z
+          .union([Region, z.array(Region).min(1).max(2)], { error: controlRegionsMessage })
+          .describe(
+            'Where decisions happen: one region, or two ([primary, standby]) that both decide on a strongly consistent global table.',
+          ),
+        witness: Region.optional().describe(
+          'With two control regions: the third region of the state table (an MRSC witness, no functions), in the same region set.',
+        ),
       })
       .strict(),
     probing: Probing.default({ concurrency: 64, jitterMs: 1000 }),

@@ -39,6 +39,11 @@ export interface DispatchDeps {
   readonly agentCommands?: ActionHandler<Extract<Action, { kind: 'agent-command' }>>;
   /** Webhook delivery (a later issue); without one, webhook events have no subscriber to go to. */
   readonly webhooks?: ActionHandler<Extract<Action, { kind: 'webhook' }>>;
+  /**
+   * Action kinds this dispatcher leaves in the outbox for another one: the standby control region has no agent
+   * channel and no webhook queue, so the primary's dispatcher applies those (docs/architecture.md, "Control regions").
+   */
+  readonly leave?: ReadonlySet<Action['kind']>;
   /** The retry policy of every lane; default DNS_RETRY for DNS and DEFAULT_RETRY for the others. */
   readonly retry?: RetryPolicy;
   /** Waits between retries; injectable so that tests need not wait. */
@@ -103,7 +108,7 @@ export async function dispatchSite(deps: DispatchDeps, input: { readonly site: s
   const site = deps.config.sites.find((s) => s.id === input.site);
   if (!site) throw new UnknownSiteError(input.site);
   const state = await deps.store.load(site.id);
-  const pending = state?.outbox.filter((a) => a.kind !== 'history') ?? [];
+  const pending = state?.outbox.filter((a) => a.kind !== 'history' && !deps.leave?.has(a.kind)) ?? [];
   const applied: Action[] = [];
   const skipped: Action[] = [];
   const failed: ActionFailure[] = [];

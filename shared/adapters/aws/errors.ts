@@ -5,12 +5,20 @@ export class ObservationsNotDeliveredError extends FailoverError {
   /** Batches (not messages) of which at least one part did not reach the queue. */
   readonly lost: number;
   readonly total: number;
+  /** Which batches (their indexes in the published list) were lost, when the sink knows; otherwise any may be. */
+  readonly lostBatches: ReadonlySet<number> | undefined;
 
-  constructor(lost: number, total: number, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    lost: number,
+    total: number,
+    detail: string,
+    options?: { cause?: unknown; lostBatches?: ReadonlySet<number> },
+  ) {
     super('OBSERVATIONS_NOT_DELIVERED', `${lost} of ${total} observation batch(es) not delivered: ${detail}`, options);
     this.name = 'ObservationsNotDeliveredError';
     this.lost = lost;
     this.total = total;
+    this.lostBatches = options?.lostBatches;
   }
 }
 

@@ -80,7 +80,10 @@ export class SqsObservationSink implements ObservationSink {
       for (const [i, chunk] of requests.entries()) {
         const refused = await this.#send(chunk).catch((error: unknown) => {
           const undelivered = new Set([...lost, ...[...requests.slice(i).flat(), ...retry].map((m) => m.batch)]);
-          throw new ObservationsNotDeliveredError(undelivered.size, batches.length, describe(error), { cause: error });
+          throw new ObservationsNotDeliveredError(undelivered.size, batches.length, describe(error), {
+            cause: error,
+            lostBatches: undelivered,
+          });
         });
         for (const { message, failure } of refused) {
           if (failure.SenderFault) note(message.batch, `${failure.Code ?? 'refused'}: ${failure.Message ?? ''}`);
@@ -92,7 +95,7 @@ export class SqsObservationSink implements ObservationSink {
     for (const message of pending) note(message.batch, `still refused after ${this.#maxAttempts} attempts`);
     if (lost.size > 0) {
       const detail = [...reasons].map(([reason, count]) => `${reason} (${count})`).join('; ');
-      throw new ObservationsNotDeliveredError(lost.size, batches.length, detail);
+      throw new ObservationsNotDeliveredError(lost.size, batches.length, detail, { lostBatches: lost });
     }
   }
 
