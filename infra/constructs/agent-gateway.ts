@@ -41,11 +41,19 @@ export function agentChannelThrottle(agents: number): { rateLimit: number; burst
 /**
  * The item families (partition key prefixes) each function of the agent channel may touch; IAM holds them to these
  * (`dynamodb:LeadingKeys`), so the internet-facing gateway can write neither API keys nor webhook subscriptions.
- * The gateway decides the agents' observations (state, history, maintenance windows) and keeps the channel's items.
+ * The gateway decides the agents' observations (state, history, maintenance windows, the mass-failover brake's
+ * fleet item) and keeps the channel's items.
  */
 export const AGENT_FUNCTION_PARTITIONS = {
   authorizer: [PARTITION.replay],
-  gateway: [PARTITION.agent, PARTITION.replay, PARTITION.site, PARTITION.history, PARTITION.maintenance],
+  gateway: [
+    PARTITION.agent,
+    PARTITION.replay,
+    PARTITION.site,
+    PARTITION.history,
+    PARTITION.maintenance,
+    PARTITION.fleet,
+  ],
   sweep: [PARTITION.agent, PARTITION.site],
   /** What grantIssueCommands gives a function issuing commands (the dispatcher): command and connection items. */
   commands: [PARTITION.agent],

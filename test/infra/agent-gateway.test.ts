@@ -108,7 +108,7 @@ describe('AgentGateway', () => {
       'gateway',
       () => gateway.gatewayFunction,
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-      ['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*'],
+      ['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*', 'FLEET*'],
     ],
     [
       'sweep',

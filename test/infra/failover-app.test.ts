@@ -1052,7 +1052,7 @@ describe('the control stack: agent gateway', () => {
         Effect: 'Allow',
         Action: items,
         Resource: tableArn,
-        Condition: leadingKeys(['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*']),
+        Condition: leadingKeys(['AGENT#*', 'REPLAY#*', 'SITE#*', 'HISTORY#*', 'MAINTENANCE#*', 'FLEET*']),
       },
       readChallenge,
       {

@@ -51,6 +51,8 @@ export const PARTITION = {
   replay: 'REPLAY#',
   history: 'HISTORY#',
   maintenance: 'MAINTENANCE#',
+  /** The one fleet item of the mass-failover brake (a key, not a prefix). */
+  fleet: 'FLEET',
 } as const;
 
 /** Key values of each item kind. */
@@ -63,7 +65,7 @@ export const keys = {
   incidentPrefix: 'INCIDENT#',
   appliedSk: (actionId: string) => `APPLIED#${actionId}`,
   /** The mass-failover brake's one fleet item (docs/state.md): outside every site's partition. */
-  fleetPk: 'FLEET',
+  fleetPk: PARTITION.fleet,
   fleetBrakeSk: 'BRAKE',
   /** gsi1 sort key of an incident: ISO time first, so string order is time order; the id breaks ties. */
   incidentIndexSk: (openedAt: number, id: string) => `${new Date(openedAt).toISOString()}#${id}`,
