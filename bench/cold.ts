@@ -7,13 +7,14 @@
 // targets (import < 100 ms CPU, bundle < 600 KB) are judged on the "after" medians.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import {
-  configDefine,
+  CONFIG_DEFINE,
+  CONFIG_FILE,
   esbuildOptionsOf,
   LAMBDA_ALIASES,
   LAMBDA_BUNDLING,
@@ -121,8 +122,19 @@ async function bundle(root: string, entry: string, outfile: string, define: Reco
 const work = await mkdtemp(join(tmpdir(), 'failover-bench-cold-'));
 try {
   const yaml = await readFile(join(REPO, DEFAULT_CONFIG_FILE), 'utf8');
-  // The before sources read the YAML text, the after ones the JSON; defining both leaves each its own.
-  const define = { ...configDefine(configJsonOf(yaml).json), 'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(yaml) };
+  const { config, json } = configJsonOf(yaml);
+  // The after bundles read the configuration file beside them, as deployed; older sources had it inlined, as the
+  // YAML text or as the first JSON format: defining both leaves each its own.
+  await writeFile(join(work, CONFIG_FILE), json);
+  const defines: Record<Variant, Record<string, string>> = {
+    before: {
+      'process.env.FAILOVER_CONFIG_JSON': JSON.stringify(
+        JSON.stringify({ format: 'failover-config/resolved-1', config }),
+      ),
+      'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(yaml),
+    },
+    after: CONFIG_DEFINE,
+  };
   const roots: Record<Variant, string> = { before: join(work, 'before'), after: REPO };
   execFileSync('mkdir', ['-p', roots.before]);
   checkout(BEFORE, roots.before);
@@ -131,7 +143,10 @@ try {
   for (const handler of HANDLERS) {
     for (const variant of ['before', 'after'] as const) {
       const outfile = join(work, `${variant}-${handler}.mjs`);
-      sizes.set(`${handler} ${variant}`, await bundle(roots[variant], LAMBDA_ENTRIES[handler], outfile, define));
+      sizes.set(
+        `${handler} ${variant}`,
+        await bundle(roots[variant], LAMBDA_ENTRIES[handler], outfile, defines[variant]),
+      );
       files.set(`${handler} ${variant}`, outfile);
     }
   }

@@ -279,7 +279,7 @@ describe('probe handler', () => {
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-1" (build it at synth)']);
+    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-2" (build it at synth)']);
   });
 
   it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {
