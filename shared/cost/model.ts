@@ -45,8 +45,8 @@ export interface AlarmCount {
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
   readonly linkAlarms: number;
   /**
-   * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes and, with data-plane links,
-   * FailedHealthPublishes.
+   * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes, SkippedChecks, StaleRounds
+   * and, with data-plane links, FailedHealthPublishes.
    */
   readonly probeRegions: number;
   readonly total: number;
@@ -165,7 +165,8 @@ export function alarmCountOf(config: FailoverConfig): AlarmCount {
     dispatcher: 1,
     silentRegions: 1,
     linkAlarms: links * regions,
-    probeRegions: regions * (links > 0 ? 3 : 2),
+    // Each: its DLQ, FailedPublishes, SkippedChecks, StaleRounds; with data-plane links FailedHealthPublishes.
+    probeRegions: regions * (links > 0 ? 5 : 4),
   };
   return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
@@ -464,7 +465,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ and failed publishes)',
+    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ, failed publishes, skipped checks, stale rounds)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,

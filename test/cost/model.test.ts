@@ -68,8 +68,9 @@ describe('estimateCost', () => {
       roundMsSource: 'assumed',
       // Outcomes of the one region, latency, decisions, regions reporting, drift.
       customMetrics: 5,
-      // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; the region's DLQ.
-      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 2, linkAlarms: 0, total: 7 },
+      // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; the region's DLQ,
+      // FailedPublishes, SkippedChecks and StaleRounds.
+      alarms: { deadLetterQueues: 3, dispatcher: 1, silentRegions: 1, probeRegions: 4, linkAlarms: 0, total: 9 },
     });
   });
 
@@ -122,7 +123,7 @@ describe('estimateCost', () => {
     expect(line(report, 'SNS', 'alert emails').quantity).toBe(6);
     expect(line(report, 'SNS', 'critical alert SMS').quantity).toBe(3);
     expect(line(report, 'CloudWatch', 'custom metrics published every hour').monthlyUsd).toBeCloseTo(1.5, 12);
-    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.7, 12);
+    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(0.9, 12);
     expect(line(report, 'CloudWatch', 'dashboard').monthlyUsd).toBe(3);
     expect(line(report, 'Secrets Manager', 'secrets').quantity).toBe(2);
     expect(line(report, 'KMS', 'customer-managed key').monthlyUsd).toBe(1);
@@ -247,7 +248,7 @@ describe('the data plane in the bill', () => {
     expect(line(report, 'Route 53', 'calculated health checks').quantity).toBe(2);
     expect(line(report, 'CloudWatch', 'LinkHealth metrics').quantity).toBe(2 * regions);
     expect(line(report, 'CloudWatch', 'link alarms').quantity).toBe(2 * regions);
-    expect(report.workload.alarms).toMatchObject({ linkAlarms: 2 * regions, probeRegions: 3 * regions });
+    expect(report.workload.alarms).toMatchObject({ linkAlarms: 2 * regions, probeRegions: 5 * regions });
     // One request per round and region (both links in it), a round a minute.
     expect(line(report, 'CloudWatch', 'PutMetricData of LinkHealth').quantity).toBe(regions * 43_800);
   });
