@@ -465,7 +465,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ, failed publishes, skipped checks, stale rounds)',
+    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ and 3 counters)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,
