@@ -5,133 +5,52 @@
 // reports the CPU time (user + system, every thread) of `await import(bundle)` and of the whole process; a bare
 // `node` is run before each handler as the floor no process goes under. Prints min/median/max per handler; the
 // targets (import < 100 ms CPU, bundle < 600 KB) are judged on the "after" medians.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import {
-  configDefine,
-  esbuildOptionsOf,
-  LAMBDA_ALIASES,
-  LAMBDA_BUNDLING,
-  LAMBDA_ENTRIES,
-} from '../infra/constructs/lambda-bundling.ts';
+import { CONFIG_DEFINE, CONFIG_FILE, LAMBDA_ENTRIES } from '../infra/constructs/lambda-bundling.ts';
 import { DEFAULT_CONFIG_FILE } from '../infra/config.ts';
 import { configJsonOf } from '../shared/config/load.ts';
+import { bundleHandler as bundle, checkout, coldImport, REPO, spread, stats, type Cold } from './cold-import.ts';
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 7));
 // The last commit whose handlers bundled every zod locale and the YAML parser.
 const BEFORE = process.env.BENCH_COLD_BEFORE ?? '8763a46';
 const TARGET_CPU_MS = 100;
 const TARGET_KB = 600;
-const REPO = fileURLToPath(new URL('../', import.meta.url));
-
-// What the handlers read at import; no request is made, so the values need only be well formed.
-const ENV: Record<string, string> = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  POWERTOOLS_SERVICE_NAME: 'failover-bench',
-  STATE_TABLE_NAME: 'failover-state',
-  OBSERVATIONS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo',
-  ROUNDS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-rounds',
-  WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:failover-warning',
-  CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:failover-critical',
-  API_KEY_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper',
-  WEBHOOK_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-keys',
-  WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-webhooks',
-  AGENT_CHALLENGE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:challenge',
-  AGENT_SIGNING_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:signing',
-  AGENT_CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/v1',
-};
 
 type Variant = 'before' | 'after';
 type Handler = keyof typeof LAMBDA_ENTRIES;
 // The web function serves files and is newer than the baseline this bench compares with: left out.
 const HANDLERS = (Object.keys(LAMBDA_ENTRIES) as Handler[]).filter((h) => h !== 'web');
 
-const stats = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { min: s[0]!, median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, max: s.at(-1)! };
-};
-
-interface Cold {
-  /** CPU time of `await import(bundle)`. */
-  readonly importMs: number;
-  /** CPU time of the process from its start to the end of the import. */
-  readonly processMs: number;
-}
-
-/** A cold import of `bundle` in a fresh process; of nothing at all when `bundle` is undefined (the floor). */
-function coldImport(bundle: string | undefined): Promise<Cold> {
-  const script =
-    'const t = process.cpuUsage();' +
-    (bundle ? `await import(${JSON.stringify(pathToFileURL(bundle).href)});` : '') +
-    'const c = process.cpuUsage(t); const p = process.cpuUsage();' +
-    'process.stdout.write(`\\ncpu ${(c.user + c.system) / 1000} ${(p.user + p.system) / 1000}`);';
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH, ...ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const cpu = /\ncpu ([\d.]+) ([\d.]+)$/.exec(out);
-      if (code === 0 && cpu) resolve({ importMs: Number(cpu[1]), processMs: Number(cpu[2]) });
-      else reject(new Error(`importing ${bundle} exited ${code}:\n${err || out}`));
-    });
-  });
-}
-
-/** The sources of `ref` (functions and shared code), unpacked under `dir`. */
-function checkout(ref: string, dir: string): void {
-  const paths = ['functions', 'shared', 'package.json', 'tsconfig.json'];
-  const archive = execFileSync('git', ['-C', REPO, 'archive', ref, ...paths], { maxBuffer: 1 << 30 });
-  execFileSync('tar', ['-x', '-C', dir], { input: archive });
-}
-
-async function bundle(root: string, entry: string, outfile: string, define: Record<string, string>): Promise<number> {
-  // An older checkout is built without the aliases whose replacement it does not have yet, as it was deployed.
-  const aliases = Object.entries(LAMBDA_ALIASES).filter(([, to]) => existsSync(join(root, to)));
-  await build({
-    ...esbuildOptionsOf({
-      ...LAMBDA_BUNDLING,
-      esbuildArgs: { '--alias': aliases.map(([from, to]) => `${from}=${to}`) },
-      define,
-    }),
-    absWorkingDir: root,
-    entryPoints: [join(root, entry)],
-    outfile,
-    // An older checkout lives outside the repository: its imports resolve to the repository's packages.
-    nodePaths: [join(REPO, 'node_modules')],
-    logLevel: 'error',
-  });
-  return (await stat(outfile)).size;
-}
-
 const work = await mkdtemp(join(tmpdir(), 'failover-bench-cold-'));
 try {
   const yaml = await readFile(join(REPO, DEFAULT_CONFIG_FILE), 'utf8');
-  // The before sources read the YAML text, the after ones the JSON; defining both leaves each its own.
-  const define = { ...configDefine(configJsonOf(yaml).json), 'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(yaml) };
+  const { config, json } = configJsonOf(yaml);
+  // The after bundles read the configuration file beside them, as deployed; older sources had it inlined, as the
+  // YAML text or as the first JSON format: defining both leaves each its own.
+  await writeFile(join(work, CONFIG_FILE), json);
+  const defines: Record<Variant, Record<string, string>> = {
+    before: {
+      'process.env.FAILOVER_CONFIG_JSON': JSON.stringify(
+        JSON.stringify({ format: 'failover-config/resolved-1', config }),
+      ),
+      'process.env.FAILOVER_CONFIG_YAML': JSON.stringify(yaml),
+    },
+    after: CONFIG_DEFINE,
+  };
   const roots: Record<Variant, string> = { before: join(work, 'before'), after: REPO };
-  execFileSync('mkdir', ['-p', roots.before]);
   checkout(BEFORE, roots.before);
   const files = new Map<string, string>();
   const sizes = new Map<string, number>();
   for (const handler of HANDLERS) {
     for (const variant of ['before', 'after'] as const) {
       const outfile = join(work, `${variant}-${handler}.mjs`);
-      sizes.set(`${handler} ${variant}`, await bundle(roots[variant], LAMBDA_ENTRIES[handler], outfile, define));
+      sizes.set(
+        `${handler} ${variant}`,
+        await bundle(roots[variant], LAMBDA_ENTRIES[handler], outfile, defines[variant]),
+      );
       files.set(`${handler} ${variant}`, outfile);
     }
   }
@@ -159,8 +78,6 @@ try {
   }
 
   const kb = (bytes: number) => (bytes / 1024).toFixed(0);
-  const spread = (s: { min: number; median: number; max: number }) =>
-    `${s.min.toFixed(0)} / ${s.median.toFixed(0)} / ${s.max.toFixed(0)}`;
   const table: string[][] = [
     [
       'handler',

@@ -6,8 +6,8 @@ import { AgentAuthError } from '../../shared/usecases/agent/deps.ts';
 import { bundledConfig, logger } from '../shared/runtime.ts';
 import { authDeps } from './runtime.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const deps = authDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const deps = authDeps(bundledConfig());
 
 /**
  * The `$connect` authorizer of the agent WebSocket API (REQUEST, no caching): the AgentAuth in the query string must

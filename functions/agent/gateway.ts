@@ -6,8 +6,8 @@ import { challengeHandler, pollHandler } from './http.ts';
 import { cloudAgentDeps } from './runtime.ts';
 import { handleWebSocket, type AgentWebSocketEvent, type WebSocketResult } from './websocket.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const deps = cloudAgentDeps(bundledConfig());
 const challenge = challengeHandler(deps);
 const poll = pollHandler(deps);
 

@@ -4,8 +4,8 @@ import { sweepCommands } from '../../shared/usecases/agent/expire-commands.ts';
 import { bundledConfig, logger } from '../shared/runtime.ts';
 import { cloudAgentDeps } from './runtime.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const deps = cloudAgentDeps(bundledConfig(process.env.FAILOVER_CONFIG_JSON));
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const deps = cloudAgentDeps(bundledConfig());
 
 /** What one sweep did, for the log and the tests. */
 export interface SweepOutput {

@@ -19,13 +19,13 @@ import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.t
 import type { ApiDeps } from './deps.ts';
 import { apiHandlers, routeEvent } from './router.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const pepperSecret = requiredEnv('API_KEY_PEPPER_SECRET_ARN');
 // Set by the stack when the webhook delivery construct granted this function its key ring.
 const webhookKeySecret = process.env.WEBHOOK_KEY_SECRET_ARN;
-const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
+const config = bundledConfig();
 const deps: ApiDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),

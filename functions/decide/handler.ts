@@ -13,11 +13,11 @@ import { decideRecords, type ReturnSoon } from './decide-records.ts';
 import { returnSoon } from './return-soon.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const deps = {
-  config: bundledConfig(process.env.FAILOVER_CONFIG_JSON),
+  config: bundledConfig(),
   store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
   // Windows made through the API (POST /v1/maintenance), besides those of sites.yaml.

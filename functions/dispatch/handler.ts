@@ -27,8 +27,8 @@ const ONE_BOUNDED_TRY = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 };
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const config = bundledConfig();
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 // Set by the stack: the webhook delivery queue always, the agent channel when some site has an agent.

@@ -19,8 +19,8 @@ import {
 } from './runtime.ts';
 import { SqsRoundQueue } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const config = bundledConfig();
 const region = probeRegionOf(config, process.env.AWS_REGION);
 const deps = {
   config,

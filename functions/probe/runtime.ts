@@ -61,7 +61,8 @@ export async function tick(deps: ScheduleRoundsDeps, region: string, event: Sche
   logger.info('rounds scheduled', {
     region,
     scheduledTime: event.scheduledTime,
-    rounds: out.scheduled.map((t) => new Date(t.ticket.atMs).toISOString()),
+    rounds: [...new Set(out.scheduled.map((t) => new Date(t.ticket.atMs).toISOString()))],
+    tickets: out.scheduled.length,
     delaysMs: out.scheduled.map((t) => t.delayMs),
     skipped: out.skipped,
   });
@@ -146,12 +147,17 @@ export function roundReporter(region: string): (event: ProbeRegionEvent) => void
         logger.warn('stale round dropped', {
           region,
           roundId: event.roundId,
+          ...(event.shard !== undefined ? { shard: event.shard } : {}),
           lateMs: event.lateMs,
           staleAfterMs: event.staleAfterMs,
         });
         return;
       case 'unplanned':
-        logger.warn('round not in the current plan dropped', { region, roundId: event.roundId });
+        logger.warn('round not in the current plan dropped', {
+          region,
+          roundId: event.roundId,
+          ...(event.shard !== undefined ? { shard: event.shard } : {}),
+        });
         return;
       case 'round': {
         const { round } = event;
@@ -160,6 +166,7 @@ export function roundReporter(region: string): (event: ProbeRegionEvent) => void
         logger.info('round', {
           region,
           roundId: round.roundId,
+          ...(event.shard !== undefined ? { shard: event.shard, shards: event.shards } : {}),
           startedAt: round.startedAt,
           finishedAt: round.finishedAt,
           observations: round.observations.length,

@@ -19,8 +19,8 @@ const RETRYING_BOUNDED = {
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 };
 
-// FAILOVER_CONFIG_JSON is replaced at bundle time by the validated sites.yaml, as JSON (esbuild define).
-const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
+const config = bundledConfig();
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const history = new DynamoDbHistoryStore({ tableName, client });

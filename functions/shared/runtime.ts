@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { readBundledConfig } from '../../shared/config/bundled.ts';
@@ -9,15 +10,29 @@ export const logger = new Logger();
 export const metrics = new Metrics({ namespace: 'Failover' });
 
 /**
- * The configuration inlined into the bundle: sites.yaml, validated and resolved at synth, as JSON (so that neither
- * the YAML parser nor the schema is bundled). Text that is not such a configuration fails the cold start loudly.
+ * The configuration the bundle carries: sites.yaml, validated and resolved at synth, as compact JSON in the file
+ * `failover-config.json` beside the bundle (so that neither the YAML parser nor the schema is bundled, and the text
+ * is not compiled as code). esbuild names the file (FAILOVER_CONFIG_FILE) and blanks FAILOVER_CONFIG_JSON, which
+ * only an unbundled handler (a test) reads. Text that is not such a configuration fails the cold start loudly.
  */
-export function bundledConfig(json: string | undefined): FailoverConfig {
+export function bundledConfig(): FailoverConfig {
+  const json = process.env.FAILOVER_CONFIG_JSON ?? configFileText(process.env.FAILOVER_CONFIG_FILE);
   if (!json) throw failStart('FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration');
   const read = readBundledConfig(json);
   if ('config' in read) return read.config;
   logger.error('invalid configuration', { diagnostic: read.problem });
   throw new ConfigError([{ path: [], message: read.problem }], 'bundled configuration');
+}
+
+function configFileText(file: string | undefined): string {
+  if (!file)
+    throw failStart('no configuration: the bundle names no FAILOVER_CONFIG_FILE and FAILOVER_CONFIG_JSON is unset');
+  const url = new URL(file, import.meta.url);
+  try {
+    return readFileSync(url, 'utf8');
+  } catch (error) {
+    throw failStart(`cannot read the bundled configuration ${url.pathname}: ${(error as Error).message}`);
+  }
 }
 
 /** The value of a required environment variable; a missing one fails the cold start. */

@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { configJsonOf } from '../../shared/config/load.ts';
-import { configDefine, FAILOVER_RUNTIME, LAMBDA_BUNDLING } from './lambda-bundling.ts';
+import { CONFIG_DEFINE, configCommandHooks, FAILOVER_RUNTIME, LAMBDA_BUNDLING } from './lambda-bundling.ts';
 
 export { FAILOVER_RUNTIME } from './lambda-bundling.ts';
 
@@ -22,6 +25,22 @@ function configJson(yaml: string): string {
   return json;
 }
 
+/**
+ * The configuration's JSON as a file in the cloud assembly (`failover-config/<sha256>.json`), written once per
+ * text; the name changes with the content, so that a bundle (its cache key names the file) changes with it.
+ */
+function configFileOf(scope: Construct, yaml: string): string {
+  const json = configJson(yaml);
+  const outdir = Stage.of(scope)?.outdir;
+  if (!outdir) throw new Error('a FailoverFunction with a configuration must be inside a Stage (an App)');
+  const file = join(outdir, 'failover-config', `${createHash('sha256').update(json).digest('hex')}.json`);
+  if (!existsSync(file)) {
+    mkdirSync(join(outdir, 'failover-config'), { recursive: true });
+    writeFileSync(file, json);
+  }
+  return file;
+}
+
 /** Props of a {@link FailoverFunction}; the Lambda settings not listed keep the NodejsFunction defaults. */
 export interface FailoverFunctionProps extends Omit<
   NodejsFunctionProps,
@@ -32,9 +51,10 @@ export interface FailoverFunctionProps extends Omit<
   /** Powertools service name (POWERTOOLS_SERVICE_NAME) of the function's logs and metrics. */
   readonly serviceName: string;
   /**
-   * The sites.yaml text. It is validated at synthesis (ConfigError listing every problem) and inlined into the
-   * bundle as JSON, `process.env.FAILOVER_CONFIG_JSON` (esbuild define), so that the configuration travels with the
-   * code version, is no runtime variable, and the function bundles no YAML parser.
+   * The sites.yaml text. It is validated at synthesis (ConfigError listing every problem) and shipped in the bundle
+   * as compact JSON, the file `failover-config.json` beside `index.mjs` (CONFIG_DEFINE, configCommandHooks), so
+   * that the configuration travels with the code version, is no runtime variable, and the function bundles no YAML
+   * parser.
    * @default - no configuration is inlined
    */
   readonly configYaml?: string;
@@ -103,8 +123,9 @@ export class FailoverFunction extends NodejsFunction {
       },
       bundling: {
         ...LAMBDA_BUNDLING,
+        ...(configYaml !== undefined ? { commandHooks: configCommandHooks(configFileOf(scope, configYaml)) } : {}),
         ...bundling,
-        define: { ...(configYaml !== undefined ? configDefine(configJson(configYaml)) : {}), ...bundling?.define },
+        define: { ...(configYaml !== undefined ? CONFIG_DEFINE : {}), ...bundling?.define },
       },
     });
     logGroup.grantWrite(role);

@@ -1,12 +1,22 @@
+import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { OutputFormat, type BundlingOptions, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 
 /** The newest Node.js runtime aws-cdk-lib offers; the bundle targets it too. */
 export const FAILOVER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** The variable every handler reads its configuration from; esbuild replaces it by the JSON text at bundle time. */
+/**
+ * The variable a handler reads its configuration text from when it runs unbundled (tests); every bundle has it
+ * replaced by `undefined`, so that no deployed function takes its configuration from the environment.
+ */
 export const CONFIG_VARIABLE = 'process.env.FAILOVER_CONFIG_JSON';
+
+/** The variable a bundle names its configuration file with: esbuild replaces it by {@link CONFIG_FILE}. */
+export const CONFIG_FILE_VARIABLE = 'process.env.FAILOVER_CONFIG_FILE';
+
+/** The file beside `index.mjs` in every bundle that carries the configuration (the JSON text of `configJsonOf`). */
+export const CONFIG_FILE = 'failover-config.json';
 
 /** The handler file of every function of the app, relative to the repository root. */
 export const LAMBDA_ENTRIES = {
@@ -53,10 +63,28 @@ export const LAMBDA_BUNDLING = {
   esbuildArgs: { '--alias': Object.entries(LAMBDA_ALIASES).map(([from, to]) => `${from}=${to}`) },
 } as const satisfies BundlingOptions;
 
-/** The esbuild `define` that inlines a configuration (JSON text from `configJsonOf`) into a bundle. */
-export function configDefine(json: string): Record<string, string> {
-  return { [CONFIG_VARIABLE]: JSON.stringify(json) };
+/**
+ * The esbuild `define` of a bundle that carries a configuration: it reads {@link CONFIG_FILE} beside itself at cold
+ * start. The text is a file rather than a define of its own: NodejsFunction passes a define to the esbuild command
+ * line, which a large configuration overflows (E2BIG), and V8 would compile it as part of the bundle.
+ */
+export const CONFIG_DEFINE: Readonly<Record<string, string>> = {
+  [CONFIG_VARIABLE]: 'undefined',
+  [CONFIG_FILE_VARIABLE]: JSON.stringify(CONFIG_FILE),
+};
+
+/** The NodejsFunction hooks that copy `configFile` (written at synth) into the bundle as {@link CONFIG_FILE}. */
+export function configCommandHooks(configFile: string): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) => [
+      `cp ${shellQuoted(configFile)} ${shellQuoted(join(outputDir, CONFIG_FILE))}`,
+    ],
+  };
 }
+
+const shellQuoted = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
 
 const TRANSLATED = new Set([...Object.keys(LAMBDA_BUNDLING), 'define']);
 

@@ -105,8 +105,9 @@ export class ProbeRegion extends Construct {
   public readonly eventSource: SqsEventSource;
   /**
    * The region's alarms: a message in the dead-letter queue (a failed tick or round), rounds whose observations did
-   * not reach the control queue (FailedPublishes), and, with data-plane links, rounds whose link health was not put
-   * to CloudWatch (FailedHealthPublishes).
+   * not reach the control queue (FailedPublishes), checks a round skipped (SkippedChecks), rounds dropped late
+   * (StaleRounds), and, with data-plane links, rounds whose link health was not put to CloudWatch
+   * (FailedHealthPublishes).
    */
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** ARN of the observations queue in the control region. */
@@ -252,6 +253,23 @@ export class ProbeRegion extends Construct {
           `Observations of ${region} did not reach the control region's queue (FailedPublishes): the decider ` +
           'sees this region as stale. If every probe region raises this, suspect the control region.',
         metric: probeMetric('FailedPublishes'),
+        ...atLeastOnce,
+      }),
+      new cloudwatch.Alarm(this, 'SkippedChecksAlarm', {
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-skipped-checks`,
+        alarmDescription:
+          `Rounds of ${region} skipped checks (SkippedChecks): the round budget could not fit them, and this region ` +
+          'abstains on their paths until they run again. Suspect an overloaded probe function or too many checks ' +
+          'per ticket (probing.maxChecksPerTicket).',
+        metric: probeMetric('SkippedChecks'),
+        ...atLeastOnce,
+      }),
+      new cloudwatch.Alarm(this, 'StaleRoundsAlarm', {
+        alarmName: `${PROBE_ALARM_PREFIX}${region}-stale-rounds`,
+        alarmDescription:
+          `Rounds of ${region} started too late and were dropped unrun (StaleRounds): throttled or backed-up ` +
+          'invocations, or late ticks. Sites whose rounds keep being dropped go stale in this region.',
+        metric: probeMetric('StaleRounds'),
         ...atLeastOnce,
       }),
       ...(linkHealth

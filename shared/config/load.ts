@@ -52,8 +52,37 @@ export function parseConfig(text: string): ParseResult {
     rules: crossReferences,
     resolve,
     // What the resolved policy decides: the data plane's limits (shared/config/data-plane.ts).
-    check: (config) => dataPlaneProblems(config).map((p) => ({ path: [...p.path], message: p.message })),
+    check: (config) => [
+      ...dataPlaneProblems(config).map((p) => ({ path: [...p.path], message: p.message })),
+      ...ticketProblems(config),
+    ],
   });
+}
+
+/** A round ticket runs whole sites and every control check: a set `probing.maxChecksPerTicket` must hold them. */
+function ticketProblems(config: FailoverConfig): { path: Path; message: string }[] {
+  const max = config.probing.maxChecksPerTicket;
+  if (max === undefined) return [];
+  const control = config.controlChecks.length;
+  if (max <= control)
+    return [
+      {
+        path: ['probing', 'maxChecksPerTicket'],
+        message: `${max} leaves no room beside the ${control} control checks every ticket runs`,
+      },
+    ];
+  return config.sites.flatMap((site, i) =>
+    control + site.checks.length > max
+      ? [
+          {
+            path: ['sites', i, 'checks'],
+            message:
+              `${site.checks.length} checks (dependencies included) and the ${control} control checks exceed ` +
+              `probing.maxChecksPerTicket (${max}): a site's checks run in one ticket`,
+          },
+        ]
+      : [],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

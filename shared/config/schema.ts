@@ -183,6 +183,15 @@ export const Probing = z
       .max(900_000)
       .optional()
       .describe('Time a round may take; default 80% of the shortest interval.'),
+    maxChecksPerTicket: z
+      .number()
+      .int()
+      .min(2)
+      .max(10_000)
+      .optional()
+      .describe(
+        'Most checks one round ticket (one invocation) runs, its control checks included; a larger round is split into several. Default 768, the open-check cap.',
+      ),
   })
   .strict();
 

@@ -47,8 +47,8 @@ export interface AlarmCount {
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
   readonly linkAlarms: number;
   /**
-   * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes and, with data-plane links,
-   * FailedHealthPublishes.
+   * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes, SkippedChecks, StaleRounds
+   * and, with data-plane links, FailedHealthPublishes.
    */
   readonly probeRegions: number;
   readonly total: number;
@@ -168,7 +168,8 @@ export function alarmCountOf(config: FailoverConfig): AlarmCount {
     silentRegions: 1,
     controlPlane: 4,
     linkAlarms: links * regions,
-    probeRegions: regions * (links > 0 ? 3 : 2),
+    // Each: its DLQ, FailedPublishes, SkippedChecks, StaleRounds; with data-plane links FailedHealthPublishes.
+    probeRegions: regions * (links > 0 ? 5 : 4),
   };
   return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
@@ -467,7 +468,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, invalid messages, reconciler; per probe region its DLQ and failed publishes)',
+    'alarm metrics (dead-letter queues, dispatcher, silent regions, invalid messages, reconciler; per probe region its DLQ and 3 counters)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,

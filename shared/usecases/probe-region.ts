@@ -3,17 +3,24 @@ import type { Clock } from '../ports/clock.ts';
 import type { ObservationSink } from '../ports/observation-sink.ts';
 import { linkHealthOfRound, type LinkHealthSample } from '../probes/link-health.ts';
 import { roundIdFor, runRound, toSiteBatches, type RoundResult } from '../probes/round.ts';
-import { planRounds, type PlannedRound } from '../probes/schedule.ts';
+import { planRounds, planTickets, shardRound, ticketCapacityOf, type PlannedRound } from '../probes/schedule.ts';
 import { regionVantage } from '../contracts/ids.ts';
 
 /** The longest delay a round queue can hold a ticket for (SQS DelaySeconds is at most 900). */
 export const MAX_TICKET_DELAY_MS = 900_000;
 
-/** One round a region owes: where and when. The checks are read from the plan when the round runs. */
+/**
+ * One shard of a round a region owes: where, when and which shard. The checks are read from the plan when the
+ * round runs.
+ */
 export interface RoundTicket {
   readonly region: string;
   /** The planned start, epoch milliseconds; the round id is derived from it. */
   readonly atMs: number;
+  /** The shard of the round (planTickets); absent when the round is one ticket: the whole round. */
+  readonly shard?: number;
+  /** How many shards the round had when the ticket was queued. */
+  readonly shards?: number;
 }
 
 /** A ticket and how long to hold it back before it is delivered. */
@@ -38,11 +45,18 @@ export interface LinkHealthSink {
 }
 
 export type ProbeRegionEvent =
-  | { readonly type: 'round'; readonly round: RoundResult }
+  | { readonly type: 'round'; readonly round: RoundResult; readonly shard?: number; readonly shards?: number }
   | { readonly type: 'publish-failed'; readonly roundId: string; readonly error: unknown }
   | { readonly type: 'health-publish-failed'; readonly roundId: string; readonly error: unknown }
-  | { readonly type: 'stale'; readonly roundId: string; readonly lateMs: number; readonly staleAfterMs: number }
-  | { readonly type: 'unplanned'; readonly roundId: string };
+  | {
+      readonly type: 'stale';
+      readonly roundId: string;
+      readonly lateMs: number;
+      readonly staleAfterMs: number;
+      /** The ticket's shard, when a round ticket was dropped (not when a tick left a whole round out). */
+      readonly shard?: number;
+    }
+  | { readonly type: 'unplanned'; readonly roundId: string; readonly shard?: number };
 
 export interface ScheduleRoundsDeps {
   readonly config: FailoverConfig;
@@ -66,8 +80,9 @@ export interface ScheduleRoundsOutput {
 }
 
 /**
- * The ticker: plans the region's rounds of a window with the one planner (planRounds) and queues one ticket per
- * round, held back until the round is due, so that no invocation ever waits for a round. A round already stale is
+ * The ticker: plans the region's rounds of a window with the one planner (planRounds), splits each into tickets of
+ * at most `probing.maxChecksPerTicket` checks (shardRound), and queues them, held back until the round is due, so
+ * that no invocation ever waits for a round and no invocation runs more than a ticket. A round already stale is
  * left out; a round due now or a little late is queued at once.
  */
 export async function scheduleRounds(
@@ -77,6 +92,7 @@ export async function scheduleRounds(
   const now = deps.clock.now();
   const scheduled: DelayedTicket[] = [];
   const skipped: string[] = [];
+  const capacity = ticketCapacityOf(deps.config);
   for (const round of planRounds(deps.config, input.region, input.fromMs, input.toMs)) {
     const lateMs = now - round.atMs;
     const staleAfterMs = staleAfterMsOf(deps.config, round);
@@ -89,7 +105,13 @@ export async function scheduleRounds(
     if (delayMs > MAX_TICKET_DELAY_MS) {
       throw new RangeError(`round ${round.roundId} is ${delayMs} ms away; a ticket can wait ${MAX_TICKET_DELAY_MS} ms`);
     }
-    scheduled.push({ ticket: { region: input.region, atMs: round.atMs }, delayMs });
+    // A round of one ticket is queued as rounds always were: a ticket without a shard runs the whole round.
+    const tickets = shardRound(round, capacity);
+    for (const { shard, shards } of tickets)
+      scheduled.push({
+        ticket: { region: input.region, atMs: round.atMs, ...(tickets.length > 1 ? { shard, shards } : {}) },
+        delayMs,
+      });
   }
   if (scheduled.length > 0) await deps.queue.enqueue(scheduled);
   return { scheduled, skipped };
@@ -126,8 +148,9 @@ export interface ProbeRoundOutput {
 }
 
 /**
- * Runs one round at its ticket's time and hands its observations on. The checks come from the current plan, so a
- * ticket queued before a configuration change runs the new checks, or is dropped when the plan has no round then.
+ * Runs one round ticket at its time and hands its observations on. The checks come from the current plan, so a
+ * ticket queued before a configuration change runs the new checks, or is dropped when the plan has no round (or
+ * no such shard) then.
  * A round more than half its shortest site interval late is dropped unrun: the next round of those sites is nearer,
  * and a late round can never be retried into being on time. A round whose observations cannot be handed on is
  * reported: the decider sees the vantage as stale, never as a false verdict.
@@ -145,14 +168,15 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
     healthSamples: 0,
     healthFailed: false,
   });
-  const planned = planRounds(deps.config, ticket.region, ticket.atMs, ticket.atMs + 1)[0];
+  const planned = plannedChecksOf(deps.config, ticket);
+  const shard = ticket.shard !== undefined ? { shard: ticket.shard } : {};
   if (!planned) {
-    deps.log?.({ type: 'unplanned', roundId });
+    deps.log?.({ type: 'unplanned', roundId, ...shard });
     return dropped('unplanned');
   }
   const staleAfterMs = staleAfterMsOf(deps.config, planned);
   if (lateMs > staleAfterMs) {
-    deps.log?.({ type: 'stale', roundId, lateMs, staleAfterMs });
+    deps.log?.({ type: 'stale', roundId, lateMs, staleAfterMs, ...shard });
     return dropped('stale');
   }
   const round = await runRound({
@@ -164,7 +188,11 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
     budgetMs: deps.config.probing.roundBudgetMs,
     clock: deps.clock,
   });
-  deps.log?.({ type: 'round', round });
+  deps.log?.({
+    type: 'round',
+    round,
+    ...(ticket.shard !== undefined ? { shard: ticket.shard, shards: ticket.shards } : {}),
+  });
   const batches = toSiteBatches(round);
   const observations = round.observations.length;
   const skipped = round.skipped.length;
@@ -199,6 +227,17 @@ export async function probeRound(deps: ProbeRoundDeps, ticket: RoundTicket): Pro
     healthSamples,
     healthFailed,
   };
+}
+
+/**
+ * The checks a ticket runs: its shard of the round in the current plan, or the whole round for a ticket without a
+ * shard (a round of one ticket, or queued before rounds were sharded). A configuration change between queueing and running may change the
+ * shards: the ticket then runs the shard of its index (a site may run twice, and its second batch is dropped by the
+ * queue's deduplication, or not at all that round); undefined when the plan has no such round or shard.
+ */
+function plannedChecksOf(config: FailoverConfig, ticket: RoundTicket): PlannedRound | undefined {
+  if (ticket.shard === undefined) return planRounds(config, ticket.region, ticket.atMs, ticket.atMs + 1)[0];
+  return planTickets(config, ticket.region, ticket.atMs, ticket.atMs + 1)[ticket.shard];
 }
 
 /** How late a round may start: half the shortest interval of the sites due in it. */

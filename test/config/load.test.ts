@@ -4,6 +4,7 @@ import { configJsonOf, formatDiagnostic, loadConfig, parseConfig } from '../../s
 import { resolveQuorum } from '../../shared/config/model.ts';
 import { BUNDLED_CONFIG_FORMAT, bundledConfigJson, readBundledConfig } from '../../shared/config/bundled.ts';
 import { ConfigError } from '../../shared/errors.ts';
+import { fleetConfigYaml } from '../support/fleet-config.ts';
 
 const base = `version: 1
 regions:
@@ -227,6 +228,26 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('refuses a probing.maxChecksPerTicket that cannot hold the control checks, or a site with them', () => {
+    const withControls = base.replace(
+      'contacts:',
+      'controlChecks:\n  - { id: k1, tcp: { host: 192.0.2.9, port: 1 } }\n  - { id: k2, tcp: { host: 192.0.2.9, port: 2 } }\ncontacts:',
+    );
+    expect(problems(withControls.replace('version: 1\n', 'version: 1\nprobing: { maxChecksPerTicket: 2 }\n'))).toEqual([
+      expect.stringMatching(
+        /^probing\.maxChecksPerTicket \(line 2:\d+\): 2 leaves no room beside the 2 control checks every ticket runs$/,
+      ),
+    ]);
+    expect(problems(withControls.replace('version: 1\n', 'version: 1\nprobing: { maxChecksPerTicket: 3 }\n'))).toEqual([
+      expect.stringMatching(
+        /^sites\[0\]\.checks \(line \d+:\d+\): 2 checks \(dependencies included\) and the 2 control checks exceed probing\.maxChecksPerTicket \(3\): a site's checks run in one ticket$/,
+      ),
+    ]);
+    const fits = parseConfig(withControls.replace('version: 1\n', 'version: 1\nprobing: { maxChecksPerTicket: 4 }\n'));
+    expect(fits.diagnostics).toEqual([]);
+    expect(fits.config!.probing.maxChecksPerTicket).toBe(4);
+  });
+
   it('throws ConfigError with every diagnostic from loadConfig, and names an unreadable file', async () => {
     await expect(loadConfig('test/config/does-not-exist.yaml')).rejects.toThrow(ConfigError);
     const error = await loadConfig('test/config/does-not-exist.yaml').then(
@@ -248,6 +269,35 @@ describe('configJsonOf and readBundledConfig (the configuration the functions ca
       expect(JSON.parse(json)).toMatchObject({ format: BUNDLED_CONFIG_FORMAT, config: { version: 1 } });
     },
   );
+
+  it('write a fleet compactly: the policies and contact lists once, and nothing resolve derives', () => {
+    const text = fleetConfigYaml({ sites: 200 })
+      // Two sites of their own: another policy and one contact.
+      .replace('  - id: store-00007\n', '  - id: store-00007\n    policy: { failback: manual }\n    contacts: [noc]\n')
+      .replace('  - id: store-00009\n', '  - id: store-00009\n    name: Store 9, Denver\n');
+    const { config, json } = configJsonOf(text);
+    expect(readBundledConfig(json)).toEqual({ config });
+    const document = JSON.parse(json) as { policies: unknown[]; contactLists: unknown[]; sites: object[] };
+    expect(document.policies).toHaveLength(2);
+    expect(document.contactLists).toHaveLength(2);
+    expect(document.sites[6]).toMatchObject({ policy: 1, contacts: 1 });
+    expect(document.sites[8]).toMatchObject({ name: 'Store 9, Denver', policy: 0, contacts: 0 });
+    for (const site of document.sites) expect(Object.keys(site)).not.toContain('primary');
+    // The resolved model written whole is twice as large.
+    expect(json.length * 2).toBeLessThan(JSON.stringify(config).length);
+  });
+
+  it('name a site whose policy or contact list is not in the document', () => {
+    const { json } = configJsonOf(base);
+    const document = JSON.parse(json) as { sites: { policy: number }[] };
+    document.sites[0]!.policy = 3;
+    expect(readBundledConfig(JSON.stringify(document))).toEqual({
+      problem: 'sites[0] names policy 3 or contact list 0, which is not there',
+    });
+    expect(readBundledConfig(JSON.stringify({ ...document, sites: {} }))).toEqual({
+      problem: 'policies, contactLists and sites must be lists',
+    });
+  });
 
   it('resolve YAML anchors and hex numbers before the JSON is written', () => {
     const text = base

@@ -69,15 +69,15 @@ describe('estimateCost', () => {
       // Outcomes of the one region, latency, decisions, regions reporting, drift.
       customMetrics: 5,
       // Observations, webhooks and given-up invocations DLQs; actions given up; regions reporting; invalid messages
-      // and the reconciler's three; the region's DLQ and FailedPublishes.
+      // and the reconciler's three; the region's DLQ, FailedPublishes, SkippedChecks and StaleRounds.
       alarms: {
         deadLetterQueues: 3,
         dispatcher: 1,
         silentRegions: 1,
         controlPlane: 4,
-        probeRegions: 2,
+        probeRegions: 4,
         linkAlarms: 0,
-        total: 11,
+        total: 13,
       },
     });
   });
@@ -131,7 +131,7 @@ describe('estimateCost', () => {
     expect(line(report, 'SNS', 'alert emails').quantity).toBe(6);
     expect(line(report, 'SNS', 'critical alert SMS').quantity).toBe(3);
     expect(line(report, 'CloudWatch', 'custom metrics published every hour').monthlyUsd).toBeCloseTo(1.5, 12);
-    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(1.1, 12);
+    expect(line(report, 'CloudWatch', 'alarm metrics').monthlyUsd).toBeCloseTo(1.3, 12);
     expect(line(report, 'CloudWatch', 'dashboard').monthlyUsd).toBe(3);
     expect(line(report, 'Secrets Manager', 'secrets').quantity).toBe(2);
     expect(line(report, 'KMS', 'customer-managed key').monthlyUsd).toBe(1);
@@ -256,7 +256,7 @@ describe('the data plane in the bill', () => {
     expect(line(report, 'Route 53', 'calculated health checks').quantity).toBe(2);
     expect(line(report, 'CloudWatch', 'LinkHealth metrics').quantity).toBe(2 * regions);
     expect(line(report, 'CloudWatch', 'link alarms').quantity).toBe(2 * regions);
-    expect(report.workload.alarms).toMatchObject({ linkAlarms: 2 * regions, probeRegions: 3 * regions });
+    expect(report.workload.alarms).toMatchObject({ linkAlarms: 2 * regions, probeRegions: 5 * regions });
     // One request per round and region (both links in it), a round a minute.
     expect(line(report, 'CloudWatch', 'PutMetricData of LinkHealth').quantity).toBe(regions * 43_800);
   });

@@ -152,6 +152,52 @@ describe('probe handler', () => {
     expect(logs.text()).not.toContain('No application metrics');
   });
 
+  it('shards a round larger than a ticket: a tick queues a ticket per shard, and a ticket runs its shard only', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
+    const logs = captureLogs();
+    // A second site, and tickets of 3 checks: the control check and one site's two.
+    const yaml = configYaml('{ concurrency: 4, jitterMs: 0, maxChecksPerTicket: 3 }').replace(
+      'sites:\n',
+      `sites:
+  - id: branch
+    links:
+      - { id: dsl, role: primary, address: 127.0.0.3 }
+      - { id: lte, role: backup, address: 127.0.0.4 }
+    checks:
+      - { id: web-dsl, link: dsl, http: { url: 'http://127.0.0.1:${port}/branch' } }
+      - { id: web-lte, link: lte, tcp: { host: 127.0.0.1, port: ${port} } }
+`,
+    );
+    const handler = await importHandler({ ...env(), FAILOVER_CONFIG_JSON: configJsonOf(yaml).json });
+    const scheduledTime = thisMinute();
+    const windowStart = Date.parse(scheduledTime) + 60_000;
+    expect(await handler({ scheduledTime }, context)).toEqual({ scheduled: 2, skipped: [] });
+    const bodies = sqs
+      .commandCalls(SendMessageBatchCommand)[0]!
+      .args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!));
+    expect(bodies).toEqual([
+      { v: 1, region: 'eu-west-1', atMs: windowStart, shard: 0, shards: 2 },
+      { v: 1, region: 'eu-west-1', atMs: windowStart, shard: 1, shards: 2 },
+    ]);
+
+    sqs.resetHistory();
+    const shard1 = JSON.stringify(bodies[1]);
+    const outOfRange = JSON.stringify({ ...bodies[1], shard: 2 });
+    const result = (await handler(ticketEvent(shard1, outOfRange), context)) as SQSBatchResponse;
+    expect(result).toEqual({ batchItemFailures: [] });
+    const entries = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
+    expect(entries.map((e) => e.MessageGroupId)).toEqual(['hq']);
+    expect(ObservationBatch.parse(JSON.parse(entries[0]!.MessageBody!))).toMatchObject({
+      roundId: new Date(windowStart).toISOString(),
+      control: { ok: true, passed: 1, total: 1 },
+    });
+    const records = logs.records();
+    expect(records).toContainEqual(expect.objectContaining({ message: 'round', shard: 1, shards: 2, observations: 2 }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ message: 'round ticket dropped', messageId: 'm1', reason: 'unreadable' }),
+    );
+  });
+
   it("on a ticket, runs its round against the real server and publishes the observations to the decider's queue", async () => {
     sqs.on(SendMessageBatchCommand).callsFake(acceptAll);
     const logs = captureLogs();
@@ -277,7 +323,7 @@ describe('probe handler', () => {
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-1" (build it at synth)']);
+    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-2" (build it at synth)']);
   });
 
   it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {

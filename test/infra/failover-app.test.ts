@@ -176,7 +176,7 @@ describe('the failover CDK app', () => {
     shop.hasResourceProperties('AWS::Lambda::Function', { Timeout: 8 + 30 });
   });
 
-  it('bundles the handler as ESM with a source map and the configuration inlined', () => {
+  it('bundles the handler as ESM with a source map and the configuration in a file beside it', () => {
     const stack = example.stacks.probes.get('us-east-1')!;
     const code = Template.fromStack(stack).findResources('AWS::Lambda::Function')[logicalId(fnOf(stack))]!.Properties
       .Code as { S3Key: string };
@@ -184,8 +184,10 @@ describe('the failover CDK app', () => {
     const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
     expect(bundle.startsWith("import { createRequire as __failoverCreateRequire } from 'node:module';")).toBe(true);
-    expect(bundle).toContain('checkip.amazonaws.com');
-    expect(bundle).toContain('Headquarters, Chicago');
+    const configText = readFileSync(join(assetDir, 'failover-config.json'), 'utf8');
+    expect(configText).toContain('checkip.amazonaws.com');
+    expect(configText).toContain('Headquarters, Chicago');
+    expect(bundle).not.toContain('Headquarters, Chicago');
   });
 
   it('bundles every function under 600 KB (1.0-1.2 MB before), with no YAML parser, no classic zod, no zod locale but English and no credential source but the environment', () => {
@@ -423,7 +425,7 @@ describe('the control stack: state table and decider', () => {
     expect(TABLE.ttlAttribute).toBe('expiresAt');
   });
 
-  it('runs the decide function with the house defaults but no X-Ray (cost), the table name, its queue URL and the configuration inlined', () => {
+  it('runs the decide function with the house defaults but no X-Ray (cost), the table name, its queue URL and the configuration beside the bundle', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup, queue } = parts(stacks.control);
     // The decide, dispatch and reconcile functions, the API, the webhook worker and the web pages, and the agent
@@ -449,11 +451,11 @@ describe('the control stack: state table and decider', () => {
       },
     });
     const code = template.findResources('AWS::Lambda::Function')[fn]!.Properties.Code as { S3Key: string };
-    const bundle = readFileSync(
-      join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
-      'utf8',
-    );
-    expect(bundle).toContain('Headquarters, Chicago');
+    const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    // The configuration is the file beside the bundle (a define of it overflowed the esbuild command line).
+    expect(readFileSync(join(assetDir, 'failover-config.json'), 'utf8')).toContain('Headquarters, Chicago');
+    expect(bundle).not.toContain('Headquarters, Chicago');
     expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_JSON');
   });
 
@@ -587,7 +589,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
     expect(TABLE.entityAttribute).toBe('entity');
   });
 
-  it('runs the dispatcher with the house defaults, the table, the topic ARNs and the configuration inlined', () => {
+  it('runs the dispatcher with the house defaults, the table, the topic ARNs and the configuration beside the bundle', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup, critical, warning, dlq } = parts(stacks.control);
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -609,11 +611,11 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
       },
     });
     const code = template.findResources('AWS::Lambda::Function')[fn]!.Properties.Code as { S3Key: string };
-    const bundle = readFileSync(
-      join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
-      'utf8',
-    );
-    expect(bundle).toContain('Headquarters, Chicago');
+    const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    // The configuration is the file beside the bundle (a define of it overflowed the esbuild command line).
+    expect(readFileSync(join(assetDir, 'failover-config.json'), 'utf8')).toContain('Headquarters, Chicago');
+    expect(bundle).not.toContain('Headquarters, Chicago');
     expect(bundle).not.toContain('process.env.FAILOVER_CONFIG_JSON');
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,

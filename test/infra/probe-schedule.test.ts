@@ -141,7 +141,7 @@ describe('probe scheduling without idle waiting', () => {
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toContain('"*"');
   });
 
-  it('alarms on its dead-letter queue and on FailedPublishes, on its own topic, and forwards them to the control region', () => {
+  it('alarms on its dead-letter queue, FailedPublishes, SkippedChecks and StaleRounds, on its own topic, and forwards them to the control region', () => {
     const template = Template.fromStack(remote);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (r) => (r as { Properties: Record<string, unknown> }).Properties,
@@ -181,6 +181,24 @@ describe('probe scheduling without idle waiting', () => {
         TreatMissingData: 'notBreaching',
         AlarmActions: [topic],
       },
+      // A check a round skipped, or a round dropped late: this region abstains where it should have voted.
+      ...[
+        ['skipped-checks', 'SkippedChecks', 'skipped checks (SkippedChecks)'],
+        ['stale-rounds', 'StaleRounds', 'dropped unrun (StaleRounds)'],
+      ].map(([suffix, metric, says]) => ({
+        AlarmName: `${PROBE_ALARM_PREFIX}eu-central-1-${suffix}`,
+        AlarmDescription: expect.stringContaining(says!),
+        Namespace: 'Failover',
+        MetricName: metric,
+        Dimensions: [{ Name: 'service', Value: 'failover-probe' }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+      })),
     ]);
     // The region's own topic, with TLS enforced; no contact here, so no subscription.
     expect(template.findResources('AWS::SNS::Topic')[logicalId(remote.alerts.topic)]!.Properties).toEqual({
@@ -245,7 +263,7 @@ describe('probe scheduling without idle waiting', () => {
 
   it('forwards nothing from the control region itself: its alarms are on its default bus already', () => {
     const template = Template.fromStack(local);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.resourceCountIs('AWS::Events::Rule', 0);
   });
 });

@@ -257,6 +257,94 @@ describe('probeRound', () => {
   });
 });
 
+describe('a round larger than a ticket', () => {
+  /** 30 sites of two checks against one loopback server, one control check, tickets of 11 checks. */
+  async function fleet() {
+    const paths: string[] = [];
+    const port = await pool.listen(
+      createServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.writeHead(200);
+        res.end('ok');
+      }),
+    );
+    const sites = Array.from(
+      { length: 30 },
+      (_, i) => `  - id: s${i}
+    links:
+      - { id: a, role: primary, address: 192.0.2.${i + 1} }
+      - { id: b, role: backup, address: 198.51.100.${i + 1} }
+    checks:
+      - { id: a, link: a, http: { url: 'http://127.0.0.1:${port}/s${i}/a' } }
+      - { id: b, link: b, http: { url: 'http://127.0.0.1:${port}/s${i}/b' } }`,
+    );
+    const { config, diagnostics } = parseConfig(`version: 1
+regions: { probe: [us-east-1, eu-west-1], control: us-east-1 }
+probing: { jitterMs: 0, roundBudgetMs: 5000, maxChecksPerTicket: 11 }
+controlChecks:
+  - { id: known-good, http: { url: 'http://127.0.0.1:${port}/control' } }
+sites:
+${sites.join('\n')}
+`);
+    expect(diagnostics).toEqual([]);
+    return { config: config!, paths };
+  }
+
+  it('is queued as tickets of whole sites that together run every check once, each with the control checks', async () => {
+    const { config, paths } = await fleet();
+    const queue = new CollectingQueue();
+    const now = MINUTE - 30_000;
+    await scheduleRounds(
+      { config, queue, clock: { now: () => now } },
+      { region: 'us-east-1', fromMs: MINUTE, toMs: MINUTE + 60_000 },
+    );
+    // 60 site checks, room for 10 beside the control check: 6 tickets of one round, all due at once.
+    expect(queue.tickets).toEqual(
+      Array.from({ length: 6 }, (_, shard) => ({
+        ticket: { region: 'us-east-1', atMs: MINUTE, shard, shards: 6 },
+        delayMs: 30_000,
+      })),
+    );
+
+    const sink = new CollectingSink();
+    const events: ProbeRegionEvent[] = [];
+    const outs = await Promise.all(
+      queue.tickets.map(({ ticket }) =>
+        probeRound({ config, sink, clock: { now: () => MINUTE + 100 }, log: (e) => events.push(e) }, ticket),
+      ),
+    );
+    expect(outs.map((o) => [o.status, o.published, o.observations])).toEqual(
+      Array.from({ length: 6 }, () => ['published', 5, 10]),
+    );
+    // Every site once, in one batch of the round's id, judged by the control check of the ticket that probed it.
+    expect(sink.batches.map((b) => b.site).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`).sort());
+    for (const batch of sink.batches) {
+      expect(batch).toMatchObject({ roundId: '2026-11-25T18:00:00.000Z', control: { ok: true, passed: 1, total: 1 } });
+      expect(batch.observations.map((o) => o.check).sort()).toEqual(['a', 'b']);
+    }
+    expect(paths.filter((p) => p === '/control')).toHaveLength(6);
+    expect(paths.filter((p) => p !== '/control')).toHaveLength(60);
+    expect(
+      events
+        .filter((e) => e.type === 'round')
+        .map((e) => (e as { shard: number }).shard)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('runs the whole round for a ticket without a shard, and drops a shard the plan no longer has', async () => {
+    const { config } = await fleet();
+    const sink = new CollectingSink();
+    const events: ProbeRegionEvent[] = [];
+    const deps = { config, sink, clock: { now: () => MINUTE + 100 }, log: (e: ProbeRegionEvent) => events.push(e) };
+    const whole = await probeRound(deps, { region: 'us-east-1', atMs: MINUTE });
+    expect(whole).toMatchObject({ status: 'published', published: 30, observations: 60 });
+    const gone = await probeRound(deps, { region: 'us-east-1', atMs: MINUTE, shard: 6, shards: 7 });
+    expect(gone.status).toBe('unplanned');
+    expect(events.at(-1)).toEqual({ type: 'unplanned', roundId: '2026-11-25T18:00:00.000Z', shard: 6 });
+  });
+});
+
 describe('staleAfterMsOf', () => {
   it("is half the shortest interval of the round's sites", async () => {
     const config = await setup(20);

@@ -27,6 +27,12 @@ export interface SqsObservationSinkOptions {
   readonly maxDelayMs?: number;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * SendMessageBatch requests in flight at once. Requests are independent: each message is deduplicated on its own
+   * and a site's batch is one message (or parts the consumer adds up), so their order does not matter.
+   * @default 10
+   */
+  readonly concurrency?: number;
 }
 
 interface OutgoingMessage {
@@ -38,8 +44,9 @@ interface OutgoingMessage {
 
 /**
  * Hands observation batches to an SQS FIFO queue: one message per batch, grouped by site (ordered per site, parallel
- * across sites), deduplicated by vantage, round and site so that a resent batch is dropped by SQS. Entries SQS
- * refuses are retried with exponential backoff; batches still undelivered raise ObservationsNotDeliveredError.
+ * across sites), deduplicated by vantage, round and site so that a resent batch is dropped by SQS. Requests of ten
+ * entries go out `concurrency` at a time. Entries SQS refuses are retried with exponential backoff; batches still
+ * undelivered raise ObservationsNotDeliveredError.
  */
 export class SqsObservationSink implements ObservationSink {
   readonly #queueUrl: string;
@@ -48,6 +55,7 @@ export class SqsObservationSink implements ObservationSink {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #random: () => number;
+  readonly #concurrency: number;
 
   constructor(options: SqsObservationSinkOptions) {
     this.#queueUrl = options.queueUrl;
@@ -57,6 +65,7 @@ export class SqsObservationSink implements ObservationSink {
     this.#baseDelayMs = options.baseDelayMs ?? 100;
     this.#maxDelayMs = options.maxDelayMs ?? 2000;
     this.#random = options.random ?? Math.random;
+    this.#concurrency = Math.max(1, Math.floor(options.concurrency ?? 10));
   }
 
   async publish(batches: readonly ObservationBatch[]): Promise<void> {
@@ -77,18 +86,31 @@ export class SqsObservationSink implements ObservationSink {
       if (attempt > 1) await sleep(this.#backoffMs(attempt - 1));
       const retry: OutgoingMessage[] = [];
       const requests = chunks(pending);
-      for (const [i, chunk] of requests.entries()) {
-        const refused = await this.#send(chunk).catch((error: unknown) => {
-          const undelivered = new Set([...lost, ...[...requests.slice(i).flat(), ...retry].map((m) => m.batch)]);
-          throw new ObservationsNotDeliveredError(undelivered.size, batches.length, describe(error), {
-            cause: error,
-            lostBatches: undelivered,
-          });
-        });
-        for (const { message, failure } of refused) {
-          if (failure.SenderFault) note(message.batch, `${failure.Code ?? 'refused'}: ${failure.Message ?? ''}`);
-          else retry.push(message);
+      // Up to `concurrency` requests in flight; after an error no further request starts, those in flight finish.
+      let next = 0;
+      const failed: { error?: unknown; chunks: OutgoingMessage[][] } = { chunks: [] };
+      const worker = async () => {
+        while (failed.chunks.length === 0 && next < requests.length) {
+          const chunk = requests[next++]!;
+          try {
+            for (const { message, failure } of await this.#send(chunk)) {
+              if (failure.SenderFault) note(message.batch, `${failure.Code ?? 'refused'}: ${failure.Message ?? ''}`);
+              else retry.push(message);
+            }
+          } catch (error) {
+            if (failed.chunks.length === 0) failed.error = error;
+            failed.chunks.push(chunk);
+          }
         }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.#concurrency, requests.length) }, worker));
+      if (failed.chunks.length > 0) {
+        const unsent = [...failed.chunks.flat(), ...requests.slice(next).flat(), ...retry];
+        const undelivered = new Set([...lost, ...unsent.map((m) => m.batch)]);
+        throw new ObservationsNotDeliveredError(undelivered.size, batches.length, describe(failed.error), {
+          cause: failed.error,
+          lostBatches: undelivered,
+        });
       }
       pending = retry;
     }

@@ -5,12 +5,20 @@ import { MAX_TICKET_DELAY_MS, type DelayedTicket, type RoundQueue } from '../../
 
 const MAX_ENTRIES_PER_REQUEST = 10;
 
-/** The body of a round ticket message. */
-export const RoundTicketMessage = z.strictObject({
-  v: z.literal(1),
-  region: z.string().check(z.minLength(1)),
-  atMs: z.int().check(z.nonnegative()),
-});
+/** The body of a round ticket message; `shard` and `shards` are absent on tickets of unsharded rounds (before). */
+export const RoundTicketMessage = z
+  .strictObject({
+    v: z.literal(1),
+    region: z.string().check(z.minLength(1)),
+    atMs: z.int().check(z.nonnegative()),
+    shard: z.optional(z.int().check(z.nonnegative())),
+    shards: z.optional(z.int().check(z.positive())),
+  })
+  .check(
+    z.refine((t) => (t.shard === undefined) === (t.shards === undefined) && (t.shard ?? 0) < (t.shards ?? 1), {
+      message: 'expected shard and shards together, shard below shards',
+    }),
+  );
 export type RoundTicketMessage = z.infer<typeof RoundTicketMessage>;
 
 export interface SqsRoundQueueOptions {
@@ -70,7 +78,12 @@ function entryOf(
   { ticket, delayMs }: DelayedTicket,
   index: number,
 ): SendMessageBatchRequestEntry & { Id: string; MessageBody: string } {
-  const body: RoundTicketMessage = { v: 1, region: ticket.region, atMs: ticket.atMs };
+  const body: RoundTicketMessage = {
+    v: 1,
+    region: ticket.region,
+    atMs: ticket.atMs,
+    ...(ticket.shard !== undefined ? { shard: ticket.shard, shards: ticket.shards } : {}),
+  };
   return {
     Id: `r${index}`,
     MessageBody: JSON.stringify(body),

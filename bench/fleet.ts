@@ -1,0 +1,314 @@
+// bench:fleet — a generated fleet of 5,000 sites (2 links and 2 checks each, one record-swap record in one of 4
+// hosted zones, 3 probe regions; test/support/fleet-config.ts) through what issue 14 asks of it:
+//  1. the configuration the functions carry: its size, and what a define of it would do to the esbuild command line;
+//  2. the real app synthesized from it (bundling and cdk-nag included): time, stacks and resources, asset sizes;
+//  3. the round plan: the largest invocation before (one ticket per round) and after sharding (planTickets);
+//  4. the time to hand one round's batches to the observations queue (a loopback SQS stand-in with a round trip time,
+//     bench/loopback-sqs.ts), one request after another (before) and 10 at a time (after), whole round and largest
+//     ticket;
+//  5. every handler's cold import with that configuration: the sources of BENCH_FLEET_BEFORE with the old format
+//     inlined as a define (what NodejsFunction would have built, had the command line held it) against these sources
+//     reading the compact file, and the same build with examples/sites.yaml as the floor;
+//  6. the DNS writer's simulation (bench/dns-writer.ts), once it is folded in: see dnsWriterSection.
+// Runs are interleaved, BENCH_RUNS (>= 5) each; min / median / max. Targets: synth succeeds, no ticket over the
+// capacity, median cold import < 150 ms CPU per handler.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { SqsObservationSink } from '../shared/adapters/aws/sqs-observation-sink.ts';
+import { CONFIG_DEFINE, CONFIG_FILE, CONFIG_VARIABLE, LAMBDA_ENTRIES } from '../infra/constructs/lambda-bundling.ts';
+import { addFailoverStacks } from '../infra/stacks/failover-app.ts';
+import { DEFAULT_CONFIG_FILE } from '../infra/config.ts';
+import { configJsonOf } from '../shared/config/load.ts';
+import type { FailoverConfig } from '../shared/config/model.ts';
+import type { Observation, ObservationBatch } from '../shared/contracts/observation.ts';
+import { planRounds, planTickets, ticketCapacityOf } from '../shared/probes/schedule.ts';
+import { fleetConfigYaml } from '../test/support/fleet-config.ts';
+import { bundleHandler, checkout, coldImport, REPO, spread, stats } from './cold-import.ts';
+import { startLoopbackSqs } from './loopback-sqs.ts';
+
+const SITES = Number(process.env.BENCH_FLEET_SITES ?? 5000);
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
+const RTT_MS = Number(process.env.BENCH_FLEET_RTT_MS ?? 70);
+const CONCURRENCY = 10;
+// The last commit whose functions had the configuration inlined by an esbuild define, in the first JSON format.
+const BEFORE = process.env.BENCH_FLEET_BEFORE ?? '0a4b0b0';
+const TARGET_IMPORT_MS = 150;
+const HANDLERS = (Object.keys(LAMBDA_ENTRIES) as (keyof typeof LAMBDA_ENTRIES)[]).filter((h) => h !== 'web');
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+const misses: string[] = [];
+
+function table(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows)
+    console.log(`  ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`);
+}
+
+/** 1. The configuration as the functions carry it, and the command line a define of it would need. */
+function configSection(yaml: string): { config: FailoverConfig; json: string; oldJson: string } {
+  const started = performance.now();
+  const { config, json } = configJsonOf(yaml);
+  const validateMs = performance.now() - started;
+  const oldJson = JSON.stringify({ format: 'failover-config/resolved-1', config });
+  console.log(
+    `\n1. configuration: ${config.sites.length} sites, ${kb(yaml.length)} of YAML, validated in ${validateMs.toFixed(0)} ms`,
+  );
+  console.log(
+    `  the functions' file (compact, ${CONFIG_FILE}): ${kb(json.length)}; the resolved model written whole (before): ${kb(oldJson.length)} (compact/whole ${(json.length / oldJson.length).toFixed(2)})`,
+  );
+  // What NodejsFunction did before: one `--define:` argument with the JSON text. Linux caps an argument at 128 KiB.
+  const arg = `--define:${CONFIG_VARIABLE}=${JSON.stringify(oldJson)}`;
+  const spawned = spawnSync(process.execPath, ['-e', '0', arg]);
+  const code = (spawned.error as NodeJS.ErrnoException | undefined)?.code ?? `exit ${spawned.status}`;
+  console.log(`  before: the define as one esbuild argument of ${kb(arg.length)}: spawning it fails with ${code}`);
+  return { config, json, oldJson };
+}
+
+/** 2. The real app from the generated file: bundling, cdk-nag, every stack. */
+async function synthSection(configFile: string, work: string): Promise<void> {
+  const outdir = join(work, 'cdk.out');
+  const started = performance.now();
+  const app = new App({ outdir, context: { config: configFile } });
+  addFailoverStacks(app);
+  const assembly = app.synth();
+  const ms = performance.now() - started;
+  const counts = assembly.stacks.map((s) => ({
+    name: s.stackName,
+    resources: Object.keys((s.template as { Resources?: object }).Resources ?? {}).length,
+  }));
+  const largest = counts.reduce((a, b) => (b.resources > a.resources ? b : a));
+  const total = counts.reduce((n, s) => n + s.resources, 0);
+  console.log(`\n2. synth: succeeded in ${(ms / 1000).toFixed(1)} s (validation, bundling of every function, cdk-nag)`);
+  console.log(
+    `  ${counts.length} templates, ${total} resources; the largest ${largest.name} with ${largest.resources} (CloudFormation allows 500)`,
+  );
+  if (largest.resources > 500) misses.push(`${largest.name}: ${largest.resources} resources`);
+  const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.') && statSync(join(outdir, d)).isDirectory());
+  const bundles = assets.map((d) => statSync(join(outdir, d, 'index.mjs')).size);
+  const configs = assets.flatMap((d) => {
+    try {
+      return [statSync(join(outdir, d, CONFIG_FILE)).size];
+    } catch {
+      return [];
+    }
+  });
+  console.log(
+    `  ${assets.length} function assets: index.mjs ${kb(Math.min(...bundles))} to ${kb(Math.max(...bundles))}; ${configs.length} with ${CONFIG_FILE} of ${kb(Math.max(...configs))}`,
+  );
+}
+
+/** 3. The largest invocation of each region's plan, before and after sharding. */
+function planSection(config: FailoverConfig): void {
+  const minute = Date.UTC(2026, 11, 1, 12, 0, 0);
+  console.log(
+    `\n3. round plan of one minute (ticket capacity ${ticketCapacityOf(config)} checks, control checks included)`,
+  );
+  const rows = [['region', 'rounds', 'largest round (before)', 'tickets', 'largest ticket (after)', 'smallest']];
+  for (const region of config.regions.probe) {
+    const rounds = planRounds(config, region, minute, minute + 60_000);
+    const tickets = planTickets(config, region, minute, minute + 60_000);
+    const sizes = tickets.map((t) => t.checks.length);
+    rows.push([
+      region,
+      String(rounds.length),
+      String(Math.max(...rounds.map((r) => r.checks.length))),
+      String(tickets.length),
+      String(Math.max(...sizes)),
+      String(Math.min(...sizes)),
+    ]);
+    if (Math.max(...sizes) > ticketCapacityOf(config)) misses.push(`${region}: a ticket over the capacity`);
+  }
+  table(rows);
+}
+
+/** A round's batch of one site as the probe function sends it: two observations, an HTTP and a TCP check. */
+function batchOf(site: string, roundId: string): ObservationBatch {
+  const observation = (check: string, link: string, kind: 'http' | 'tcp'): Observation => ({
+    v: 1,
+    site,
+    check,
+    link,
+    dependency: null,
+    kind,
+    vantage: 'region:us-east-1',
+    roundId,
+    outcome: 'up',
+    latencyMs: 48,
+    timings: kind === 'http' ? { dnsMs: 0, connectMs: 21, tlsMs: 24, firstByteMs: 46, totalMs: 48 } : { connectMs: 21 },
+    errorClass: null,
+    detail: kind === 'http' ? 'HTTP 200 in 48 ms' : 'connected in 21 ms',
+    fields: kind === 'http' ? { status: 200, daysToExpiry: 61 } : {},
+    at: roundId,
+    attempts: [{ at: roundId, outcome: 'up', latencyMs: 48, errorClass: null, detail: 'HTTP 200 in 48 ms' }],
+  });
+  return {
+    v: 1,
+    site,
+    vantage: 'region:us-east-1',
+    roundId,
+    startedAt: roundId,
+    control: { ok: true, passed: 3, total: 3, detail: '3/3 control checks passed' },
+    observations: [observation('web-fiber', 'fiber', 'http'), observation('vpn-lte', 'lte', 'tcp')],
+  };
+}
+
+/** 4. One round's batches to the observations queue: before (one request after another) and after (10 at once). */
+async function publishSection(config: FailoverConfig): Promise<void> {
+  const sqs = await startLoopbackSqs(RTT_MS);
+  try {
+    const client = new SQSClient({
+      region: 'us-east-1',
+      endpoint: sqs.endpoint,
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    });
+    const minute = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const tickets = planTickets(config, 'us-east-1', minute, minute + 60_000);
+    const sitesOf = (checks: readonly { site: string | null }[]) => [
+      ...new Set(checks.flatMap((c) => (c.site === null ? [] : [c.site]))),
+    ];
+    const largest = tickets.reduce((a, b) => (b.checks.length > a.checks.length ? b : a));
+    const cases: Record<string, { sites: string[]; concurrency: number }> = {
+      'whole round, 1 at a time (before)': { sites: sitesOf(tickets.flatMap((t) => t.checks)), concurrency: 1 },
+      [`whole round, ${CONCURRENCY} at a time`]: {
+        sites: sitesOf(tickets.flatMap((t) => t.checks)),
+        concurrency: CONCURRENCY,
+      },
+      [`largest ticket, ${CONCURRENCY} at a time (after)`]: {
+        sites: sitesOf(largest.checks),
+        concurrency: CONCURRENCY,
+      },
+    };
+    const times = new Map<string, number[]>();
+    const inFlight = new Map<string, number>();
+    for (let run = 0; run < RUNS; run++) {
+      const names = Object.keys(cases);
+      for (const name of run % 2 === 0 ? names : names.reverse()) {
+        const { sites, concurrency } = cases[name]!;
+        const roundId = new Date(minute + run * 60_000).toISOString();
+        const batches = sites.map((s) => batchOf(s, roundId));
+        sqs.reset();
+        const sink = new SqsObservationSink({ queueUrl: sqs.queueUrl, client, concurrency });
+        const started = performance.now();
+        await sink.publish(batches);
+        times.set(name, [...(times.get(name) ?? []), performance.now() - started]);
+        inFlight.set(name, sqs.maxInFlight);
+        if (sqs.accepted !== batches.length || sqs.violations.length > 0 || sqs.duplicates > 0)
+          misses.push(`${name}: ${sqs.accepted}/${batches.length} accepted, ${sqs.violations.join('; ')}`);
+      }
+    }
+    const bytes = JSON.stringify(batchOf('store-00001', new Date(minute).toISOString())).length;
+    console.log(
+      `\n4. publishing a round of us-east-1 (${RTT_MS} ms round trip per request; batches of about ${bytes} bytes, 10 a request)`,
+    );
+    const before = stats(times.get('whole round, 1 at a time (before)')!).median;
+    const rows = [['case', 'sites', 'requests in flight', 'ms (min / median / max)', 'median / before']];
+    for (const [name, { sites }] of Object.entries(cases)) {
+      const s = stats(times.get(name)!);
+      rows.push([name, String(sites.length), String(inFlight.get(name)), spread(s), (s.median / before).toFixed(3)]);
+    }
+    table(rows);
+    console.log(`  every case: every batch accepted once, no request over SQS's limits`);
+  } finally {
+    await sqs.close();
+  }
+}
+
+/** 5. Every handler's cold import with the fleet's configuration, before and after, and with the example's. */
+async function coldSection(json: string, oldJson: string, work: string): Promise<void> {
+  const dirs = {
+    before: join(work, 'cold-before'),
+    after: join(work, 'cold-after'),
+    example: join(work, 'cold-example'),
+  };
+  const src = join(work, 'src-before');
+  checkout(BEFORE, src);
+  const exampleJson = configJsonOf(readFileSync(join(REPO, DEFAULT_CONFIG_FILE), 'utf8')).json;
+  const { mkdir } = await import('node:fs/promises');
+  for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+  await writeFile(join(dirs.after, CONFIG_FILE), json);
+  await writeFile(join(dirs.example, CONFIG_FILE), exampleJson);
+  const files = new Map<string, string>();
+  const sizes = new Map<string, number>();
+  for (const handler of HANDLERS) {
+    const builds: [keyof typeof dirs, string, Record<string, string>][] = [
+      ['before', src, { [CONFIG_VARIABLE]: JSON.stringify(oldJson) }],
+      ['after', REPO, CONFIG_DEFINE],
+      ['example', REPO, CONFIG_DEFINE],
+    ];
+    for (const [variant, root, define] of builds) {
+      const outfile = join(dirs[variant], `${handler}.mjs`);
+      sizes.set(`${handler} ${variant}`, await bundleHandler(root, LAMBDA_ENTRIES[handler], outfile, define));
+      files.set(`${handler} ${variant}`, outfile);
+    }
+  }
+  const cpu = new Map<string, number[]>();
+  const variants = ['before', 'after', 'example'] as const;
+  for (let run = -1; run < RUNS; run++) {
+    for (const handler of HANDLERS) {
+      const order = run % 2 === 0 ? [...variants] : [...variants].reverse();
+      for (const variant of order) {
+        const cold = await coldImport(files.get(`${handler} ${variant}`));
+        if (run >= 0) cpu.set(`${handler} ${variant}`, [...(cpu.get(`${handler} ${variant}`) ?? []), cold.importMs]);
+      }
+    }
+  }
+  console.log(
+    `\n5. cold import CPU ms of each handler (${RUNS} runs, interleaved), ${SITES} sites; before = ${BEFORE} with the whole model inlined (a ${kb(oldJson.length)} define); after = this tree reading ${CONFIG_FILE} (${kb(json.length)}) beside a bundle of its own size; example = the same with ${DEFAULT_CONFIG_FILE}`,
+  );
+  const rows = [['handler', 'KB before', 'KB after', 'before', 'after', 'after/before', 'example', 'after - example']];
+  for (const handler of HANDLERS) {
+    const [b, a, e] = variants.map((v) => stats(cpu.get(`${handler} ${v}`)!));
+    rows.push([
+      handler,
+      (sizes.get(`${handler} before`)! / 1024).toFixed(0),
+      (sizes.get(`${handler} after`)! / 1024).toFixed(0),
+      spread(b!),
+      spread(a!),
+      (a!.median / b!.median).toFixed(2),
+      spread(e!),
+      (a!.median - e!.median).toFixed(0),
+    ]);
+    if (a!.median >= TARGET_IMPORT_MS) misses.push(`${handler}: median cold import ${a!.median.toFixed(0)} ms CPU`);
+  }
+  table(rows);
+}
+
+/**
+ * 6. The hook for the per-zone DNS writer's simulation (bench/dns-writer.ts, issue 14: 500 simultaneous failovers
+ * against Route 53's 5 requests/s, completion time and 0 given up): the lead calls it from here with this fleet's
+ * configuration. Until then this section says so and measures nothing.
+ */
+async function dnsWriterSection(config: FailoverConfig): Promise<void> {
+  const records = config.sites.reduce((n, s) => n + s.dns.length, 0);
+  const zones = new Set(config.sites.flatMap((s) => s.dns.map((r) => r.hostedZoneId))).size;
+  console.log(`\n6. DNS writer (${records} records in ${zones} zones): not measured here yet (bench/dns-writer.ts)`);
+}
+
+const work = await mkdtemp(join(tmpdir(), 'failover-bench-fleet-'));
+try {
+  console.log(
+    `bench:fleet: ${SITES} sites (2 links, 2 checks and one record each), node ${process.version}, ` +
+      `load average ${loadavg()[0]!.toFixed(1)}, ${RUNS} runs of each timed case`,
+  );
+  const yaml = fleetConfigYaml({ sites: SITES });
+  const configFile = join(work, 'fleet.yaml');
+  await writeFile(configFile, yaml);
+  const { config, json, oldJson } = configSection(yaml);
+  await synthSection(configFile, work);
+  planSection(config);
+  await publishSection(config);
+  await coldSection(json, oldJson, work);
+  await dnsWriterSection(config);
+  console.log(
+    misses.length === 0
+      ? `\nevery target met: synth succeeds, no ticket over its capacity, median cold import < ${TARGET_IMPORT_MS} ms CPU`
+      : `\nMISSED:\n  ${misses.join('\n  ')}`,
+  );
+  if (misses.length > 0) process.exitCode = 1;
+} finally {
+  await rm(work, { recursive: true, force: true });
+}

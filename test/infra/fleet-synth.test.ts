@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBundledConfig } from '../../shared/config/bundled.ts';
+import { CONFIG_FILE, CONFIG_VARIABLE } from '../../infra/constructs/lambda-bundling.ts';
+import { fleetConfigYaml } from '../support/fleet-config.ts';
+import { removeDirs, synthesizeApp, type Synthesized } from '../support/synth-app.ts';
+
+/**
+ * A fleet too large for the configuration to travel on the esbuild command line (a define of it is one argument
+ * of several hundred KB; Linux allows 128 KiB): the real app synthesizes, every function carries the compact file
+ * beside its bundle, and the probe bundle, imported cold as Lambda would, reads it.
+ */
+
+const SITES = 200;
+const dirs: string[] = [];
+let fleet: Synthesized;
+
+const ENV = {
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  POWERTOOLS_SERVICE_NAME: 'failover-probe',
+  OBSERVATIONS_QUEUE_URL: 'https://sqs.us-east-2.amazonaws.com/123456789012/failover-observations.fifo',
+  ROUNDS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-rounds',
+};
+
+/** Imports `bundle` in a fresh `node --enable-source-maps`, as Lambda does; resolves its exit code and stderr. */
+function importCold(bundle: string): Promise<{ code: number; stderr: string }> {
+  const script = `await import(${JSON.stringify(pathToFileURL(bundle).href)});`;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--enable-source-maps', '--input-type=module', '-e', script],
+      { env: ENV, timeout: 60_000 },
+      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), 'failover-fleet-'));
+  dirs.push(dir);
+  const file = join(dir, 'fleet.yaml');
+  writeFileSync(file, fleetConfigYaml({ sites: SITES }));
+  fleet = synthesizeApp(file, dirs, 'failover-cdk-fleet-');
+}, 120_000);
+
+afterAll(() => removeDirs(dirs));
+
+const assetDirOf = (fn: { Properties: { Code: { S3Key: string } } }) =>
+  join(fleet.assembly.directory, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+
+describe(`the app of a ${SITES}-site fleet`, () => {
+  it('synthesizes with the configuration in a file beside every bundle, not in the bundle', () => {
+    expect(fleet.config.sites).toHaveLength(SITES);
+    const stacks = [fleet.stacks.control, ...fleet.stacks.probes.values()];
+    const functions = stacks.flatMap((s) =>
+      Object.values(Template.fromStack(s).findResources('AWS::Lambda::Function')),
+    );
+    let carrying = 0;
+    for (const fn of functions as { Properties: { Code: { S3Key: string } } }[]) {
+      const dir = assetDirOf(fn);
+      const bundle = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(bundle.length).toBeLessThan(600 * 1024);
+      expect(bundle).not.toContain('store-00200');
+      expect(bundle).not.toContain(CONFIG_VARIABLE);
+      let text: string;
+      try {
+        text = readFileSync(join(dir, CONFIG_FILE), 'utf8');
+      } catch {
+        continue;
+      }
+      carrying++;
+      expect(readBundledConfig(text)).toEqual({ config: fleet.config });
+    }
+    // All but the webhook worker's and the web pages', which read no configuration.
+    expect(carrying).toBe(functions.length - 2);
+    // What the old define would have put on the command line: far over Linux's 128 KiB for one argument.
+    const file = join(assetDirOf(firstProbe()), CONFIG_FILE);
+    expect(statSync(file).size).toBeGreaterThan(128 * 1024);
+  });
+
+  it('imports the probe bundle cold, reading its configuration file, and fails naming the file when it is not there', async () => {
+    const dir = assetDirOf(firstProbe());
+    expect(await importCold(join(dir, 'index.mjs'))).toEqual({ code: 0, stderr: '' });
+
+    const bare = mkdtempSync(join(tmpdir(), 'failover-bare-bundle-'));
+    dirs.push(bare);
+    for (const name of ['index.mjs', 'index.mjs.map']) copyFileSync(join(dir, name), join(bare, name));
+    const missing = await importCold(join(bare, 'index.mjs'));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`cannot read the bundled configuration ${join(bare, CONFIG_FILE)}`);
+  });
+});
+
+function firstProbe(): { Properties: { Code: { S3Key: string } } } {
+  const stack = fleet.stacks.probes.get('us-east-1')!;
+  const id = Stack.of(stack).getLogicalId(stack.probe.function.node.defaultChild as CfnResource);
+  return Template.fromStack(stack).findResources('AWS::Lambda::Function')[id] as never;
+}
