@@ -7,17 +7,20 @@ import {
   type DnsWriteEvent,
   type WriteDnsChangesDeps,
 } from '../../shared/usecases/write-dns-changes.ts';
+import type { ReturnSoon } from '../decide/decide-records.ts';
 import { logger, metrics } from '../shared/runtime.ts';
 
 /**
  * Writes one SQS FIFO batch of wanted DNS states (writeDnsChanges) and answers with the messages to receive again:
  * per message group (hosted zone), every message from the first one not yet written on, so that a zone's wanted
- * states keep their order. An unreadable message is logged, counted (`InvalidMessages`) and dropped.
+ * states keep their order; they go through `returnSoon` first, so that the zone waits seconds for its next try, not
+ * the queue's visibility timeout. An unreadable message is logged, counted (`InvalidMessages`) and dropped.
  */
 export async function writeDnsRecords(
   deps: WriteDnsChangesDeps,
   records: readonly SQSRecord[],
   deadline: number,
+  returnSoon?: ReturnSoon,
 ): Promise<SQSBatchResponse> {
   const changes: { record: SQSRecord; change: WantedDnsChange }[] = [];
   let invalid = 0;
@@ -38,12 +41,17 @@ export async function writeDnsRecords(
 
   const pending = new Set(output.pending.map((c) => c.id));
   const stalledGroups = new Set<string>();
-  const failures: SQSBatchItemFailure[] = [];
+  const returned: SQSRecord[] = [];
   for (const { record, change } of changes) {
     const group = record.attributes.MessageGroupId ?? change.hostedZoneId;
     if (pending.has(change.id)) stalledGroups.add(group);
-    if (stalledGroups.has(group)) failures.push({ itemIdentifier: record.messageId });
+    if (stalledGroups.has(group)) returned.push(record);
   }
+  if (returnSoon && returned.length > 0) {
+    const soon = await returnSoon(returned);
+    for (const r of soon.refused) logger.warn('visibility not shortened', { messageId: r.messageId, reason: r.reason });
+  }
+  const failures: SQSBatchItemFailure[] = returned.map((r) => ({ itemIdentifier: r.messageId }));
   const now = deps.clock.now();
   for (const change of output.applied) metrics.addMetric('DnsChangeLatency', MetricUnit.Milliseconds, now - change.at);
   metrics.addMetric('DnsChangesWritten', MetricUnit.Count, output.applied.length + output.superseded.length);

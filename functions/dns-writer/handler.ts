@@ -1,4 +1,5 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -9,6 +10,8 @@ import { Route53ZoneWriter } from '../../shared/adapters/aws/route53-zone-writer
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { WriteDnsChangesDeps } from '../../shared/usecases/write-dns-changes.ts';
 import { bundledConfig, metrics, logger, requiredEnv } from '../shared/runtime.ts';
+import { returnSoon } from '../decide/return-soon.ts';
+import { DNS_CHANGE_QUEUE_ENV } from '../dispatch/env.ts';
 import { dnsWriteReporter, writeDnsRecords } from './dns-writer-records.ts';
 
 /** Time the writer keeps for itself at the end of an invocation: past it, unwritten changes go back to the queue. */
@@ -24,6 +27,8 @@ const ONE_BOUNDED_TRY = {
 const config = bundledConfig(process.env.FAILOVER_CONFIG_JSON);
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
+const queueUrl = requiredEnv(DNS_CHANGE_QUEUE_ENV);
+const sqs = new SQSClient({});
 const deps: WriteDnsChangesDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),
@@ -41,5 +46,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .handler((event, context) =>
-    writeDnsRecords(deps, event.Records, Date.now() + context.getRemainingTimeInMillis() - DNS_WRITER_RESERVE_MS),
+    writeDnsRecords(
+      deps,
+      event.Records,
+      Date.now() + context.getRemainingTimeInMillis() - DNS_WRITER_RESERVE_MS,
+      (records) => returnSoon(sqs, queueUrl, records),
+    ),
   );
