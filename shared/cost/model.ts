@@ -40,6 +40,8 @@ export interface AlarmCount {
   readonly deadLetterQueues: number;
   /** Actions the dispatcher gave up. */
   readonly dispatcher: number;
+  /** With record-swap records: a wanted DNS state waiting too long in the DNS writer's queue. */
+  readonly dnsWriter: number;
   /** One alarm on the decider's RegionsReporting, whatever the number of probe regions. */
   readonly silentRegions: number;
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
@@ -163,6 +165,7 @@ export function alarmCountOf(config: FailoverConfig): AlarmCount {
   const counts = {
     deadLetterQueues: 3,
     dispatcher: 1,
+    dnsWriter: config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0,
     silentRegions: 1,
     linkAlarms: links * regions,
     probeRegions: regions * (links > 0 ? 3 : 2),
@@ -464,7 +467,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, per probe region its DLQ and failed publishes)',
+    'alarm metrics (dead-letter queues, dispatcher, DNS writer, silent regions, per probe region its DLQ and failed publishes)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,

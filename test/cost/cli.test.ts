@@ -55,7 +55,8 @@ describe('failover cost', () => {
     expect(totals.perCheckUsd).toBeLessThan(0.17);
     expect(totals.afterFreeTierPerCheckUsd).toBeGreaterThan(0.06);
     expect(totals.afterFreeTierPerCheckUsd).toBeLessThan(0.075);
-    expect(totals.fixedUsd).toBeLessThan(10.4);
+    // 10.6 since the DNS writer (its age alarm, $0.10, and its on-event metrics) came in with record-swap records.
+    expect(totals.fixedUsd).toBeLessThan(10.6);
     expect(totals.checksForTarget).toBeGreaterThan(100);
     expect(totals.checksForTarget).toBeLessThan(5000);
     const history = report.lines.filter((l: { item: string }) => l.item.startsWith('check history'));
