@@ -1,10 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DNS_CHANGE_QUEUE_ENV } from '../../functions/dispatch/env.ts';
@@ -68,11 +65,12 @@ export interface DnsWriterProps {
   readonly config: FailoverConfig;
   /** Sites' state (action-failed of a refused change) and the shared Route 53 rate budget item. */
   readonly table: StateTable;
-  /** Where the age alarm notifies. */
-  readonly alarmTopic: sns.ITopic;
   /** @default DNS_WRITER_TIMEOUT */
   readonly timeout?: Duration;
-  /** @default DNS_CHANGE_MAX_AGE */
+  /**
+   * A wanted state waiting longer than this in the queue is alarmed (by Observability).
+   * @default DNS_CHANGE_MAX_AGE
+   */
   readonly maxChangeAge?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
@@ -82,8 +80,8 @@ export interface DnsWriterProps {
  * One DNS writer per hosted zone for record-swap records: an SQS FIFO queue of wanted states grouped by hosted zone
  * (SQS delivers one group to one consumer at a time, in order), and the function that drains it in batches within
  * the account's Route 53 budget (a token bucket item in the table, shared with the reconciler). No dead-letter
- * queue: a wanted state is retried until written or superseded, and an alarm fires when one waits longer than
- * `maxChangeAge`. Senders get `grantSend`.
+ * queue: a wanted state is retried until written or superseded, and Observability alarms when one waits longer
+ * than `maxChangeAge`. Senders get `grantSend`.
  */
 export class DnsWriter extends Construct {
   /** The wanted states, one message group per hosted zone. */
@@ -92,13 +90,13 @@ export class DnsWriter extends Construct {
   public readonly function: FailoverFunction;
   /** Its event source mapping on the queue. */
   public readonly eventSource: SqsEventSource;
-  /** A wanted DNS state has waited longer than `maxChangeAge` (Route 53 throttled or down, or the writer failing). */
-  public readonly ageAlarm: cloudwatch.Alarm;
+  /** How long a wanted state may wait in the queue before it is alarmed. */
+  public readonly maxChangeAge: Duration;
 
   constructor(scope: Construct, id: string, props: DnsWriterProps) {
     super(scope, id);
     const timeout = props.timeout ?? DNS_WRITER_TIMEOUT;
-    const maxAge = props.maxChangeAge ?? DNS_CHANGE_MAX_AGE;
+    this.maxChangeAge = props.maxChangeAge ?? DNS_CHANGE_MAX_AGE;
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: true,
       contentBasedDeduplication: false,
@@ -130,16 +128,6 @@ export class DnsWriter extends Construct {
     for (const statement of recordSwapChangeStatements(this, props.config)) this.function.addToRolePolicy(statement);
     this.eventSource = new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true });
     this.function.addEventSource(this.eventSource);
-
-    this.ageAlarm = new cloudwatch.Alarm(this, 'AgeAlarm', {
-      alarmDescription: `A wanted DNS state has waited more than ${maxAge.toMinutes()} minutes to be written to Route 53 (throttled, Route 53's control plane impaired, or the writer failing: see its logs)`,
-      metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: maxAge.toSeconds(),
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.ageAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
   }
 
   /** Lets `grantee` (the dispatcher) hand wanted states to the writer, and tells it where. */

@@ -91,7 +91,6 @@ export class ControlStack extends Stack {
         configYaml,
         config,
         table: this.state,
-        alarmTopic: this.alerts.critical,
       });
       this.dnsWriter.grantSend(this.dispatcher.function);
     }

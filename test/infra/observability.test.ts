@@ -238,8 +238,9 @@ describe('the observability construct', () => {
         );
       expect(metrics).toBe(alarmCountOf(stacks.appConfig.config).total);
     }
-    // examples/sites.yaml has three probe regions and one gated record on a site of two checked links: 3 DLQs,
-    // dispatcher, regions; per probe region its DLQ, FailedPublishes and FailedHealthPublishes; 2 link alarms each.
-    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 3 * 3 + 3 * 2);
+    // examples/sites.yaml has three probe regions, record-swap records and one gated record on a site of two checked
+    // links: 3 DLQs, dispatcher, DNS writer, regions; per probe region its DLQ, FailedPublishes and
+    // FailedHealthPublishes; 2 link alarms each.
+    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 1 + 3 * 3 + 3 * 2);
   });
 });
