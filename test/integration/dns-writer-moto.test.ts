@@ -165,6 +165,48 @@ async function queueDepth(): Promise<number> {
   );
 }
 
+type WriterHandler = (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse>;
+
+/**
+ * Lambda's SQS event source, as far as the writer sees it: receives up to ten messages (SQS holds a FIFO group back
+ * while any of its messages is in flight), invokes the handler, deletes what it did not report as failed.
+ */
+async function drainWriterQueue(
+  writer: WriterHandler,
+  context: unknown,
+  boundMs = 240_000,
+): Promise<{ invocations: number; returned: number }> {
+  const started = Date.now();
+  let invocations = 0;
+  let returned = 0;
+  while ((await queueDepth()) > 0) {
+    expect(Date.now() - started).toBeLessThan(boundMs);
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) continue;
+    invocations++;
+    const out = await writer({ Records: messages.map(sqsRecord) }, context);
+    const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
+    returned += failed.size;
+    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    if (done.length > 0)
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+  }
+  return { invocations, returned };
+}
+
 describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Route 53 throttling', () => {
   it(`fails ${SITES} sites of one zone over at once: every record on its backup, none given up`, async () => {
     // One round from every region: fiber down, lte up. failureThreshold 1 makes it a failover for every site.
@@ -245,34 +287,7 @@ describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Rou
     const dispatchedMs = Date.now() - started;
 
     // The writer's event source: receive up to ten, invoke, delete what was not reported as failed.
-    const writerContext = lambdaContext('failover-dns-writer', 60_000);
-    let invocations = 0;
-    let returned = 0;
-    while ((await queueDepth()) > 0) {
-      expect(Date.now() - started).toBeLessThan(240_000);
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          MessageSystemAttributeNames: ['All'],
-          WaitTimeSeconds: 1,
-        }),
-      );
-      const messages = received.Messages ?? [];
-      if (messages.length === 0) continue;
-      invocations++;
-      const out = await writer({ Records: messages.map(sqsRecord) }, writerContext);
-      const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
-      returned += failed.size;
-      const done = messages.filter((m) => !failed.has(m.MessageId!));
-      if (done.length > 0)
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-          }),
-        );
-    }
+    const { invocations, returned } = await drainWriterQueue(writer, lambdaContext('failover-dns-writer', 60_000));
     const elapsedMs = Date.now() - started;
     const lines = logs();
     vi.restoreAllMocks();
@@ -300,5 +315,68 @@ describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Rou
         `${changes} ChangeResourceRecordSets (${faults.Throttling} Throttling, ${faults.PriorRequestNotComplete} PriorRequestNotComplete injected), ` +
         `${invocations} writer invocations, ${returned} messages returned, 0 given up`,
     );
+  }, 300_000);
+
+  it('hands back what Route 53 throttles past an invocation, writes it later, and records only a refused change as action-failed', async () => {
+    // Twenty sites move back to their primary; Route 53 throttles every change for 8 s (longer than an invocation's
+    // time to write) and refuses any batch holding s007's record as invalid.
+    const sites = ids.slice(0, 20);
+    const refused = `${ids[7]}.example.com.`;
+    const throttledUntil = Date.now() + 8_000;
+    let refusals = 0;
+    proxy.inject = ({ method, path, body }) => {
+      if (method !== 'POST' || !path.includes('/rrset')) return undefined;
+      if (Date.now() < throttledUntil) return route53Error('Throttling');
+      if (body.includes(`<Name>${refused}</Name>`)) {
+        refusals++;
+        return route53Error('InvalidChangeBatch');
+      }
+      return undefined;
+    };
+    vi.resetModules();
+    const { SqsDnsChangeQueue } = await import('../../shared/adapters/aws/sqs-dns-change-queue.ts');
+    const queue = new SqsDnsChangeQueue({ queueUrl, client: sqs });
+    for (const [i, site] of sites.entries()) {
+      const state = (await store.load(site))!;
+      await queue.apply({
+        kind: 'dns',
+        id: `${site}:${state.seq + 1}:1`,
+        site,
+        seq: state.seq + 1,
+        at: Date.now(),
+        zone: 'example.com',
+        hostedZoneId: zoneId,
+        name: `${site}.example.com`,
+        type: 'A',
+        ttl: 60,
+        strategy: 'record-swap',
+        link: 'fiber',
+        values: [address(1, i)],
+      });
+    }
+    const writer = (await import('../../functions/dns-writer/handler.ts')).handler as unknown as WriterHandler;
+    const logs = captureLogs();
+    // 12.5 s left: the writer keeps 10 s for itself, so each invocation tries for about 2.5 s.
+    const { returned } = await drainWriterQueue(writer, lambdaContext('failover-dns-writer', 12_500));
+    const lines = logs();
+    vi.restoreAllMocks();
+    proxy.inject = () => undefined;
+
+    expect(returned).toBeGreaterThan(0);
+    const answers = new Map((await zoneRecords()).map((r) => [r.Name, r.ResourceRecords?.[0]?.Value]));
+    const wrong = sites.filter((site, i) =>
+      site === ids[7]
+        ? answers.get(`${site}.example.com.`) !== address(2, i)
+        : answers.get(`${site}.example.com.`) !== address(1, i),
+    );
+    expect(wrong).toEqual([]);
+    expect(refusals).toBeGreaterThanOrEqual(2);
+    const failedOf = async (site: string) =>
+      (await store.listTransitions(site)).filter((t) => t.kind === 'action-failed');
+    expect(await failedOf(ids[7]!)).toHaveLength(1);
+    expect((await failedOf(ids[7]!))[0]!.explanation.summary).toMatch(/InvalidChangeBatch|rejected as invalid/);
+    for (const site of sites.filter((s) => s !== ids[7])) expect(await failedOf(site), site).toEqual([]);
+    expect(lines.filter((l) => String(l.message).startsWith('dns change refused'))).toHaveLength(1);
+    expect(lines.some((l) => l.message === 'dns batch retry')).toBe(true);
   }, 300_000);
 });
