@@ -1,4 +1,3 @@
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -6,7 +5,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
 import { DataPlaneDnsRouter } from '../../shared/adapters/aws/data-plane-dns-router.ts';
-import { Route53DnsRouter } from '../../shared/adapters/aws/route53-dns-router.ts';
+import { SqsDnsChangeQueue } from '../../shared/adapters/aws/sqs-dns-change-queue.ts';
 import { SnsNotifier } from '../../shared/adapters/aws/sns-notifier.ts';
 import { StrategyDnsRouter } from '../../shared/adapters/aws/strategy-dns-router.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
@@ -19,13 +18,7 @@ import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.t
 import { dispatchRecords, dispatchReporter } from './dispatch-records.ts';
 import { DynamoDbDispatchLease } from '../../shared/adapters/aws/dynamodb-dispatch-lease.ts';
 import { DISPATCH_LEASE_MS, STANDBY_LEAVES } from '../../shared/usecases/dispatch-exclusively.ts';
-
-// One try per call (dispatchSite retries with backoff and full jitter) and a bound on each, so that a hung
-// connection costs one attempt, not the function's timeout.
-const ONE_BOUNDED_TRY = {
-  maxAttempts: 1,
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
-};
+import { DNS_CHANGE_QUEUE_ENV } from './env.ts';
 
 // The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
 const config = bundledConfig();
@@ -33,6 +26,7 @@ const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 // Set by the stack: the webhook delivery queue always, the agent channel when some site has an agent.
 const webhookQueueUrl = process.env.WEBHOOK_QUEUE_URL;
+const dnsQueueUrl = process.env[DNS_CHANGE_QUEUE_ENV];
 const agentChannel = process.env[AGENT_ENV.callbackUrl] ? cloudAgentDeps(config) : undefined;
 // Two control regions: both dispatchers read every write of the global table, and a site's lease lets one apply it;
 // the standby has no agent channel or webhook queue and leaves those actions to the primary.
@@ -50,10 +44,9 @@ const deps: DispatchDeps = {
   store: new DynamoDbStateStore({ tableName, client }),
   clock: systemClock,
   dns: new StrategyDnsRouter({
-    'record-swap': new Route53DnsRouter({
-      client: new Route53Client({ region: 'us-east-1', ...ONE_BOUNDED_TRY }),
-      waitForSync: false,
-    }),
+    // Record swap goes through the zone's DNS writer (functions/dns-writer), which batches within Route 53's budget.
+    // Set by the stack when some record is record-swap; without it such an action fails as having no router.
+    ...(dnsQueueUrl ? { 'record-swap': new SqsDnsChangeQueue({ queueUrl: dnsQueueUrl }) } : {}),
     'health-check-gated': new DataPlaneDnsRouter(),
   }),
   // Topic ARNs are no secret: plain environment variables set by the stack.

@@ -1,13 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLE } from '../../shared/adapters/aws/table.ts';
 import type { AlertTopics } from './alert-topics.ts';
-import { hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { IStateTable } from './state-table.ts';
@@ -41,8 +39,6 @@ export interface DispatcherProps {
   readonly table: IStateTable;
   /** The alert topics; the function may publish to these two and no other. */
   readonly topics: AlertTopics;
-  /** Hosted zones of the `record-swap` records: the only zones the function may change. */
-  readonly recordSwapZoneIds: readonly string[];
   /**
    * Stream records per invocation.
    * @default 10
@@ -66,7 +62,7 @@ export interface DispatcherProps {
 
 /**
  * The dispatch function, started by the state table's stream for state items with pending actions: it applies
- * them (Route 53 record swap, SNS alerts) and clears them from the outbox. The stream is
+ * them (record-swap DNS changes handed to the DNS writer, SNS alerts) and clears them from the outbox. The stream is
  * read one batch per shard at a time (parallelization factor 1), which keeps a site's changes in order; failed
  * batches are retried, halved, and finally described in an encrypted SQS dead-letter queue.
  */
@@ -96,15 +92,7 @@ export class Dispatcher extends Construct {
     // dispatchSite reads the state, remembers sent alerts and commits failures: single-item gets and puts only.
     props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem']);
     props.topics.grantPublish(this.function);
-    if (props.recordSwapZoneIds.length > 0) {
-      // No route53:GetChange: the router does not wait for INSYNC (waitForSync false).
-      this.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['route53:ChangeResourceRecordSets'],
-          resources: hostedZoneArns(this, props.recordSwapZoneIds),
-        }),
-      );
-    }
+    // No Route 53 permission: record-swap changes go to the DNS writer's queue (DnsWriter.grantSend).
 
     this.deadLetterQueue = props.deadLetterQueue ?? this.#ownDeadLetterQueue();
     // Read through a TableV2 reference: its stream grant names the stream ARN for dynamodb:ListStreams too, where

@@ -24,6 +24,7 @@ export const LAMBDA_ENTRIES = {
   decide: 'functions/decide/handler.ts',
   dispatch: 'functions/dispatch/handler.ts',
   reconcile: 'functions/reconcile/handler.ts',
+  'dns-writer': 'functions/dns-writer/handler.ts',
   api: 'functions/api/handler.ts',
   'webhook-deliver': 'functions/webhooks/deliver-handler.ts',
   'agent-authorizer': 'functions/agent/authorizer.ts',

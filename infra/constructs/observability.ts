@@ -23,6 +23,8 @@ export interface ObservedControlPlane {
   readonly decider: { readonly function: lambda.IFunction };
   readonly dispatcher: { readonly function: lambda.IFunction };
   readonly reconciler: { readonly function: lambda.IFunction };
+  /** The record-swap records' writer, when there is one: its queue's oldest message is alarmed. */
+  readonly dnsWriter?: { readonly queue: sqs.IQueue; readonly maxChangeAge: Duration } | undefined;
   /** Alarms notify the critical topic, encrypted with `key`. */
   readonly alerts: { readonly critical: sns.ITopic; readonly key: kms.IKey };
 }
@@ -75,6 +77,8 @@ export class Observability extends Construct {
     readonly sitesNotReconciled: cloudwatch.Alarm;
     readonly recordsDrifted: cloudwatch.Alarm;
   };
+  /** A wanted DNS state has waited longer than the writer's `maxChangeAge` (throttled, Route 53 impaired, the writer failing). */
+  public readonly dnsWriterAlarm: cloudwatch.Alarm | undefined;
   /** Sends the probe regions' alarms (state ALARM) to the critical topic. */
   public readonly probeAlarmRule: events.Rule;
   public readonly dashboard: cloudwatch.Dashboard;
@@ -125,6 +129,22 @@ export class Observability extends Construct {
       }),
     });
     this.dispatcherAlarm.addAlarmAction(notify);
+
+    const writer = control.dnsWriter;
+    this.dnsWriterAlarm = writer
+      ? new cloudwatch.Alarm(this, 'DnsWriterAgeAlarm', {
+          alarmDescription: `A wanted DNS state has waited more than ${writer.maxChangeAge.toMinutes()} minutes to be written to Route 53 (throttled, Route 53's control plane impaired, or the writer failing: see its logs); it is still being retried`,
+          metric: writer.queue.metricApproximateAgeOfOldestMessage({
+            period: Duration.minutes(1),
+            statistic: cloudwatch.Stats.MAXIMUM,
+          }),
+          threshold: writer.maxChangeAge.toSeconds(),
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        })
+      : undefined;
+    this.dnsWriterAlarm?.addAlarmAction(notify);
 
     const heartbeat = heartbeatPeriodOf(config);
     this.regionsAlarm = new cloudwatch.Alarm(this, 'ProbeRegionsSilentAlarm', {

@@ -27,8 +27,8 @@ export interface ReconcilerProps {
    */
   readonly rate?: Duration;
   /**
-   * Under the rate, so that sweeps never overlap; reads are paced at 2 a second, so this bounds the records a sweep
-   * can read (about 450 with the default).
+   * Under the rate, so that sweeps never overlap; a sweep lists at most one page (300 records) a second and resumes
+   * where the last stopped, so this bounds the records one sweep compares (about 60,000 with the default).
    * @default Duration.minutes(4)
    */
   readonly timeout?: Duration;
@@ -43,7 +43,8 @@ export interface ReconcilerProps {
 
 /**
  * DNS reconciliation: a function run on a schedule (no flexible window, no retry: the next run comes soon) that
- * reads back every record-swap record (ListResourceRecordSets on the configured zones only), turns drift into a
+ * pages the record-swap zones (ListResourceRecordSets on the configured zones only, from a cursor kept in the
+ * table, within the shared Route 53 budget), turns drift into a
  * `dns-drift` transition with a repair action for the dispatcher (health-check-gated records are Route 53's to
  * answer, by health, and are not swept). Invocations the Scheduler cannot deliver go to a dead-letter queue.
  */

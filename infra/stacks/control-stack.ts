@@ -6,6 +6,7 @@ import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
 import { hostedZoneIdsOf } from '../constructs/dns-failover.ts';
+import { DnsWriter } from '../constructs/dns-writer.ts';
 import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
 import { Observability } from '../constructs/observability.ts';
@@ -41,6 +42,8 @@ export class ControlStack extends Stack {
   public readonly failedInvocations: FailedInvocations;
   /** The dispatch function and its event source on the table's stream. */
   public readonly dispatcher: Dispatcher;
+  /** The record-swap records' writer (its queue, function and age alarm); only when some record is record-swap. */
+  public readonly dnsWriter: DnsWriter | undefined;
   /** The scheduled DNS reconciliation. */
   public readonly reconciler: Reconciler;
   /** The webhook delivery queue, its worker and the key ring sealing subscriptions' secrets. */
@@ -87,9 +90,16 @@ export class ControlStack extends Stack {
       configYaml,
       table: this.state,
       topics: this.alerts,
-      recordSwapZoneIds,
       deadLetterQueue,
     });
+    if (recordSwapZoneIds.length > 0) {
+      this.dnsWriter = new DnsWriter(this, 'DnsWriter', {
+        configYaml,
+        config,
+        table: this.state,
+      });
+      this.dnsWriter.grantSend(this.dispatcher.function);
+    }
     this.reconciler = new Reconciler(this, 'Reconciler', {
       configYaml,
       table: this.state,

@@ -4,6 +4,7 @@ import type { FailoverConfig } from '../../shared/config/model.ts';
 import { AlertTopics, alertContactsOf } from '../constructs/alert-topics.ts';
 import { Decider, DECIDER_TIMEOUT, visibilityTimeoutFor } from '../constructs/decider.ts';
 import { Dispatcher } from '../constructs/dispatcher.ts';
+import { DnsWriter } from '../constructs/dns-writer.ts';
 import { hostedZoneIdsOf } from '../constructs/dns-failover.ts';
 import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
@@ -38,6 +39,8 @@ export class ControlStandbyStack extends Stack {
   public readonly failedInvocations: FailedInvocations;
   /** The dispatch function on this replica's stream. */
   public readonly dispatcher: Dispatcher;
+  /** The writer of this region's record-swap changes, when some record is record-swap. */
+  public readonly dnsWriter: DnsWriter | undefined;
   /** This region's own alarms, on its own critical topic. */
   public readonly alarms: StandbyAlarms;
 
@@ -65,9 +68,13 @@ export class ControlStandbyStack extends Stack {
       configYaml,
       table: this.state,
       topics: this.alerts,
-      recordSwapZoneIds: hostedZoneIdsOf(config, 'record-swap'),
       deadLetterQueue: this.failedInvocations.deadLetterQueue,
     });
+    // Record swap from this region too: its own writer, on the same Route 53 budget item of the global table.
+    if (hostedZoneIdsOf(config, 'record-swap').length > 0) {
+      this.dnsWriter = new DnsWriter(this, 'DnsWriter', { configYaml, config, table: this.state });
+      this.dnsWriter.grantSend(this.dispatcher.function);
+    }
     this.alarms = new StandbyAlarms(this, 'Alarms', {
       alerts: this.alerts,
       deadLetterQueues: {

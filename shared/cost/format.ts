@@ -39,7 +39,8 @@ export function formatCostReport(report: CostReport, file: string): string {
   );
   out.push(
     `  ${w.customMetrics} custom metrics published every hour; ${w.alarms.total} alarm metrics ` +
-      `(${w.alarms.deadLetterQueues} dead-letter queues, ${w.alarms.dispatcher} dispatcher, ${w.alarms.silentRegions} for silent regions, ` +
+      `(${w.alarms.deadLetterQueues} dead-letter queues, ${w.alarms.dispatcher} dispatcher, ` +
+      `${w.alarms.dnsWriter > 0 ? `${w.alarms.dnsWriter} DNS writer, ` : ''}${w.alarms.silentRegions} for silent regions, ` +
       `${w.alarms.controlPlane} for invalid messages and the reconciler, ` +
       `${w.alarms.probeRegions} in probe regions, ${w.alarms.linkAlarms} link alarms)`,
   );

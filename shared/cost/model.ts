@@ -40,6 +40,8 @@ export interface AlarmCount {
   readonly deadLetterQueues: number;
   /** Actions the dispatcher gave up. */
   readonly dispatcher: number;
+  /** With record-swap records: a wanted DNS state waiting too long in the DNS writer's queue. */
+  readonly dnsWriter: number;
   /** One alarm on the decider's RegionsReporting, whatever the number of probe regions. */
   readonly silentRegions: number;
   /** The decider's InvalidMessages; the reconciler's errors, sites not reconciled and records drifting. */
@@ -165,6 +167,7 @@ export function alarmCountOf(config: FailoverConfig): AlarmCount {
   const counts = {
     deadLetterQueues: 3,
     dispatcher: 1,
+    dnsWriter: config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0,
     silentRegions: 1,
     controlPlane: 4,
     linkAlarms: links * regions,
@@ -468,7 +471,7 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, silent regions, invalid messages, reconciler; per probe region its DLQ and 3 counters)',
+    'alarm metrics (dead-letter queues, dispatcher, DNS writer, silent regions, invalid messages, reconciler; per probe region its DLQ and 3 counters)',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,

@@ -27,3 +27,13 @@ export function sameRecordValues(type: 'A' | 'AAAA' | 'CNAME', a: readonly strin
 export function stripDot(name: string): string {
   return name.length > 1 ? name.replace(/\.$/, '') : name;
 }
+
+/**
+ * A record name as Route 53's IAM condition key `route53:ChangeResourceRecordSetsNormalizedRecordNames` compares it:
+ * lower case, no trailing dot, every character but a-z, 0-9, `-`, `_` and `.` as a `\ooo` octal escape.
+ */
+export function iamNormalizedRecordName(name: string): string {
+  return stripDot(name.trim())
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}

@@ -88,7 +88,12 @@ export async function reconcileDns(
   return { checked, drifted, reapplied, failed };
 }
 
-function commitDrift(deps: ReconcileDnsDeps, site: SiteConfig, drifts: readonly DnsDrift[]) {
+/** Commits the drifts of one site's records, keeping only those still against the latest state's active link. */
+export function commitDrift(
+  deps: Pick<ReconcileDnsDeps, 'config' | 'store' | 'clock'>,
+  site: SiteConfig,
+  drifts: readonly DnsDrift[],
+) {
   return commitEvent(deps, site.id, (state) => {
     // The state may have moved on since the records were read: keep only drifts still against its active link.
     const still = drifts.filter(

@@ -11,6 +11,7 @@ const SERVICE_OF_DIR: Record<string, string> = {
   decide: 'failover-decide',
   dispatch: 'failover-dispatch',
   reconcile: 'failover-reconcile',
+  'dns-writer': 'failover-dns-writer',
   webhooks: 'failover-webhooks',
   api: 'failover-api',
 };

@@ -1,5 +1,6 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PublishCommand, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -21,6 +22,7 @@ const SITES = ['hq', 'shop', 'depot', 'kiosk'];
 const CRITICAL = 'arn:aws:sns:us-east-1:123456789012:failover-critical';
 const WARNING = 'arn:aws:sns:us-east-1:123456789012:failover-warning';
 const ZONE = 'Z0123456789ABC';
+const DNS_QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-dns-writer.fifo';
 
 const CONFIG_YAML = twoLinkConfigYaml({
   regions: REGIONS,
@@ -39,6 +41,7 @@ const CONFIG_YAML = twoLinkConfigYaml({
 const config = parseConfig(CONFIG_YAML).config!;
 
 const route53 = mockClient(Route53Client);
+const sqs = mockClient(SQSClient);
 const cloudwatch = mockClient(CloudWatchClient);
 const sns = mockClient(SNSClient);
 const context = lambdaContext('failover-dispatch', 180_000);
@@ -67,11 +70,12 @@ async function recordOf(site: string): Promise<DynamoDBRecord> {
 }
 
 const eventOf = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+/** The wanted states the dispatcher handed to the DNS writer's queue for the site's record-swap record. */
 const changesOf = (site: string) =>
-  route53
-    .commandCalls(ChangeResourceRecordSetsCommand)
+  sqs
+    .commandCalls(SendMessageCommand)
     .map((c) => c.args[0].input)
-    .filter((input) => input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name === `${site}.example.com.`);
+    .filter((input) => (JSON.parse(input.MessageBody!) as { name: string }).name === `${site}.example.com`);
 const publishedFor = (site: string) =>
   sns
     .commandCalls(PublishCommand)
@@ -89,8 +93,10 @@ beforeAll(async () => {
         STATE_TABLE_NAME: dynamo.tableName,
         CRITICAL_TOPIC_ARN: CRITICAL,
         WARNING_TOPIC_ARN: WARNING,
+        DNS_CHANGE_QUEUE_URL: DNS_QUEUE,
         POWERTOOLS_SERVICE_NAME: 'failover-dispatch',
-        // The handler's own DynamoDB client talks to the fault proxy, then dynalite; Route 53, CloudWatch and SNS are mocked.
+        // The handler's own DynamoDB client talks to the fault proxy, then dynalite; SQS, Route 53, CloudWatch and SNS
+        // are mocked (command shapes).
         AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
         AWS_MAX_ATTEMPTS: '2',
       },
@@ -102,6 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.unstubAllEnvs();
   route53.restore();
+  sqs.restore();
   cloudwatch.restore();
   sns.restore();
   await proxy?.close();
@@ -112,6 +119,7 @@ afterEach(() => {
   proxy.throttle = () => false;
   vi.restoreAllMocks();
   route53.reset();
+  sqs.reset();
   cloudwatch.reset();
   sns.reset();
 });
@@ -120,12 +128,13 @@ function acceptEverything(): void {
   route53
     .on(ChangeResourceRecordSetsCommand)
     .resolves({ ChangeInfo: { Id: '/change/C0123456789', Status: 'PENDING', SubmittedAt: new Date() } });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'q-0001' });
   cloudwatch.on(PutMetricDataCommand).resolves({});
   sns.on(PublishCommand).resolves({ MessageId: 'm-0001' });
 }
 
 describe('dispatch handler', () => {
-  it('applies a failover: Route 53 UPSERT of the backup, the alert on the critical topic, no effect on a gated record', async () => {
+  it("applies a failover: the backup handed to the zone's DNS writer, the alert on the critical topic, no effect on a gated record", async () => {
     acceptEverything();
     await failOver('hq');
     const image = await rawStateItem(dynamo.endpoint, dynamo.tableName, 'hq');
@@ -137,25 +146,33 @@ describe('dispatch handler', () => {
     const response = await handler(eventOf([record]), context);
 
     expect(response).toEqual({ batchItemFailures: [] });
+    // The record-swap record's wanted state goes to the DNS writer's FIFO queue, one group per hosted zone; the
+    // dispatcher itself makes no Route 53 call.
     expect(changesOf('hq')).toEqual([
       {
-        HostedZoneId: ZONE,
-        ChangeBatch: {
-          Comment: expect.stringMatching(/^failover hq:\d+:\d+: site hq to link lte$/),
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: 'hq.example.com.',
-                Type: 'A',
-                TTL: 60,
-                ResourceRecords: [{ Value: '198.51.100.1' }],
-              },
-            },
-          ],
-        },
+        QueueUrl: DNS_QUEUE,
+        MessageGroupId: ZONE,
+        MessageDeduplicationId: expect.stringMatching(/^[0-9a-f]{64}$/),
+        MessageBody: expect.any(String),
       },
     ]);
+    expect(JSON.parse(changesOf('hq')[0]!.MessageBody!)).toEqual({
+      v: 1,
+      kind: 'dns',
+      id: expect.stringMatching(/^hq:\d+:\d+$/),
+      site: 'hq',
+      seq: expect.any(Number),
+      at: expect.any(Number),
+      zone: 'example.com',
+      hostedZoneId: ZONE,
+      name: 'hq.example.com',
+      type: 'A',
+      ttl: 60,
+      strategy: 'record-swap',
+      link: 'lte',
+      values: ['198.51.100.1'],
+    });
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toEqual([]);
     // The health-check-gated record is Route 53's to answer, by the probe regions' health: no call, a line saying so.
     expect(cloudwatch.commandCalls(PutMetricDataCommand)).toEqual([]);
     const published = publishedFor('hq');
@@ -184,7 +201,7 @@ describe('dispatch handler', () => {
       record: 'hq.example.com A',
       link: 'lte',
       attempts: 1,
-      detail: expect.stringContaining('change C0123456789 PENDING'),
+      detail: expect.stringContaining(`queued for the writer of hosted zone ${ZONE}, message q-0001`),
       function_request_id: context.awsRequestId,
     });
     expect(applied.find((r) => r.strategy === 'health-check-gated')).toMatchObject({
@@ -301,6 +318,6 @@ describe('dispatch handler', () => {
 
     const ignored = logs().filter((r) => r.message === 'stream record ignored');
     expect(ignored.map((r) => r.reason)).toEqual(['site "atlantis" is not configured', 'not a site item']);
-    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toEqual([]);
+    expect(sqs.commandCalls(SendMessageCommand)).toEqual([]);
   });
 });

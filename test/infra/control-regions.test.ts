@@ -117,8 +117,9 @@ describe('two control regions', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    // The decider, the dispatcher and CDK's custom-resource provider.
-    expect(functions).toHaveLength(3);
+    // The decider, the dispatcher, the DNS writer of its record-swap changes and CDK's custom-resource provider.
+    expect(functions).toHaveLength(4);
+    expect(app.stacks.standby!.dnsWriter).toBeDefined();
   });
 
   it('alarms in the standby region on its own critical topic: its dead-letter queues and the actions it gave up', () => {

@@ -195,9 +195,9 @@ describe('the failover CDK app', () => {
     const functions = stacks.flatMap((stack) =>
       Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')),
     );
-    // The control stack's six functions (the web pages' among them) and the agent gateway's three, and one probe
-    // function per region.
-    expect(functions).toHaveLength(9 + example.config.regions.probe.length);
+    // The control stack's six functions (the web pages' among them), the DNS writer (record-swap records) and the
+    // agent gateway's three, and one probe function per region.
+    expect(functions).toHaveLength(10 + example.config.regions.probe.length);
     let awsCallers = 0;
     for (const fn of functions) {
       const { S3Key } = (fn as { Properties: { Code: { S3Key: string } } }).Properties.Code;
@@ -303,8 +303,9 @@ describe('the failover CDK app', () => {
     const { control } = example.stacks;
     const template = Template.fromStack(control);
     const dlq = logicalId(control.observations.deadLetterQueue.node.defaultChild as CfnResource);
-    // Beside these two FIFO queues: the webhook queue, its dead-letter queue and the shared one of given-up invocations.
-    expect(Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }))).toHaveLength(2);
+    // Beside these two FIFO queues and the DNS writer's (record-swap records): the webhook queue, its dead-letter
+    // queue and the shared one of given-up invocations.
+    expect(Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } }))).toHaveLength(3);
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'failover-observations.fifo',
       FifoQueue: true,
@@ -338,8 +339,9 @@ describe('the failover CDK app', () => {
       expect(control.reconciler.scheduleDeadLetterQueue).toBe(shared);
       if (control.agentGateway) expect(control.agentGateway.sweepDeadLetterQueue).toBe(shared);
       const template = Template.fromStack(control);
-      // The observations queue and its FIFO DLQ, the webhook queue and its DLQ (tickets to redrive), the shared one.
-      template.resourceCountIs('AWS::SQS::Queue', 5);
+      // The observations queue and its FIFO DLQ, the webhook queue and its DLQ (tickets to redrive), the shared one,
+      // and with record-swap records the DNS writer's queue (no DLQ: its wanted states are never given up).
+      template.resourceCountIs('AWS::SQS::Queue', 5 + (control.dnsWriter ? 1 : 0));
       expect(template.findResources('AWS::SQS::Queue')[logicalId(shared.node.defaultChild as CfnResource)]).toEqual({
         Type: 'AWS::SQS::Queue',
         Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 },
@@ -428,9 +430,12 @@ describe('the control stack: state table and decider', () => {
   it('runs the decide function with the house defaults but no X-Ray (cost), the table name, its queue URL and the configuration beside the bundle', () => {
     const { stacks, assembly } = example;
     const { template, table, fn, logGroup, queue } = parts(stacks.control);
-    // The decide, dispatch and reconcile functions, the API, the webhook worker and the web pages, and the agent
-    // gateway's authorizer, gateway and sweep.
-    template.resourceCountIs('AWS::Lambda::Function', 6 + (stacks.control.agentGateway ? 3 : 0));
+    // The decide, dispatch and reconcile functions, the API, the webhook worker and the web pages, the DNS writer
+    // (record-swap records), and the agent gateway's authorizer, gateway and sweep.
+    template.resourceCountIs(
+      'AWS::Lambda::Function',
+      6 + (stacks.control.dnsWriter ? 1 : 0) + (stacks.control.agentGateway ? 3 : 0),
+    );
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: newestNodeRuntime(),
@@ -462,8 +467,9 @@ describe('the control stack: state table and decider', () => {
   it('consumes the FIFO observations queue ten messages at a time with partial batch responses', () => {
     for (const { stacks } of [example, custom]) {
       const { template, fn, queue } = parts(stacks.control);
-      // The decider's on the queue, the dispatcher's on the table's stream, the webhook worker's on its queue.
-      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+      // The decider's on the queue, the dispatcher's on the table's stream, the webhook worker's on its queue, the
+      // DNS writer's on its queue (record-swap records).
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3 + (stacks.control.dnsWriter ? 1 : 0));
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
         FunctionName: { Ref: fn },
@@ -632,7 +638,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
     });
   });
 
-  it('lets the dispatcher change only the record-swap zones, publish to the two topics, read its stream', () => {
+  it('lets the dispatcher send to the DNS writer (no Route 53 at all), publish to the two topics, read its stream', () => {
     for (const { stacks } of [example, custom]) {
       const { template, table, role, logGroup, critical, warning, key, dlq } = parts(stacks.control);
       const gated = stacks === example.stacks;
@@ -659,9 +665,6 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: critical } },
         { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } },
         { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: warning } },
-        ...(gated
-          ? [{ Effect: 'Allow', Action: 'route53:ChangeResourceRecordSets', Resource: EXAMPLE_SWAP_ZONES.map(zoneArn) }]
-          : []),
         {
           Effect: 'Allow',
           Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
@@ -673,6 +676,18 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
           Resource: stream,
         },
+        // Record-swap changes go to the DNS writer's queue; the writer alone may change the zones.
+        ...(gated
+          ? [
+              {
+                Effect: 'Allow',
+                Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+                Resource: {
+                  'Fn::GetAtt': [logicalId(stacks.control.dnsWriter!.queue.node.defaultChild as CfnResource), 'Arn'],
+                },
+              },
+            ]
+          : []),
         // Webhook actions: the subscriptions (one partition) and the delivery queue.
         {
           Effect: 'Allow',
@@ -689,7 +704,7 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
         ...agentCommandStatements(stacks.control, table),
       ]);
       const actions = statements.flatMap((st) => [st.Action].flat() as string[]);
-      expect(actions).not.toContain('route53:GetChange');
+      expect(actions.filter((a) => a.startsWith('route53:'))).toEqual([]);
       expect(wildcards(statements)).toEqual({
         actions: ['kms:GenerateDataKey*'],
         resourceActions: [

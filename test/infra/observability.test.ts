@@ -285,9 +285,9 @@ describe('the observability construct', () => {
         );
       expect(metrics).toBe(alarmCountOf(stacks.appConfig.config).total);
     }
-    // examples/sites.yaml has three probe regions and one gated record on a site of two checked links: 3 DLQs,
-    // dispatcher, regions, invalid messages, the reconciler's three; per probe region its DLQ, FailedPublishes,
-    // SkippedChecks, StaleRounds and FailedHealthPublishes; 2 link alarms each.
-    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 1 + 3 + 3 * 5 + 3 * 2);
+    // examples/sites.yaml has three probe regions, record-swap records and one gated record on a site of two checked
+    // links: 3 DLQs, dispatcher, DNS writer, regions, invalid messages, the reconciler's three; per probe region its
+    // DLQ, FailedPublishes, SkippedChecks, StaleRounds and FailedHealthPublishes; 2 link alarms each.
+    expect(alarmCountOf(example.appConfig.config).total).toBe(3 + 1 + 1 + 1 + 1 + 3 + 3 * 5 + 3 * 2);
   });
 });

@@ -2,7 +2,14 @@ import { Buffer } from 'node:buffer';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** An HTTP proxy on loopback in front of a DynamoDB-compatible endpoint that can throttle chosen requests. */
+/** An answer the proxy gives instead of forwarding. */
+export interface FaultAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** An HTTP proxy on loopback in front of an AWS-compatible endpoint that can fail chosen requests. */
 export interface FaultProxy {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
@@ -10,7 +17,16 @@ export interface FaultProxy {
   throttle: (body: string) => boolean;
   /** The error those requests get instead (AccessDeniedException: one no retry fixes). @default 'ThrottlingException' */
   throttleWith: 'ThrottlingException' | 'ProvisionedThroughputExceededException' | 'AccessDeniedException';
-  /** How many requests were throttled so far. */
+  /**
+   * Any other service's faults: a request (method, path, body) this answers for gets that answer instead, e.g. a
+   * Route 53 XML `Throttling`. Checked before `throttle`. @default none
+   */
+  inject: (request: {
+    readonly method: string;
+    readonly path: string;
+    readonly body: string;
+  }) => FaultAnswer | undefined;
+  /** How many requests were throttled or answered by `inject` so far. */
   readonly throttled: number;
   /** The DynamoDB operations seen (`GetItem`, `PutItem`, ...), from the X-Amz-Target header. */
   readonly operations: ReadonlySet<string>;
@@ -26,7 +42,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let throttled = 0;
   const operations = new Set<string>();
-  const proxy: Pick<FaultProxy, 'throttle' | 'throttleWith'> = {
+  const proxy: Pick<FaultProxy, 'throttle' | 'throttleWith' | 'inject'> = {
+    inject: () => undefined,
     throttle: () => false,
     throttleWith: 'ThrottlingException',
   };
@@ -34,6 +51,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') operations.add(target.replace(/^DynamoDB_\d+\./, ''));
     void readBody(req).then((body) => {
+      const injected = proxy.inject({ method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString('utf8') });
+      if (injected) {
+        throttled++;
+        res.writeHead(injected.status, injected.headers);
+        res.end(injected.body);
+        return;
+      }
       if (proxy.throttle(body.toString('utf8'))) {
         throttled++;
         const payload = JSON.stringify({
@@ -63,6 +87,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     set throttle(fn) {
       proxy.throttle = fn;
+    },
+    get inject() {
+      return proxy.inject;
+    },
+    set inject(fn) {
+      proxy.inject = fn;
     },
     get throttleWith() {
       return proxy.throttleWith;

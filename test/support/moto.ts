@@ -1,3 +1,4 @@
+import { CreateHostedZoneCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.ts';
@@ -62,4 +63,19 @@ export async function startMoto(timeoutMs = 90_000): Promise<MotoServer> {
     throw error;
   }
   return { endpoint, close };
+}
+
+/**
+ * A hosted zone `name` in moto whose id fits the configuration's `Z...` pattern: moto draws ids from A-Z0-9 at
+ * random, so zones are created until one starts with Z (the others stay, empty and unused).
+ */
+export async function createTestHostedZone(client: Route53Client, name: string): Promise<string> {
+  for (let i = 0; i < 1000; i++) {
+    const out = await client.send(
+      new CreateHostedZoneCommand({ Name: name, CallerReference: `test-${process.pid}-${Date.now()}-${i}` }),
+    );
+    const id = out.HostedZone!.Id!.replace(/^\/hostedzone\//, '');
+    if (/^Z[A-Z0-9]{1,32}$/.test(id)) return id;
+  }
+  throw new Error('moto gave no hosted zone id starting with Z in 1000 tries');
 }

@@ -2,8 +2,8 @@ import type { DnsAction } from '../../domain/model.ts';
 import { FailoverError } from '../../errors.ts';
 import type { DnsApplyResult, DnsRecordRef, DnsRouter } from '../../ports/dns-router.ts';
 
-/** One router per DNS strategy of the configuration. */
-export type DnsRoutersByStrategy = Readonly<Record<DnsAction['strategy'], DnsRouter>>;
+/** One router per DNS strategy of the configuration; an action of a strategy without one is refused. */
+export type DnsRoutersByStrategy = Readonly<Partial<Record<DnsAction['strategy'], DnsRouter>>>;
 
 /**
  * Sends each action (and each read) to the router of its record's strategy: record-swap to Route53DnsRouter,

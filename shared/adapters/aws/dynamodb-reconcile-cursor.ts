@@ -1,0 +1,34 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ReconcileCursor, ReconcileCursorStore } from '../../ports/dns-writer.ts';
+import { DynamoTable } from './dynamodb-table.ts';
+import { TABLE } from './table.ts';
+
+const KEY = { [TABLE.partitionKey]: 'RECONCILE', [TABLE.sortKey]: 'CURSOR' };
+
+/** The reconciler's cursor as one item of the failover table (`RECONCILE`/`CURSOR`); one sweep runs at a time. */
+export class DynamoDbReconcileCursorStore implements ReconcileCursorStore {
+  readonly #table: DynamoTable;
+
+  constructor(options: { readonly tableName: string; readonly client: DynamoDBDocumentClient }) {
+    this.#table = new DynamoTable({ ...options, subject: 'the reconcile cursor' });
+  }
+
+  async load(): Promise<ReconcileCursor | null> {
+    const item = await this.#table.get(KEY);
+    if (!item || typeof item.hostedZoneId !== 'string') return null;
+    const next = item.next as { name?: unknown; type?: unknown } | undefined;
+    return {
+      hostedZoneId: item.hostedZoneId,
+      next:
+        next && typeof next.name === 'string' && typeof next.type === 'string'
+          ? { name: next.name, type: next.type }
+          : null,
+    };
+  }
+
+  async save(cursor: ReconcileCursor | null): Promise<void> {
+    await this.#table.put({
+      Item: { ...KEY, [TABLE.entityAttribute]: 'reconcile-cursor', ...(cursor ?? {}) },
+    });
+  }
+}
