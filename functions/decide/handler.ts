@@ -3,7 +3,6 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbHistoryStore } from '../../shared/adapters/aws/dynamodb-history-store.ts';
 import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-maintenance-store.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
@@ -12,6 +11,7 @@ import { apiMaintenanceWindows } from '../../shared/ports/maintenance-store.ts';
 import { decideRecords, type ReturnSoon } from './decide-records.ts';
 import { returnSoon } from './return-soon.ts';
 import { bundledConfig, logger, metrics, requiredEnv } from '../shared/runtime.ts';
+import { sqsClient } from '../../shared/adapters/aws/sqs-client.ts';
 
 // The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
 const tableName = requiredEnv('STATE_TABLE_NAME');
@@ -36,7 +36,7 @@ const deps = {
 // The queue the event source reads (set by the Decider construct): messages of a transiently failed site are made
 // visible again within seconds rather than after the queue's 180 s. Unset, they wait out the queue's timeout.
 const queueUrl = process.env.OBSERVATIONS_QUEUE_URL;
-const sqs = queueUrl ? new SQSClient({}) : undefined;
+const sqs = queueUrl ? sqsClient() : undefined;
 const soon: ReturnSoon | undefined = queueUrl && sqs ? (records) => returnSoon(sqs, queueUrl, records) : undefined;
 
 /**

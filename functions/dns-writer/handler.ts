@@ -1,5 +1,4 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -13,6 +12,7 @@ import { bundledConfig, metrics, logger, requiredEnv } from '../shared/runtime.t
 import { returnSoon } from '../decide/return-soon.ts';
 import { DNS_CHANGE_QUEUE_ENV } from '../dispatch/env.ts';
 import { dnsWriteReporter, writeDnsRecords } from './dns-writer-records.ts';
+import { sqsClient } from '../../shared/adapters/aws/sqs-client.ts';
 
 /** Time the writer keeps for itself at the end of an invocation: past it, unwritten changes go back to the queue. */
 export const DNS_WRITER_RESERVE_MS = 10_000;
@@ -28,7 +28,7 @@ const config = bundledConfig();
 const tableName = requiredEnv('STATE_TABLE_NAME');
 const client = createDocumentClient();
 const queueUrl = requiredEnv(DNS_CHANGE_QUEUE_ENV);
-const sqs = new SQSClient({});
+const sqs = sqsClient();
 const deps: WriteDnsChangesDeps = {
   config,
   store: new DynamoDbStateStore({ tableName, client }),

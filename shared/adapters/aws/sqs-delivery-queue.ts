@@ -1,10 +1,12 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import '../../contracts/zod-english.ts';
 import { TransientError } from '../../errors.ts';
 import type { DeliveryQueue, DeliveryTicket } from '../../ports/webhook-store.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import { isTransientAwsError } from './sdk-errors.ts';
+import { sqsClient } from './sqs-client.ts';
 
 /** SQS delays a message by at most 15 minutes; the worker sends a ticket that is not yet due on again. */
 export const MAX_SQS_DELAY_SECONDS = 900;
@@ -29,7 +31,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
 
   constructor(options: { queueUrl: string; client?: SQSClient; clock?: Clock }) {
     this.#queueUrl = options.queueUrl;
-    this.#client = options.client ?? new SQSClient({});
+    this.#client = options.client ?? sqsClient();
     this.#clock = options.clock ?? systemClock;
   }
 

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DnsChangeMessage } from '../../contracts/dns-change.ts';
 import { stripDot } from '../../domain/dns-values.ts';
 import type { DnsAction } from '../../domain/model.ts';
 import { FailoverError, TransientError } from '../../errors.ts';
 import type { DnsApplyResult, DnsRecordRef, DnsRouter } from '../../ports/dns-router.ts';
 import { isTransientAwsError } from './sdk-errors.ts';
+import { sqsClient } from './sqs-client.ts';
 
 /**
  * The dispatcher's side of a record-swap record: the action's wanted state goes to the DNS writer's SQS FIFO
@@ -19,7 +21,7 @@ export class SqsDnsChangeQueue implements DnsRouter {
 
   constructor(options: { readonly queueUrl: string; readonly client?: SQSClient }) {
     this.#queueUrl = options.queueUrl;
-    this.#client = options.client ?? new SQSClient({});
+    this.#client = options.client ?? sqsClient();
   }
 
   async apply(action: DnsAction): Promise<DnsApplyResult> {

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   SendMessageBatchCommand,
-  SQSClient,
   type BatchResultErrorEntry,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
 import type { ObservationBatch } from '../../contracts/observation.ts';
 import type { ObservationSink } from '../../ports/observation-sink.ts';
 import { ObservationsNotDeliveredError } from './errors.ts';
+import { sqsClient } from './sqs-client.ts';
 
 /** The largest SQS message body, and the largest total of one SendMessageBatch request. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -60,7 +61,7 @@ export class SqsObservationSink implements ObservationSink {
   constructor(options: SqsObservationSinkOptions) {
     this.#queueUrl = options.queueUrl;
     // Requests are signed for the client's region: it must be the queue's region, not the function's.
-    this.#client = options.client ?? new SQSClient({ region: regionOfQueueUrl(options.queueUrl) });
+    this.#client = options.client ?? sqsClient({ region: regionOfQueueUrl(options.queueUrl) });
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.#baseDelayMs = options.baseDelayMs ?? 100;
     this.#maxDelayMs = options.maxDelayMs ?? 2000;

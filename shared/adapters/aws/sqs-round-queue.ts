@@ -1,7 +1,9 @@
-import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import '../../contracts/zod-english.ts';
 import { MAX_TICKET_DELAY_MS, type DelayedTicket, type RoundQueue } from '../../usecases/probe-region.ts';
+import { sqsClient } from './sqs-client.ts';
 
 const MAX_ENTRIES_PER_REQUEST = 10;
 
@@ -42,7 +44,7 @@ export class SqsRoundQueue implements RoundQueue {
 
   constructor(options: SqsRoundQueueOptions) {
     this.#queueUrl = options.queueUrl;
-    this.#client = options.client ?? new SQSClient({});
+    this.#client = options.client ?? sqsClient();
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 3);
   }
 
