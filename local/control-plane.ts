@@ -263,25 +263,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         .catch((error) => options.onError(error, 'history fold'));
     // Hours that finished while it was stopped are folded at once.
     let folding: Promise<void> | undefined = fold().finally(() => (folding = undefined));
+    // The sweeps in flight, so that close() waits for them before the table goes: a query on a closed dynalite
+    // throws out of dynalite's own callback and takes the process down.
+    let reconciling: Promise<void> | undefined;
+    let sweeping: Promise<void> | undefined;
     const timers = [
       setInterval(() => {
         folding ??= fold().finally(() => (folding = undefined));
       }, options.foldEveryMs ?? 300_000),
       setInterval(() => {
-        if (!deps.dns) return;
-        reconcileDns({ ...deps, dns: deps.dns })
+        if (!deps.dns || reconciling) return;
+        reconciling = reconcileDns({ ...deps, dns: deps.dns })
           .then((out) => {
             for (const d of out.drifted) void run(d.site, () => dispatch(d.site));
             for (const f of out.failed) options.onError(f.error, `reconcile ${f.site}`);
           })
-          .catch((error) => options.onError(error, 'reconcile'));
+          .catch((error) => options.onError(error, 'reconcile'))
+          .finally(() => (reconciling = undefined));
       }, options.reconcileEveryMs ?? 60_000),
       setInterval(() => {
-        sweepCommands(agentDeps)
+        sweeping ??= sweepCommands(agentDeps)
           .then((out) => {
             for (const f of out.failed) options.onError(f.error, `agent command sweep ${f.site}`);
           })
-          .catch((error) => options.onError(error, 'agent command sweep'));
+          .catch((error) => options.onError(error, 'agent command sweep'))
+          .finally(() => (sweeping = undefined));
       }, options.sweepEveryMs ?? 60_000),
     ];
     const ttl = new TtlSweeper({
@@ -327,8 +333,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         const server = closers.pop()!;
         await server();
         await idle();
-        await ttlStep;
-        await folding;
+        await Promise.all([ttlStep, folding, reconciling, sweeping]);
+        await idle();
         await closeAll();
       },
     };
