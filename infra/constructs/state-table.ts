@@ -18,11 +18,7 @@ export interface IStateTable {
   /** ARN of the `gsi1` index. */
   readonly indexArn: string;
   /** Grants `actions` on the table and, with `index`, on `gsi1`, by their exact ARNs. */
-  grantItems(
-    grantee: iam.IGrantable,
-    actions: readonly string[],
-    options?: { index?: boolean; leadingKeys?: readonly string[] },
-  ): iam.Grant;
+  grantItems(grantee: iam.IGrantable, actions: readonly string[], options?: GrantItemsOptions): iam.Grant;
 }
 
 /** Props of a {@link StateTable}. */
@@ -113,13 +109,8 @@ export class StateTable extends Construct implements IStateTable {
    * `AGENT#`), only on items whose partition key starts with one of them (IAM's `dynamodb:LeadingKeys`); a request
    * that names no partition key, a Scan, is refused then.
    */
-  grantItems(
-    grantee: iam.IGrantable,
-    actions: readonly string[],
-    options: { index?: boolean; leadingKeys?: readonly string[] } = {},
-  ): iam.Grant {
-    const resources = options.index ? [this.table.tableArn, this.indexArn] : [this.table.tableArn];
-    return grantOn(grantee, actions, resources, options.leadingKeys);
+  grantItems(grantee: iam.IGrantable, actions: readonly string[], options: GrantItemsOptions = {}): iam.Grant {
+    return grantItemsOf(this, grantee, actions, options);
   }
 }
 
@@ -174,34 +165,33 @@ export class StateTableReplica extends Construct implements IStateTable {
     return `${this.table.tableArn}/index/${TABLE.gsi1.name}`;
   }
 
-  grantItems(
-    grantee: iam.IGrantable,
-    actions: readonly string[],
-    options: { index?: boolean; leadingKeys?: readonly string[] } = {},
-  ): iam.Grant {
-    const resources = options.index ? [this.table.tableArn, this.indexArn] : [this.table.tableArn];
-    return grantOn(grantee, actions, resources, options.leadingKeys);
+  grantItems(grantee: iam.IGrantable, actions: readonly string[], options: GrantItemsOptions = {}): iam.Grant {
+    return grantItemsOf(this, grantee, actions, options);
   }
 }
 
-/**
- * With `leadingKeys` (partition key prefixes), only on the items whose partition key starts with one of them; a
- * request that names no partition key (a Scan) is refused then.
- */
-function grantOn(
+/** Which items a grant covers: the index too, and only the partitions with these key prefixes. */
+export interface GrantItemsOptions {
+  readonly index?: boolean;
+  /** Partition key prefixes; a request that names no partition key (a Scan) is refused then. */
+  readonly leadingKeys?: readonly string[];
+}
+
+/** The one grant of both the table and its replica: exact ARNs, and IAM's `dynamodb:LeadingKeys` when asked. */
+function grantItemsOf(
+  table: IStateTable,
   grantee: iam.IGrantable,
   actions: readonly string[],
-  resourceArns: string[],
-  leadingKeys?: readonly string[],
+  options: GrantItemsOptions,
 ): iam.Grant {
   return iam.Grant.addToPrincipal({
     grantee,
     actions: [...actions],
-    resourceArns,
-    ...(leadingKeys
+    resourceArns: options.index ? [table.table.tableArn, table.indexArn] : [table.table.tableArn],
+    ...(options.leadingKeys
       ? {
           conditions: {
-            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys.map((p) => `${p}*`) },
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': options.leadingKeys.map((p) => `${p}*`) },
             // ForAllValues holds for a request without the key at all: require it.
             Null: { 'dynamodb:LeadingKeys': 'false' },
           },
