@@ -305,13 +305,12 @@ async function dnsWriterSection(config: FailoverConfig): Promise<void> {
     rows['DNS writer'].push(await simulateDnsWriter(input));
   }
   for (const [name, results] of Object.entries(rows)) {
-    const median = (f: (r: DnsSimulationResult) => number) =>
-      [...results.map(f)].sort((a, b) => a - b)[results.length >> 1]!;
-    const spread = (f: (r: DnsSimulationResult) => number) =>
-      `${Math.min(...results.map(f)).toFixed(1)} / ${median(f).toFixed(1)} / ${Math.max(...results.map(f)).toFixed(1)}`;
+    const of = (f: (r: DnsSimulationResult) => number) => stats(results.map(f));
     console.log(
-      `   ${name.padEnd(30)} done after ${spread((r) => r.completionSeconds)} s, ${median((r) => r.calls)} calls, ` +
-        `${median((r) => r.givenUp)} given up (median)`,
+      `   ${name.padEnd(30)} done after ${spread(
+        of((r) => r.completionSeconds),
+        1,
+      )} s, ${of((r) => r.calls).median} calls, ` + `${of((r) => r.givenUp).median} given up (median)`,
     );
   }
   const writerGivenUp = Math.max(...rows['DNS writer'].map((r) => r.givenUp));

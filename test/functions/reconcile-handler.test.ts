@@ -10,7 +10,7 @@ import type { ReconcileZonesOutput } from '../../shared/usecases/reconcile-zones
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, emfOf, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
 /**
@@ -68,17 +68,7 @@ beforeAll(async () => {
           { config, store, clock: { now: () => at + 5_000 } },
           {
             site,
-            batches: REGIONS.map((region) =>
-              testBatch({
-                site,
-                vantage: `region:${region}`,
-                at,
-                results: [
-                  { check: 'web-fiber', link: 'fiber', outcome: 'up' },
-                  { check: 'web-lte', link: 'lte', outcome: 'up' },
-                ],
-              }),
-            ),
+            batches: twoLinkRound({ site, regions: REGIONS, at, fiber: 'up' }),
           },
         ),
       ),

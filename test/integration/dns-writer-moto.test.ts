@@ -24,7 +24,7 @@ import { decideSite } from '../../shared/usecases/decide-site.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
-import { testBatch } from '../support/observations.ts';
+import { twoLinkRound } from '../support/observations.ts';
 import { rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -221,17 +221,7 @@ describe.skipIf(!available)('DNS writer against moto (Route 53 and SQS) with Rou
             { config, store, clock: { now: () => at + 5_000 } },
             {
               site,
-              batches: REGIONS.map((region) =>
-                testBatch({
-                  site,
-                  vantage: `region:${region}`,
-                  at,
-                  results: [
-                    { check: 'web-fiber', link: 'fiber', outcome: 'down' },
-                    { check: 'web-lte', link: 'lte', outcome: 'up' },
-                  ],
-                }),
-              ),
+              batches: twoLinkRound({ site, regions: REGIONS, at, fiber: 'down' }),
             },
           ),
         ),
