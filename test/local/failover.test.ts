@@ -54,10 +54,17 @@ describe.skipIf(!hasDig && process.env.FAILOVER_REQUIRE_PEERS !== '1')('the loca
       await until('the backup address in DNS', async () =>
         (await answer())[0] === '198.51.100.20' ? true : undefined,
       );
-      const lines = (await readFile(alerts, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { event: string });
+      // The alert is a lane of its own beside DNS (docs/architecture.md): wait for its line, do not race it.
+      const alertLines = async () =>
+        (await readFile(alerts, 'utf8').catch(() => ''))
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { event: string });
+      await until('the failover alert', async () =>
+        (await alertLines()).some((l) => l.event === 'failover') ? true : undefined,
+      );
+      const lines = await alertLines();
       expect(lines.map((l) => l.event)).toContain('failover');
 
       runtime.targets.find((t) => t.id === 'primary')!.setBroken(false);
