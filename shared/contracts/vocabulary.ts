@@ -25,6 +25,8 @@ export const TRANSITION_KINDS = [
   'reminder',
   'action-failed',
   'dns-drift',
+  // A fleet event, not a site's transition: the alert of an operator's release of the mass-failover brake.
+  'brake-released',
 ] as const;
 export type TransitionKind = (typeof TRANSITION_KINDS)[number];
 

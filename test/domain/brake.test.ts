@@ -5,6 +5,8 @@ import type { ObservationBatch } from '../../shared/contracts/observation.ts';
 import {
   admit,
   brakeLimit,
+  brakeStatus,
+  releaseBrake,
   controlOf,
   probeEvidence,
   type Admission,
@@ -147,6 +149,88 @@ describe('admit: the sliding window (limit 2 of 10 sites, 10 min)', () => {
   it('never holds when disabled, and writes nothing', () => {
     const a = admit(null, { site: 'a', now: T0, probesRuledOut: false }, { ...BRAKE, enabled: false }, 10);
     expect(a).toMatchObject({ admitted: true, by: 'disabled', changed: false });
+  });
+});
+
+describe('releaseBrake and brakeStatus: an operator releases an engagement (limit 2 of 10 sites, 10 min)', () => {
+  const engaged = () =>
+    run([
+      { site: 'a', at: 0 },
+      { site: 'b', at: MIN },
+      { site: 'c', at: 2 * MIN },
+    ]).fleet!;
+  const who = { by: 'alice', reason: 'probes checked: the sites are really down' };
+
+  it('ends the engagement, records who and when, and keeps the window counted', () => {
+    const fleet = engaged();
+    expect(brakeStatus(fleet, BRAKE, 10, T0 + 3 * MIN)).toMatchObject({
+      engagement: { announcer: 'c' },
+      failedOver: 2,
+      releaseAt: T0 + MIN + 10 * MIN,
+      released: false,
+      release: null,
+    });
+    const out = releaseBrake(fleet, { ...who, now: T0 + 3 * MIN }, BRAKE, 10);
+    expect(out.released).toBe(true);
+    if (!out.released) return;
+    expect(out.release).toEqual({
+      engagement: `brake-${new Date(T0 + 2 * MIN).toISOString()}`,
+      ...who,
+      at: T0 + 3 * MIN,
+      until: T0 + 13 * MIN,
+    });
+    expect(out.fleet.entries).toEqual(fleet.entries);
+    expect(out.fleet.engagement).toBeNull();
+    expect(brakeStatus(out.fleet, BRAKE, 10, T0 + 4 * MIN)).toMatchObject({
+      engagement: null,
+      released: true,
+      failedOver: 2,
+      release: out.release,
+    });
+    expect(brakeStatus(out.fleet, BRAKE, 10, T0 + 13 * MIN).released).toBe(false);
+  });
+
+  it('admits every failover for one window from the release, counted, and never engages before it ends', () => {
+    const released = releaseBrake(engaged(), { ...who, now: T0 + 3 * MIN }, BRAKE, 10);
+    if (!released.released) throw new Error('not released');
+    let fleet: FleetBrake = released.fleet;
+    const verdict = (site: string, at: number) => {
+      const a = admit(fleet, { site, now: T0 + at, probesRuledOut: false }, BRAKE, 10);
+      if (a.changed) fleet = a.fleet;
+      return a.admitted ? a.by : a.hold.announce ? 'HELD+announce' : 'held';
+    };
+    // c was held: it fails over on its next decision; d, e, f too, past the limit.
+    expect(['c', 'd', 'e', 'f'].map((s, i) => verdict(s, 4 * MIN + i * 1000))).toEqual([
+      'released',
+      'released',
+      'released',
+      'released',
+    ]);
+    // One window after the release, the rule reads the window again: it is full, so the next is held, anew.
+    expect(verdict('g', 13 * MIN)).toBe('HELD+announce');
+    expect(fleet.engagement?.id).toBe(`brake-${new Date(T0 + 13 * MIN).toISOString()}`);
+    // The release stays on the item as the record of the last one.
+    expect(fleet.release?.by).toBe('alice');
+  });
+
+  it('refuses what there is nothing to release, changing nothing', () => {
+    expect(releaseBrake(null, { ...who, now: T0 }, BRAKE, 10)).toMatchObject({ released: false, why: 'not-engaged' });
+    // The engagement's window emptied: it released by itself.
+    expect(releaseBrake(engaged(), { ...who, now: T0 + 12 * MIN }, BRAKE, 10)).toMatchObject({
+      released: false,
+      why: 'not-engaged',
+    });
+    const once = releaseBrake(engaged(), { ...who, now: T0 + 3 * MIN }, BRAKE, 10);
+    if (!once.released) throw new Error('not released');
+    expect(releaseBrake(once.fleet, { ...who, now: T0 + 4 * MIN }, BRAKE, 10)).toMatchObject({
+      released: false,
+      why: 'not-engaged',
+      status: { released: true },
+    });
+    expect(releaseBrake(engaged(), { ...who, now: T0 + 3 * MIN }, { ...BRAKE, enabled: false }, 10)).toMatchObject({
+      released: false,
+      why: 'disabled',
+    });
   });
 });
 

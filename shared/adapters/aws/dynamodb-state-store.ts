@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DynamoDBDocumentClient, PutCommandInput, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { EMPTY_FLEET_BRAKE, type FleetBrake } from '../../domain/brake.ts';
+import { EMPTY_FLEET_BRAKE, type BrakeRelease, type FleetBrake } from '../../domain/brake.ts';
 import type { IncidentRecord, SiteState, Transition } from '../../domain/model.ts';
 import { systemClock, type Clock } from '../../ports/clock.ts';
 import { FleetBrakeConflictError, VersionConflictError, type Page, type StateStore } from '../../ports/state-store.ts';
@@ -330,10 +330,24 @@ function decodeFleetBrake(item: Item): FleetBrake | null {
         typeof engagement.since === 'number' &&
         typeof engagement.announcer === 'string');
     if (data.v !== 1 || !entriesOk || !engagementOk) return null;
-    return { v: 1, entries: entries!, engagement: engagement ?? null, updatedAt: Number(data.updatedAt) || 0 };
+    const release = releaseOf(data.release);
+    return { v: 1, entries: entries!, engagement: engagement ?? null, release, updatedAt: Number(data.updatedAt) || 0 };
   } catch {
     return null;
   }
+}
+
+/** The latest operator's release, or null when there is none or it does not decode (the window is kept either way). */
+function releaseOf(value: unknown): BrakeRelease | null {
+  if (value === null || typeof value !== 'object') return null;
+  const r = value as Record<string, unknown>;
+  const ok =
+    typeof r.engagement === 'string' &&
+    typeof r.by === 'string' &&
+    typeof r.reason === 'string' &&
+    typeof r.at === 'number' &&
+    typeof r.until === 'number';
+  return ok ? (r as unknown as BrakeRelease) : null;
 }
 
 const stateKey = (site: string): Key => ({ [TABLE.partitionKey]: keys.site(site), [TABLE.sortKey]: keys.stateSk });
