@@ -226,6 +226,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       pepper,
       maintenance: maintenanceStore,
       history,
+      // The brake's release alert goes to the console and the alert file, as the dispatcher's alerts do.
+      notifier: options.notifier,
       webhooks: { store: webhookStore, secretBox, allowPrivateUrls: true },
       // Inbound sources' secrets come from environment variables locally (a Secrets Manager reference is refused).
       hooks: { secrets: createSecretResolver(), replay: new DynamoDbReplayGuard({ tableName, client, clock }) },

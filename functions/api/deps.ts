@@ -3,6 +3,7 @@ import type { ApiKeyStore } from '../../shared/ports/api-key-store.ts';
 import type { HistoryStore } from '../../shared/ports/history-store.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import { apiMaintenanceWindows, type MaintenanceStore } from '../../shared/ports/maintenance-store.ts';
+import type { Notifier } from '../../shared/ports/notifier.ts';
 import type { StateStore } from '../../shared/ports/state-store.ts';
 import type { DecideSiteDeps, DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
 import type { HookDeps, WebhookApiDeps } from './webhook-deps.ts';
@@ -32,6 +33,8 @@ export interface ApiDeps {
    * cloud the table's stream starts the dispatcher, so nothing is needed.
    */
   readonly onDecision?: (output: DecideSiteOutput) => Promise<void> | void;
+  /** Sends the one alert of an operator's release of the mass-failover brake; without it the release is recorded only. */
+  readonly notifier?: Notifier;
   /** @default console.error */
   readonly log?: ApiLog;
   /** Larger bodies get 413. @default 256 KiB */

@@ -8,6 +8,7 @@ import { DynamoDbMaintenanceStore } from '../../shared/adapters/aws/dynamodb-mai
 import { DynamoDbReplayGuard } from '../../shared/adapters/aws/dynamodb-replay-guard.ts';
 import { createDocumentClient, DynamoDbStateStore } from '../../shared/adapters/aws/dynamodb-state-store.ts';
 import { DynamoDbWebhookStore } from '../../shared/adapters/aws/dynamodb-webhook-store.ts';
+import { SnsNotifier } from '../../shared/adapters/aws/sns-notifier.ts';
 import { loadPepperSecret } from '../../shared/adapters/aws/secrets-manager-pepper.ts';
 import { cachedPepper } from '../../shared/api/api-keys.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
@@ -25,6 +26,9 @@ const client = createDocumentClient();
 const pepperSecret = requiredEnv('API_KEY_PEPPER_SECRET_ARN');
 // Set by the stack when the webhook delivery construct granted this function its key ring.
 const webhookKeySecret = process.env.WEBHOOK_KEY_SECRET_ARN;
+// Set by the stack when the alert topics granted this function Publish: the brake's release alert.
+const criticalTopic = process.env.CRITICAL_TOPIC_ARN;
+const warningTopic = process.env.WARNING_TOPIC_ARN;
 const config = bundledConfig();
 const deps: ApiDeps = {
   config,
@@ -35,6 +39,9 @@ const deps: ApiDeps = {
   pepper: cachedPepper(() => loadPepperSecret(pepperSecret)),
   maintenance: new DynamoDbMaintenanceStore({ tableName, client }),
   history: new DynamoDbHistoryStore({ tableName, client }),
+  ...(criticalTopic && warningTopic
+    ? { notifier: new SnsNotifier({ topics: { critical: criticalTopic, warning: warningTopic } }) }
+    : {}),
   ...(webhookKeySecret
     ? {
         webhooks: {

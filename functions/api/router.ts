@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { HttpProblem, problemResponse } from '../../shared/api/problem.ts';
 import { findRoute } from '../../shared/api/route-match.ts';
 import { API_ROUTES, type OperationId } from '../../shared/api/routes.ts';
+import { getBrake, releaseBrake } from './brake.ts';
 import type { ApiDeps } from './deps.ts';
 import { getCheckHistory, getSiteUptime, getStatusBadge, getStatusPage } from './history.ts';
 import { acknowledgeIncident, getIncident, listIncidents } from './incidents.ts';
@@ -29,6 +30,8 @@ const HANDLERS: Record<OperationId, (deps: ApiDeps) => RouteHandler> = {
   overrideSite,
   failoverSite,
   failbackSite,
+  getBrake,
+  releaseBrake,
   getCheckHistory,
   getSiteUptime,
   getStatusPage,

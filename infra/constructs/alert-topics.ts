@@ -106,12 +106,12 @@ export class AlertTopics extends Construct {
   }
 
   /**
-   * Lets `grantee` publish to both topics, with kms:Decrypt and kms:GenerateDataKey* on their key only (what SNS
-   * documents for publishers to an encrypted topic), and acknowledges that action wildcard on its principal.
+   * Lets `grantee` publish to the topics of `severities` (default both), with kms:Decrypt and kms:GenerateDataKey* on
+   * their key only (what SNS documents for publishers to an encrypted topic), and acknowledges that action wildcard
+   * on its principal.
    */
-  grantPublish(grantee: iam.IGrantable): void {
-    this.critical.grantPublish(grantee);
-    this.warning.grantPublish(grantee);
+  grantPublish(grantee: iam.IGrantable, severities: readonly PublishedSeverity[] = ['critical', 'warning']): void {
+    for (const severity of severities) this.topicOf(severity).grantPublish(grantee);
     if (Construct.isConstruct(grantee.grantPrincipal)) {
       Validations.of(grantee.grantPrincipal).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

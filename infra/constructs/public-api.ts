@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { PEPPER_SECRET_NAME } from '../../shared/adapters/aws/secrets-manager-pepper.ts';
 import { API_ROUTES } from '../../shared/api/routes.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
+import type { AlertTopics } from './alert-topics.ts';
 import { FailoverFunction } from './failover-function.ts';
 import type { StateTable } from './state-table.ts';
 import type { WebhookDelivery } from './webhook-delivery.ts';
@@ -51,6 +52,12 @@ export interface PublicApiProps {
    * @default none
    */
   readonly inboundSecrets?: readonly string[];
+  /**
+   * The alert topics: the function may then publish to the critical one, for the one alert of an operator's
+   * release of the mass-failover brake (`POST /v1/brake/release`).
+   * @default - no alert topics: a release is recorded and logged only
+   */
+  readonly alerts?: AlertTopics;
 }
 
 /** The Secrets Manager secrets the inbound sources of `config` are signed with. */
@@ -110,6 +117,11 @@ export class PublicApi extends Construct {
     // Scan, UpdateItem or DeleteItem anywhere in the API.
     props.table.grantItems(this.function, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], { index: true });
     this.pepper.grantRead(this.function);
+    if (props.alerts) {
+      this.function.addEnvironment('CRITICAL_TOPIC_ARN', props.alerts.critical.topicArn);
+      this.function.addEnvironment('WARNING_TOPIC_ARN', props.alerts.warning.topicArn);
+      props.alerts.grantPublish(this.function, ['critical']);
+    }
     if (props.webhooks) props.webhooks.grantManage(this.function);
     if (props.inboundSecrets && props.inboundSecrets.length > 0) {
       this.function.addToRolePolicy(

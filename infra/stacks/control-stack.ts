@@ -112,6 +112,7 @@ export class ControlStack extends Stack {
       table: this.state,
       webhooks: this.webhooks,
       inboundSecrets: inboundSecretIdsOf(config),
+      alerts: this.alerts,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the failover HTTP API' });
     this.web = new WebConsole(this, 'Web', {

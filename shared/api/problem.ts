@@ -40,6 +40,8 @@ export interface ProblemDocument {
   readonly requestId?: string;
   /** A 409 of a site command: the site as it is now. */
   readonly current?: unknown;
+  /** A 409 of a brake release: the brake as it is now. */
+  readonly brake?: unknown;
 }
 
 export interface HttpProblemOptions {
@@ -50,6 +52,8 @@ export interface HttpProblemOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** A 409 of a site command: the site as it is now (the `current` member). */
   readonly current?: unknown;
+  /** A 409 of a brake release: the brake as it is now (the `brake` member). */
+  readonly brake?: unknown;
   readonly cause?: unknown;
 }
 
@@ -64,6 +68,7 @@ export class HttpProblem extends FailoverError {
   readonly errors: readonly ProblemIssue[] | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly current: unknown;
+  readonly brake: unknown;
 
   constructor(status: number, detail: string, options: HttpProblemOptions = {}) {
     const code = options.code ?? kebab(STATUS_TITLES[status] ?? 'error');
@@ -75,6 +80,7 @@ export class HttpProblem extends FailoverError {
     this.errors = options.errors;
     this.headers = options.headers ?? {};
     this.current = options.current;
+    this.brake = options.brake;
   }
 }
 
@@ -95,6 +101,7 @@ export function problemDocument(
     code: problem.problemCode,
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...(problem.current !== undefined ? { current: problem.current } : {}),
+    ...(problem.brake !== undefined ? { brake: problem.brake } : {}),
     ...(context.instance ? { instance: context.instance } : {}),
     ...(context.requestId ? { requestId: context.requestId } : {}),
   };

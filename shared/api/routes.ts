@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import '../contracts/zod-english.ts';
 import {
+  BrakeReleaseResult,
+  BrakeView,
   CommandResult,
   DeliveryPage,
   DeliveryQuery,
@@ -57,7 +59,7 @@ export interface ApiRouteSpec {
   readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway path template, e.g. `/v1/sites/{id}`. */
   readonly path: string;
-  readonly tag: 'sites' | 'history' | 'status' | 'incidents' | 'maintenance' | 'webhooks' | 'hooks' | 'meta';
+  readonly tag: 'sites' | 'brake' | 'history' | 'status' | 'incidents' | 'maintenance' | 'webhooks' | 'hooks' | 'meta';
   readonly summary: string;
   readonly description?: string;
   readonly auth: RouteAuth;
@@ -160,6 +162,33 @@ export const API_ROUTES = [
     body: OperatorRequest,
     responses: { 200: ok('The site after the command, and the transitions it caused.', CommandResult) },
     problems: [404, 409],
+  },
+  {
+    operationId: 'getBrake',
+    method: 'GET',
+    path: '/v1/brake',
+    tag: 'brake',
+    summary: "The mass-failover brake: the window's count, the engagement in force, the latest operator's release",
+    auth: 'read',
+    responses: { 200: ok('The brake now.', BrakeView) },
+  },
+  {
+    operationId: 'releaseBrake',
+    method: 'POST',
+    path: '/v1/brake/release',
+    tag: 'brake',
+    summary: 'Release the engagement in force: every automatic failover goes ahead for one window',
+    description:
+      'The held sites still down fail over on their next decision (within one probe interval); they count in the ' +
+      'window, and the brake cannot engage again until one window after the release (`release.until`). Recorded on ' +
+      'the fleet item (who, when, why) and announced once, in a critical `[BRAKE RELEASED]` alert. Nothing engaged ' +
+      '(never, its window emptied, already released, or the brake disabled) is a conflict (409 `brake-not-engaged` ' +
+      'or `brake-disabled`, with the brake in `brake`): of two releases at once, one releases and the other gets ' +
+      'that 409.',
+    auth: 'write',
+    body: OperatorRequest,
+    responses: { 200: ok('The brake after the release, the engagement released, and its alert.', BrakeReleaseResult) },
+    problems: [409],
   },
   {
     operationId: 'getCheckHistory',

@@ -1,5 +1,6 @@
 import type { MaintenanceConfig, SiteConfig } from '../config/model.ts';
 import type {
+  BrakeView,
   CommandResult,
   IncidentView,
   MaintenanceWindowView,
@@ -7,6 +8,7 @@ import type {
   SiteSummary,
   TransitionView,
 } from '../contracts/api.ts';
+import type { BrakeEngagement, BrakeStatus } from '../domain/brake.ts';
 import { decayedPenalty, secondsUntilReuse } from '../domain/damping.ts';
 import { renderExplanation } from '../domain/explain.ts';
 import { regionReports } from '../domain/verdicts.ts';
@@ -264,4 +266,25 @@ export function commandResult(
   windows: readonly AnyWindow[] = [],
 ): CommandResult {
   return { site: siteSummary(site, state, windows), transitions: transitions.map(transitionView) };
+}
+
+/** The mass-failover brake as `GET /v1/brake` shows it. */
+export function brakeView(b: BrakeStatus): BrakeView {
+  return {
+    enabled: b.enabled,
+    limit: b.limit,
+    sites: b.sites,
+    windowSeconds: b.windowSeconds,
+    failedOver: b.failedOver,
+    engaged: b.engagement !== null,
+    engagement: b.engagement && brakeEngagementView(b.engagement),
+    releaseAt: b.releaseAt === null ? null : iso(b.releaseAt),
+    released: b.released,
+    release: b.release && { ...b.release, at: iso(b.release.at), until: iso(b.release.until) },
+  };
+}
+
+/** An engagement of the brake, with its times in ISO 8601. */
+export function brakeEngagementView(e: BrakeEngagement): BrakeView['engagement'] & {} {
+  return { id: e.id, since: iso(e.since), announcer: e.announcer };
 }

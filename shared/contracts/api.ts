@@ -117,6 +117,45 @@ export const SiteSummary = component(
 
 export const SiteList = component('SiteList', z.object({ items: z.array(SiteSummary) }));
 
+/** An engagement of the mass-failover brake. */
+export const BrakeEngagementView = component(
+  'BrakeEngagement',
+  z.object({
+    id: z.string().check(z.describe('`brake-<since>`: the dedup key of its one `[BRAKE]` alert.')),
+    since: Time,
+    announcer: z.string().check(z.describe('The site whose decision engaged it and carried its alert.')),
+  }),
+);
+
+/** An operator's release of the brake. */
+export const BrakeReleaseView = component(
+  'BrakeRelease',
+  z.object({
+    engagement: z.string().check(z.describe('The engagement released.')),
+    by: z.string(),
+    reason: z.string(),
+    at: Time,
+    until: Time.check(z.describe('One window after `at`: until then every automatic failover goes ahead.')),
+  }),
+);
+
+/** `GET /v1/brake`. */
+export const BrakeView = component(
+  'Brake',
+  z.object({
+    enabled: z.boolean(),
+    limit: z.number().check(z.describe('How many sites may fail over automatically within one window.')),
+    sites: z.number(),
+    windowSeconds: z.number(),
+    failedOver: z.number().check(z.describe('Sites that failed over automatically within the window.')),
+    engaged: z.boolean().check(z.describe('Automatic failovers are held now.')),
+    engagement: z.nullable(BrakeEngagementView),
+    releaseAt: z.nullable(Time).check(z.describe('When the engagement releases by itself if no site fails over.')),
+    released: z.boolean().check(z.describe("An operator's release is in force (until `release.until`).")),
+    release: z.nullable(BrakeReleaseView).check(z.describe("The latest operator's release, in force or not.")),
+  }),
+);
+
 /** RFC 9457 problem details: every error of the API, as `application/problem+json`. */
 export const Problem = component(
   'Problem',
@@ -137,6 +176,9 @@ export const Problem = component(
       current: z
         .optional(SiteSummary)
         .check(z.describe('A 409 of a site command: the site as it is now, the state the refused command met.')),
+      brake: z
+        .optional(BrakeView)
+        .check(z.describe('A 409 of a brake release: the brake as it is now (nothing engaged to release).')),
     })
     .check(z.describe('A problem (RFC 9457).')),
 );
@@ -433,6 +475,16 @@ export const CommandResult = component(
   }),
 );
 
+/** `POST /v1/brake/release`. */
+export const BrakeReleaseResult = component(
+  'BrakeReleaseResult',
+  z.object({
+    brake: BrakeView,
+    released: BrakeEngagementView,
+    alert: z.object({ sent: z.boolean(), detail: z.string() }),
+  }),
+);
+
 /** `POST /v1/maintenance`. */
 export const MaintenanceRequest = component(
   'MaintenanceRequest',
@@ -634,6 +686,8 @@ export type IncidentDetail = z.infer<typeof IncidentDetail>;
 export type IncidentPage = z.infer<typeof IncidentPage>;
 export type OverrideRequest = z.infer<typeof OverrideRequest>;
 export type OperatorRequest = z.infer<typeof OperatorRequest>;
+export type BrakeView = z.infer<typeof BrakeView>;
+export type BrakeReleaseResult = z.infer<typeof BrakeReleaseResult>;
 export type FailoverRequest = z.infer<typeof FailoverRequest>;
 export type CommandResult = z.infer<typeof CommandResult>;
 export type MaintenanceRequest = z.infer<typeof MaintenanceRequest>;

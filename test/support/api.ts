@@ -11,6 +11,7 @@ import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { Problem } from '../../shared/contracts/api.ts';
 import type { Outcome } from '../../shared/contracts/observation.ts';
+import type { Notifier } from '../../shared/ports/notifier.ts';
 import { decideSite, type DecideSiteOutput } from '../../shared/usecases/decide-site.ts';
 import { decideDeps, type ApiDeps } from '../../functions/api/deps.ts';
 import type { HookDeps, WebhookApiDeps } from '../../functions/api/webhook-deps.ts';
@@ -107,6 +108,8 @@ export async function startApiHarness(options: {
   /** The webhook routes' dependencies, on the harness's table and clock. */
   webhooks?: (dynamo: LocalDynamo, clock: TestClock) => WebhookApiDeps;
   hooks?: (dynamo: LocalDynamo, clock: TestClock) => HookDeps;
+  /** The API's notifier (the brake's release alert). */
+  notifier?: Notifier;
 }): Promise<ApiHarness> {
   const dynamo = await startDynalite();
   const clock = testClock();
@@ -123,6 +126,7 @@ export async function startApiHarness(options: {
     history: new DynamoDbHistoryStore({ tableName, client, clock }),
     ...(options.webhooks ? { webhooks: options.webhooks(dynamo, clock) } : {}),
     ...(options.hooks ? { hooks: options.hooks(dynamo, clock) } : {}),
+    ...(options.notifier ? { notifier: options.notifier } : {}),
     onDecision: (out) => void decisions.push(out),
     log: { error: () => undefined },
   };
