@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { FailoverConfig } from '../../shared/config/model.ts';
+import { FLEET_ALERT_EVENTS } from '../../shared/contracts/vocabulary.ts';
 
 /** The severities that are published; `info` alerts are recorded only. */
 export type PublishedSeverity = 'critical' | 'warning';
@@ -58,7 +59,8 @@ interface Endpoint {
  * to FIFO topics), encrypted with one customer-managed KMS key with rotation, TLS enforced by the topic policies,
  * and no display name (SNS would put it before every SMS). Each contact endpoint is subscribed once per topic,
  * keyed by the address itself so that reordering or renaming contacts never re-subscribes anyone; a contact that
- * serves only some sites gets a filter policy on the `site` message attribute.
+ * serves only some sites gets a filter policy on the `site` message attribute, which on the critical topic also
+ * lets the fleet's alerts through (the mass-failover brake's, on the `event` attribute).
  */
 export class AlertTopics extends Construct {
   /** Encrypts both topics; publishers need kms:GenerateDataKey* and kms:Decrypt on it (granted by grantPublish). */
@@ -83,14 +85,14 @@ export class AlertTopics extends Construct {
     for (const e of endpointsOf(props.contacts)) {
       const filterPolicy = e.sites && this.#filterPolicy(e);
       const kind = e.protocol === sns.SubscriptionProtocol.SMS ? 'Sms' : 'Email';
-      subscriptions[e.topic].push(
-        new sns.Subscription(this, `${e.topic}-${kind}-${e.endpoint.replaceAll('/', '_')}`, {
-          topic: this.topicOf(e.topic),
-          protocol: e.protocol,
-          endpoint: e.endpoint,
-          ...(filterPolicy ? { filterPolicy } : {}),
-        }),
-      );
+      const subscription = new sns.Subscription(this, `${e.topic}-${kind}-${e.endpoint.replaceAll('/', '_')}`, {
+        topic: this.topicOf(e.topic),
+        protocol: e.protocol,
+        endpoint: e.endpoint,
+      });
+      // Written on the CloudFormation resource: CDK's typed filterPolicy has no top-level `$or`.
+      if (filterPolicy) (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = filterPolicy;
+      subscriptions[e.topic].push(subscription);
     }
     this.subscriptions = subscriptions;
   }
@@ -121,16 +123,22 @@ export class AlertTopics extends Construct {
     }
   }
 
-  #filterPolicy(e: Endpoint): Record<string, sns.SubscriptionFilter> | undefined {
+  /**
+   * A contact that serves some sites: the alerts of those sites (`site` attribute), and on the critical topic the
+   * fleet's alerts too (`event` one of FLEET_ALERT_EVENTS, whatever site carries them), as one `$or` policy. SNS counts
+   * the values of both branches against its limit of 150; past it, the contact gets every alert.
+   */
+  #filterPolicy(e: Endpoint): Record<string, unknown> | undefined {
     const sites = [...(e.sites ?? [])].sort();
-    if (sites.length > MAX_FILTER_VALUES) {
+    const fleet = e.topic === 'critical' ? FLEET_ALERT_EVENTS : [];
+    if (sites.length + fleet.length > MAX_FILTER_VALUES) {
       Annotations.of(this).addWarningV2(
         'failover:alert-filter-too-large',
-        `${e.endpoint} serves ${sites.length} sites, more than an SNS filter policy can list (${MAX_FILTER_VALUES}): it gets the alerts of every site`,
+        `${e.endpoint} serves ${sites.length} sites, more than an SNS filter policy can list (${MAX_FILTER_VALUES - fleet.length} with the fleet's events): it gets the alerts of every site`,
       );
       return undefined;
     }
-    return { site: sns.SubscriptionFilter.stringFilter({ allowlist: sites }) };
+    return fleet.length === 0 ? { site: sites } : { $or: [{ site: sites }, { event: [...fleet] }] };
   }
 }
 

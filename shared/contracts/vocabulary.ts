@@ -30,6 +30,12 @@ export const TRANSITION_KINDS = [
 ] as const;
 export type TransitionKind = (typeof TRANSITION_KINDS)[number];
 
+/**
+ * The events of alerts that speak for the fleet, not for the site that carries them (the mass-failover brake's
+ * `[BRAKE]` and `[BRAKE RELEASED]`): they reach every subscriber of their topic, whatever sites it filters on.
+ */
+export const FLEET_ALERT_EVENTS = ['failover-held', 'brake-released'] as const satisfies readonly TransitionKind[];
+
 /** Every outbound webhook event, in the order of an incident's life. */
 export const WEBHOOK_EVENTS = [
   'incident.opened',

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput, TABLE } from '../../shared/adapters/aws/table.ts';
 import { parseConfig } from '../../shared/config/load.ts';
+import { FLEET_ALERT_EVENTS } from '../../shared/contracts/vocabulary.ts';
 import { AlertTopics, alertContactsOf, MAX_FILTER_VALUES } from '../../infra/constructs/alert-topics.ts';
 import { AGENT_AUTH_QUERY, AGENT_MESSAGE_ROUTES } from '../../infra/constructs/agent-gateway.ts';
 import { DISPATCH_FILTER, DISPATCHER_TIMEOUT } from '../../infra/constructs/dispatcher.ts';
@@ -810,7 +811,8 @@ describe('the control stack: dispatcher, alerts, DNS failover, reconciler', () =
           TopicArn: { Ref: critical },
           Protocol: 'email',
           Endpoint: 'it-lead@example.com',
-          FilterPolicy: { site: ['callcenter', 'hq'] },
+          // Its sites' alerts, and the fleet's (the brake's), whatever site carries them.
+          FilterPolicy: { $or: [{ site: ['callcenter', 'hq'] }, { event: ['failover-held', 'brake-released'] }] },
         },
       ]),
     );
@@ -872,6 +874,22 @@ describe('AlertTopics', () => {
     expect(subscriptions[0]).toMatchObject({ Endpoint: 'many@example.com' });
     expect(subscriptions[0]).not.toHaveProperty('FilterPolicy');
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('more than an SNS filter policy can list'));
+  });
+
+  it("counts the fleet's events against the limit on the critical topic, and not on the warning topic", () => {
+    const sites = (n: number) => Array.from({ length: n }, (_, i) => `site-${String(i).padStart(3, '0')}`);
+    const fits = MAX_FILTER_VALUES - FLEET_ALERT_EVENTS.length;
+    const { subscriptions } = topicsOf([
+      { name: 'fits', email: 'fits@example.com', severities: ['critical'], sites: sites(fits) },
+      { name: 'over', email: 'over@example.com', severities: ['critical', 'warning'], sites: sites(fits + 1) },
+    ]);
+    expect(subscriptions.map((s) => [s.Endpoint, s.FilterPolicy === undefined ? 'every alert' : 'filtered'])).toEqual([
+      ['fits@example.com', 'filtered'],
+      ['over@example.com', 'every alert'],
+      ['over@example.com', 'filtered'],
+    ]);
+    expect(subscriptions[0].FilterPolicy).toEqual({ $or: [{ site: sites(fits) }, { event: [...FLEET_ALERT_EVENTS] }] });
+    expect(subscriptions[2].FilterPolicy).toEqual({ site: sites(fits + 1) });
   });
 });
 

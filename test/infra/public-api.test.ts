@@ -97,6 +97,8 @@ describe('the public API construct', () => {
           POWERTOOLS_SERVICE_NAME: 'failover-api',
           STATE_TABLE_NAME: { Ref: logicalId(stack.state.table) },
           API_KEY_PEPPER_SECRET_ARN: { Ref: logicalId({ node: { defaultChild: stack.api.pepper.node.defaultChild } }) },
+          CRITICAL_TOPIC_ARN: { Ref: logicalId(stack.alerts.critical) },
+          WARNING_TOPIC_ARN: { Ref: logicalId(stack.alerts.warning) },
         }),
       },
     });
@@ -116,7 +118,7 @@ describe('the public API construct', () => {
     }
   });
 
-  it('grants the function its table items, the pepper, the webhook key ring and the inbound secrets; nothing more', () => {
+  it('grants the function its table items, the pepper, the critical topic, the webhook key ring and the inbound secrets; nothing more', () => {
     const role = logicalId({ node: { defaultChild: stack.api.function.executionRole.node.defaultChild } });
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: Match.arrayWith([{ Ref: role }]) },
@@ -152,6 +154,13 @@ describe('the public API construct', () => {
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
         Resource: { Ref: secret },
+      },
+      // The brake's release alert (POST /v1/brake/release): the critical topic only, and its key.
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: logicalId(stack.alerts.critical) } },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.alerts.key), 'Arn'] },
       },
       // The webhook subscription routes (WebhookDelivery.grantManage): subscriptions, delivery logs, the key ring.
       {
