@@ -174,6 +174,33 @@ keyTarget(
   process.exitCode = await apiKeyRevokeCommand(id, opts);
 });
 
+const brake = program
+  .command('brake')
+  .description("The mass-failover brake through the HTTP API: its state, and an operator's release.");
+const brakeTarget = (command: Command) =>
+  command
+    .option('--api <url>', "the API's base URL (the stack's ApiUrl output)", 'http://127.0.0.1:8080')
+    .option('--key-file <file>', 'a file holding the API key (default: the FAILOVER_API_KEY environment variable)')
+    .option('--json', "print the API's JSON answer");
+type BrakeOpts = { api: string; keyFile?: string; json?: boolean };
+brakeTarget(
+  brake.command('status').description('The window, the engagement in force and the latest release. Exit 0.'),
+).action(async (opts: BrakeOpts) => {
+  const { brakeStatusCommand } = await import('./commands/brake.ts');
+  process.exitCode = await brakeStatusCommand(opts);
+});
+brakeTarget(
+  brake
+    .command('release')
+    .description(
+      'Release the engagement in force (a write key): every automatic failover goes ahead for one window. Exit 0 when released, 1 when nothing was engaged.',
+    )
+    .requiredOption('--reason <text>', 'why: recorded with your key name and sent in the alert'),
+).action(async (opts: BrakeOpts & { reason: string }) => {
+  const { brakeReleaseCommand } = await import('./commands/brake.ts');
+  process.exitCode = await brakeReleaseCommand(opts);
+});
+
 const demo = program
   .command('demo')
   .description(
