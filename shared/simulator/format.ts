@@ -77,7 +77,17 @@ export function formatReport(result: SimulationResult): string {
   lines.push(`Scenario: ${scenario.name}`);
   if (scenario.description) lines.push(`  ${scenario.description.trim().replace(/\s*\n\s*/g, ' ')}`);
   const source = scenario.configFile ? `${shortPath(scenario.configFile)}, ` : 'inline ';
+  const fleet = scenario.sites.length > 1;
   lines.push(`  site: ${source}${site.id} (${site.name}): ${site.links.map((l) => `${l.id} (${l.role})`).join(', ')}`);
+  if (fleet) {
+    const b = config.brake;
+    lines.push(
+      `  fleet: ${scenario.sites.length} copies (${scenario.sites[0]!.id} ... ${scenario.sites.at(-1)!.id}); brake ` +
+        (b.enabled
+          ? `at most max(${b.minSites}, ${b.maxShare} x sites) failovers in ${b.windowSeconds} s`
+          : 'disabled'),
+    );
+  }
   lines.push(`  regions: ${config.regions.probe.join(', ')} (quorum ${p.quorum})`);
   lines.push(
     `  policy: rounds every ${p.intervalSeconds} s, down after ${p.failureThreshold}, up after ${p.recoveryThreshold}, ` +
@@ -90,12 +100,14 @@ export function formatReport(result: SimulationResult): string {
 
   type Item = { offsetMs: number; order: number; text: string[] };
   const items: Item[] = result.transitions.map((t, i) => {
-    const effects = result.effects.filter((e) => e.action.seq === t.transition.seq);
+    const effects = result.effects.filter(
+      (e) => e.action.seq === t.transition.seq && e.action.site === t.transition.site,
+    );
     return {
       offsetMs: t.offsetMs,
       order: i,
       text: [
-        `${formatOffset(t.offsetMs)} ${transitionTitle(t)}${notes(t)}`,
+        `${formatOffset(t.offsetMs)} ${fleet ? `${t.transition.site} ` : ''}${transitionTitle(t)}${notes(t)}`,
         ...renderExplanation(t.transition.explanation)
           .split('\n')
           .map((l) => `    ${l}`),
@@ -125,7 +137,13 @@ export function formatReport(result: SimulationResult): string {
     `  alerts ${s.alerts} sent, ${s.alertsSuppressed} suppressed; webhooks ${s.webhooks}; DNS changes ${s.dnsChanges}; ` +
       `agent commands ${s.agentCommands}; rejected commands ${s.rejectedCommands}`,
   );
-  lines.push(`  final: ${s.finalMode} on ${s.finalLink}`);
+  lines.push(
+    fleet
+      ? `  final: ${Object.entries(s.finalModes)
+          .map(([mode, n]) => `${mode} x${n}`)
+          .join(', ')}`
+      : `  final: ${s.finalMode} on ${s.finalLink}`,
+  );
   lines.push(
     `  decisions ${s.decisions} (${s.batches} batches); DynamoDB writes ${s.dynamoWrites.total} ` +
       `(${s.dynamoWrites.state} state, ${s.dynamoWrites.history} history), reads ${s.dynamoReads}; ` +
@@ -160,6 +178,7 @@ export function toJson(result: SimulationResult): Record<string, unknown> {
       file: scenario.file ?? null,
       config: scenario.configFile === undefined ? null : shortPath(scenario.configFile),
       site: scenario.site.id,
+      sites: scenario.sites.map((x) => x.id),
       start: new Date(scenario.startMs).toISOString(),
       durationSeconds: scenario.durationMs / 1000,
       regions: scenario.config.regions.probe,
@@ -167,6 +186,7 @@ export function toJson(result: SimulationResult): Record<string, unknown> {
     },
     transitions: result.transitions.map((t) => ({
       ...at(t.offsetMs),
+      site: t.transition.site,
       seq: t.transition.seq,
       kind: t.transition.kind,
       title: transitionTitle(t),
@@ -186,6 +206,7 @@ export function toJson(result: SimulationResult): Record<string, unknown> {
     })),
     effects: result.effects.map((e) => ({
       ...at(e.offsetMs),
+      site: e.action.site,
       seq: e.action.seq,
       kind: e.action.kind,
       text: describeEffect(e.action),

@@ -27,6 +27,12 @@ export function regionBatch(scenario: Scenario, timeline: Timeline, round: Regio
   if (status.silent) return null;
   const vantage = regionVantage(round.region);
   const controls = scenario.config.controlChecks.length;
+  // A control check named in the timeline fails there; a region without a majority of them answering is impaired,
+  // as a real round summarizes its control checks (round.ts).
+  const failing = scenario.config.controlChecks.filter(
+    (c) => timeline.controlCondition(c, round.region, t)?.outcome === 'down',
+  );
+  const passed = controls - failing.length;
   const control =
     controls === 0
       ? null
@@ -37,7 +43,14 @@ export function regionBatch(scenario: Scenario, timeline: Timeline, round: Regio
             total: controls,
             detail: `0/${controls} control checks passed: the region itself is impaired`,
           }
-        : { ok: true, passed: controls, total: controls, detail: `${controls}/${controls} control checks passed` };
+        : passed * 2 > controls
+          ? { ok: true, passed, total: controls, detail: `${passed}/${controls} control checks passed` }
+          : {
+              ok: false,
+              passed,
+              total: controls,
+              detail: `vantage impaired: ${failing.map((c) => `${c.id} (down)`).join('; ')}`,
+            };
   const observations = round.checks
     .filter((c) => c.site !== null)
     .map((check) => {

@@ -63,8 +63,8 @@ export class VirtualClock implements Clock {
 }
 
 type Step =
-  | { readonly atMs: number; readonly order: number; readonly batch: ObservationBatch }
-  | { readonly atMs: number; readonly order: number; readonly command: OperatorCommand };
+  | { readonly atMs: number; readonly order: number; readonly site: string; readonly batch: ObservationBatch }
+  | { readonly atMs: number; readonly order: number; readonly site: string; readonly command: OperatorCommand };
 
 let tables = 0;
 
@@ -104,17 +104,17 @@ async function run(
   tableName: string,
   skipFreshOnly: boolean,
 ): Promise<SimulationResult> {
-  const { site, config, startMs, durationMs } = scenario;
+  const { site, startMs, durationMs } = scenario;
   const clock = new VirtualClock(startMs);
   const store = new CountingStateStore(new DynamoDbStateStore({ tableName, client, clock }));
   const timeline = new Timeline(scenario);
   const windows = timeline.maintenanceWindows();
-  const deps = { config, store, clock, maintenance: async () => windows, skipFreshOnly };
+  const deps = { config: scenario.config, store, clock, maintenance: async () => windows, skipFreshOnly };
 
   const transitions: SimTransition[] = [];
   const effects: SimEffect[] = [];
   const rejected: SimRejection[] = [];
-  let finalState: SiteState | null = null;
+  const finalStates = new Map<string, SiteState | null>();
   let decisions = 0;
   let batches = 0;
   let skippedWrites = 0;
@@ -124,12 +124,12 @@ async function run(
     const offsetMs = step.atMs - startMs;
     const out = await decideSite(
       deps,
-      'batch' in step ? { site: site.id, batches: [step.batch] } : { site: site.id, commands: [step.command] },
+      'batch' in step ? { site: step.site, batches: [step.batch] } : { site: step.site, commands: [step.command] },
     );
     decisions++;
     if ('batch' in step) batches++;
     if (out.skipped) skippedWrites++;
-    finalState = out.state;
+    finalStates.set(step.site, out.state);
     for (const t of out.transitions) {
       const operator = 'command' in step && commandKinds[step.command.type].includes(t.kind);
       transitions.push({ transition: t, offsetMs, trigger: operator ? 'operator' : 'automatic' });
@@ -138,9 +138,10 @@ async function run(
     const applied = out.actions.filter((a): a is SimEffect['action'] => a.kind !== 'history');
     for (const action of applied) effects.push({ offsetMs, action });
     if (applied.length > 0) {
-      finalState = await completeActions({ store }, { site: site.id, ids: applied.map((a) => a.id) });
+      finalStates.set(step.site, await completeActions({ store }, { site: step.site, ids: applied.map((a) => a.id) }));
     }
   }
+  const finalState = finalStates.get(site.id) ?? null;
 
   const judged = judgeFailovers(transitions, timeline.faultEpisodes(), site.policy.intervalSeconds * 1000);
   const summary = summarize({
@@ -149,6 +150,7 @@ async function run(
     effects,
     rejected,
     finalState,
+    finalStates: scenario.sites.map((s) => finalStates.get(s.id) ?? null),
     decisions,
     batches,
     skippedWrites,
@@ -182,24 +184,38 @@ const commandKinds: Record<OperatorCommand['type'], readonly string[]> = {
  * decided when its round ends (after any confirming retry), as it reaches the decider in a real deployment.
  */
 function steps(scenario: Scenario, timeline: Timeline): Step[] {
-  const { config, site, startMs, durationMs } = scenario;
+  const { config, startMs, durationMs } = scenario;
   const end = startMs + durationMs;
   const out: Step[] = [];
-  config.regions.probe.forEach((region, regionIndex) => {
-    for (const round of planRounds(config, region, startMs, end)) {
-      const batch = regionBatch(scenario, timeline, { region, regionIndex, ...round });
-      if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: regionIndex, batch });
+  // Each site of a fleet is the site as written, under its own id: one batch per site per round, in site order.
+  const count = scenario.sites.length;
+  scenario.sites.forEach((site, siteIndex) => {
+    const view: Scenario = { ...scenario, site };
+    config.regions.probe.forEach((region, regionIndex) => {
+      for (const round of planRounds(config, region, startMs, end)) {
+        const checks = round.checks.filter((c) => c.site === null || c.site === site.id);
+        const batch = regionBatch(view, timeline, { region, regionIndex, ...round, checks });
+        const order = regionIndex * count + siteIndex;
+        if (batch) out.push({ atMs: batchEndMs(view, batch, site.checks), order, site: site.id, batch });
+      }
+    });
+    if (site.agent && site.dependencies.length > 0) {
+      const intervalMs = site.policy.intervalSeconds * 1000;
+      for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
+        site.links.forEach((link, i) => {
+          const batch = agentBatch(view, timeline, link.id, at);
+          const order = 1_000_000 + i * count + siteIndex;
+          if (batch) out.push({ atMs: batchEndMs(view, batch, site.checks), order, site: site.id, batch });
+        });
+      }
     }
-  });
-  if (site.agent && site.dependencies.length > 0) {
-    const intervalMs = site.policy.intervalSeconds * 1000;
-    for (let at = Math.ceil(startMs / intervalMs) * intervalMs; at < end; at += intervalMs) {
-      site.links.forEach((link, i) => {
-        const batch = agentBatch(scenario, timeline, link.id, at);
-        if (batch) out.push({ atMs: batchEndMs(scenario, batch, site.checks), order: 1000 + i, batch });
+    for (const c of timeline.commands())
+      out.push({
+        atMs: startMs + c.atMs,
+        order: 2_000_000 + c.index * count + siteIndex,
+        site: site.id,
+        command: c.command,
       });
-    }
-  }
-  for (const c of timeline.commands()) out.push({ atMs: startMs + c.atMs, order: 2000 + c.index, command: c.command });
+  });
   return out.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
 }

@@ -67,9 +67,15 @@ export interface Scenario {
   readonly file: string | undefined;
   /** The sites.yaml it refers to, or undefined for an inline site. */
   readonly configFile: string | undefined;
-  /** The configuration reduced to the simulated site, with the scenario's policy overrides applied. */
+  /**
+   * The configuration reduced to the simulated site, with the scenario's policy and brake overrides applied; with
+   * `fleet`, to its copies.
+   */
   readonly config: FailoverConfig;
+  /** The site as written (with `fleet`, the first copy). */
   readonly site: SiteConfig;
+  /** Every simulated site: the site alone, or its `fleet` copies `<id>-1` ... `<id>-N`, under the same timeline. */
+  readonly sites: readonly SiteConfig[];
   readonly startMs: number;
   readonly durationMs: number;
   readonly timeline: readonly TimelineEntry[];
@@ -147,14 +153,16 @@ export async function parseScenario(
   const timeline = s.timeline.map((e, i) => resolveEntry(e, i, s.duration, startMs));
   problems.push(...references(s, resolved.config, resolved.site));
   if (problems.length > 0) return { scenario: undefined, problems: located(name, read.locate, problems, other) };
+  const fleet = fleetOf(resolved.config, resolved.site, s.fleet);
   return {
     scenario: {
       name: s.name,
       description: s.description,
       file,
       configFile: resolved.configFile,
-      config: resolved.config,
-      site: resolved.site,
+      config: fleet.config,
+      site: fleet.sites[0]!,
+      sites: fleet.sites,
       startMs,
       durationMs: s.duration,
       timeline,
@@ -275,10 +283,12 @@ async function resolveConfig(raw: Raw, file: string | undefined, problems: Probl
       });
       return { configFile };
     }
-    const document = { ...data, sites: [withPolicy(sites[index]!, policy)] };
+    const document = { ...withBrake(data, raw.brake), sites: [withPolicy(sites[index]!, policy)] };
     return {
       configFile,
-      ...oneSite(document, problems, (path) => (path[2] === 'policy' ? ['policy', ...path.slice(3)] : [])),
+      ...oneSite(document, problems, (path) =>
+        path[2] === 'policy' ? ['policy', ...path.slice(3)] : path[0] === 'brake' && raw.brake ? path : [],
+      ),
     };
   }
 
@@ -305,6 +315,7 @@ async function resolveConfig(raw: Raw, file: string | undefined, problems: Probl
     regions: regionList ? { probe: raw.regions, control: (raw.regions as unknown[])[0] } : raw.regions,
     ...(raw.controlChecks === undefined ? {} : { controlChecks: raw.controlChecks }),
     ...(raw.presets === undefined ? {} : { presets: raw.presets }),
+    ...(raw.brake === undefined ? {} : { brake: raw.brake }),
     sites: [withPolicy(obj(raw.site), policy)],
   };
   return oneSite(document, problems, (path) => {
@@ -314,8 +325,31 @@ async function resolveConfig(raw: Raw, file: string | undefined, problems: Probl
     if (head === 'sites' && field === 'policy' && policy && typeof key === 'string' && key in policy)
       return ['policy', ...path.slice(3)];
     if (head === 'sites') return ['site', ...path.slice(2)];
-    return head === 'controlChecks' || head === 'presets' ? path : [];
+    return head === 'controlChecks' || head === 'presets' || head === 'brake' ? path : [];
   });
+}
+
+/** The document with the scenario's `brake:` laid over its own, field by field. */
+function withBrake(data: Raw, brake: unknown): Raw {
+  return brake === undefined ? data : { ...data, brake: { ...obj(data.brake), ...obj(brake) } };
+}
+
+/**
+ * The simulated sites: the site alone, or `count` copies of it (`<id>-1` ... `<id>-N`, named `<name> N`), each with
+ * its checks, in one configuration, so that the mass-failover brake counts the fleet. A copy's DNS records and agent
+ * are the site's: the simulation applies effects instantly and never to a real zone or agent.
+ */
+function fleetOf(
+  config: FailoverConfig,
+  site: SiteConfig,
+  count: number | undefined,
+): { config: FailoverConfig; sites: SiteConfig[] } {
+  if (count === undefined) return { config, sites: [site] };
+  const sites = Array.from({ length: count }, (_, i): SiteConfig => {
+    const id = `${site.id}-${i + 1}`;
+    return { ...site, id, name: `${site.name} ${i + 1}`, checks: site.checks.map((c) => ({ ...c, site: id })) };
+  });
+  return { config: { ...config, sites }, sites };
 }
 
 /** Validates a one-site sites.yaml document; its problems are reported at the scenario paths `mapPath` gives. */
@@ -355,7 +389,8 @@ function references(s: ScenarioDoc, config: FailoverConfig, site: SiteConfig): P
   const out: Problem[] = [];
   const regions = config.regions.probe;
   const links = site.links.map((l) => l.id);
-  const checkIds = site.checks.map((c) => c.id);
+  // A control check may be named too: it fails in the regions given, and their rounds' control summary says so.
+  const checkIds = [...site.checks, ...config.controlChecks].map((c) => c.id);
   const list = (xs: readonly string[]) => xs.join(', ') || 'none';
   const end = formatDuration(s.duration);
   s.timeline.forEach((e, i) => {
@@ -366,8 +401,11 @@ function references(s: ScenarioDoc, config: FailoverConfig, site: SiteConfig): P
     });
     if (e.link !== undefined && !links.includes(e.link))
       out.push({ path: at('link'), message: `unknown link "${e.link}" (links: ${list(links)})` });
-    if (e.check !== undefined && !checkIds.includes(e.check))
-      out.push({ path: at('check'), message: `unknown check "${e.check}" (checks: ${list(checkIds)})` });
+    if (e.check !== undefined && !checkIds.includes(e.check)) {
+      const controls = config.controlChecks.map((c) => c.id);
+      const named = `checks: ${list(site.checks.map((c) => c.id))}${controls.length > 0 ? `; control checks: ${list(controls)}` : ''}`;
+      out.push({ path: at('check'), message: `unknown check "${e.check}" (${named})` });
+    }
     if (e.dependency !== undefined && !site.dependencies.includes(e.dependency))
       out.push({
         path: at('dependency'),
@@ -404,7 +442,9 @@ function references(s: ScenarioDoc, config: FailoverConfig, site: SiteConfig): P
     if (e.every !== undefined && e.every <= 0) out.push({ path: at('every'), message: 'expected a period above 0' });
   });
   const decisions =
-    Math.ceil(s.duration / (site.policy.intervalSeconds * 1000)) * (regions.length + (site.agent ? links.length : 0));
+    Math.ceil(s.duration / (site.policy.intervalSeconds * 1000)) *
+    (regions.length + (site.agent ? links.length : 0)) *
+    (s.fleet ?? 1);
   if (decisions > MAX_DECISIONS)
     out.push({
       path: ['duration'],

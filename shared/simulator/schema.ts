@@ -110,6 +110,7 @@ export const ExpectDoc = z
     minDetectionSeconds: z.number().nonnegative().optional(),
     finalMode: z.optional(SiteModeSchema),
     finalLink: z.optional(Id),
+    finalModes: z.partialRecord(SiteModeSchema, Count).optional(),
     transitions: z.array(TransitionKindDoc).optional(),
     count: z.partialRecord(TransitionKindDoc, Count).optional(),
     when: z
@@ -128,6 +129,9 @@ export const ExpectDoc = z
   .strict();
 export type ExpectDoc = z.output<typeof ExpectDoc>;
 
+/** The most sites a fleet scenario simulates at once. */
+export const FLEET_MAX = 100;
+
 /** A scenario file as written: the schema of its own fields (the configuration parts are left to parseConfig). */
 export const ScenarioDoc = z
   .object({
@@ -139,6 +143,8 @@ export const ScenarioDoc = z
     controlChecks: z.unknown().optional(),
     presets: z.unknown().optional(),
     policy: z.record(z.string(), z.unknown()).optional(),
+    brake: z.record(z.string(), z.unknown()).optional(),
+    fleet: z.number().int().min(2).max(FLEET_MAX).optional(),
     start: z.iso.datetime({ offset: true, error: 'expected a date-time such as 2026-01-01T00:00:00Z' }).optional(),
     duration: Duration,
     timeline: z.array(TimelineEntryDoc).default([]),

@@ -25,8 +25,15 @@ export interface Summary {
   readonly rejectedCommands: number;
   /** Transitions by kind (kinds that never happened are left out). */
   readonly transitionsByKind: Partial<Record<TransitionKind, number>>;
+  /** The (first) site's mode and link at the end. */
   readonly finalMode: SiteMode;
   readonly finalLink: string;
+  /** How many sites were simulated: 1, or the scenario's `fleet`. */
+  readonly sites: number;
+  /** Sites by their mode at the end (every site of a fleet). */
+  readonly finalModes: Partial<Record<SiteMode, number>>;
+  /** Sites by the link traffic is on at the end. */
+  readonly finalLinks: Partial<Record<string, number>>;
   /** decideSite calls: one per batch and per command. */
   readonly decisions: number;
   readonly batches: number;
@@ -56,6 +63,8 @@ export function summarize(run: {
   effects: readonly SimEffect[];
   rejected: readonly SimRejection[];
   finalState: SiteState | null;
+  /** Every simulated site's state at the end, in site order (null: never decided). */
+  finalStates: readonly (SiteState | null)[];
   decisions: number;
   batches: number;
   skippedWrites: number;
@@ -85,6 +94,9 @@ export function summarize(run: {
     transitionsByKind: kinds,
     finalMode: run.finalState?.mode ?? 'PRIMARY_ACTIVE',
     finalLink: run.finalState?.activeLink ?? run.scenario.site.primary.id,
+    sites: run.finalStates.length,
+    finalModes: tally(run.finalStates.map((st) => st?.mode ?? 'PRIMARY_ACTIVE')),
+    finalLinks: tally(run.finalStates.map((st) => st?.activeLink ?? run.scenario.site.primary.id)),
     decisions: run.decisions,
     batches: run.batches,
     dynamoWrites: {
@@ -95,8 +107,14 @@ export function summarize(run: {
     skippedWrites: run.skippedWrites,
     stateWritesPerBatch: run.batches === 0 ? 0 : Math.round((run.store.stateWrites / run.batches) * 1000) / 1000,
     dynamoReads: run.store.reads,
-    pendingActions: run.finalState?.outbox.length ?? 0,
+    pendingActions: run.finalStates.reduce((n, st) => n + (st?.outbox.length ?? 0), 0),
   };
+}
+
+function tally<K extends string>(values: readonly K[]): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 const inCount = (count: Count, n: number) =>
@@ -132,8 +150,24 @@ export function checkExpectations(
       detection,
       detection !== null && detection >= e.minDetectionSeconds,
     );
-  if (e.finalMode !== undefined) add('finalMode', e.finalMode, summary.finalMode, e.finalMode === summary.finalMode);
-  if (e.finalLink !== undefined) add('finalLink', e.finalLink, summary.finalLink, e.finalLink === summary.finalLink);
+  // With a fleet, finalMode and finalLink must hold at every site; the actual value lists what the sites ended in.
+  const every = (tallied: Partial<Record<string, number>>, wanted: string, single: string) => {
+    const keys = Object.keys(tallied);
+    const actual = summary.sites === 1 ? single : keys.map((k) => `${k} x${tallied[k]}`).join(', ');
+    return { actual, met: (tallied[wanted] ?? 0) === summary.sites };
+  };
+  if (e.finalMode !== undefined) {
+    const r = every(summary.finalModes, e.finalMode, summary.finalMode);
+    add('finalMode', e.finalMode, r.actual, r.met);
+  }
+  if (e.finalLink !== undefined) {
+    const r = every(summary.finalLinks, e.finalLink, summary.finalLink);
+    add('finalLink', e.finalLink, r.actual, r.met);
+  }
+  for (const [mode, expected] of Object.entries(e.finalModes ?? {}) as [SiteMode, Count][]) {
+    const actual = summary.finalModes[mode] ?? 0;
+    add(`finalModes.${mode}`, expected, actual, inCount(expected, actual));
+  }
   if (e.transitions !== undefined) {
     const actual = transitions.map((t) => t.transition.kind).filter((k) => k !== 'reminder');
     add('transitions', e.transitions, actual, JSON.stringify(actual) === JSON.stringify(e.transitions));

@@ -37,6 +37,22 @@ export class Timeline {
     return e?.kind === 'outcome' && e.outcome !== 'up' ? e : undefined;
   }
 
+  /**
+   * The outcome entry in force for a control check in `region` at `t`: only an entry that names it (`check:`) sets
+   * it, so a region partitioned from the site (an entry without a target) keeps its control checks.
+   */
+  controlCondition(check: PlannedCheck, region: string, t: number): OutcomeEntry | undefined {
+    const e = this.#last(
+      (x) =>
+        x.kind === 'outcome' &&
+        inSpan(x.spans, t) &&
+        x.target.by === 'check' &&
+        x.target.id === check.id &&
+        (x.regions === null || x.regions.includes(region)),
+    );
+    return e?.kind === 'outcome' && e.outcome !== 'up' ? e : undefined;
+  }
+
   /** The maintenance windows of the timeline; a repeated window gets `-2`, `-3`, ... appended to its id. */
   maintenanceWindows(): MaintenanceWindow[] {
     const start = this.scenario.startMs;
@@ -73,7 +89,7 @@ export class Timeline {
     const faulty = (t: number) =>
       config.regions.probe.filter((region) => {
         const status = this.regionStatus(region, t);
-        if (status.silent || status.impaired) return false;
+        if (status.silent || status.impaired || !this.#controlOk(region, t)) return false;
         return primaryChecks.some((c) => {
           const e = this.condition(c, { region }, t);
           return e !== undefined && failing(e);
@@ -91,6 +107,13 @@ export class Timeline {
       else episodes.push({ fromMs: from, toMs: to });
     }
     return episodes;
+  }
+
+  /** A majority of the control checks answer in `region` at `t` (always, without control checks). */
+  #controlOk(region: string, t: number): boolean {
+    const checks = this.scenario.config.controlChecks;
+    const down = checks.filter((c) => this.controlCondition(c, region, t)?.outcome === 'down').length;
+    return checks.length === 0 || (checks.length - down) * 2 > checks.length;
   }
 
   #last(match: (e: TimelineEntry) => boolean): TimelineEntry | undefined {

@@ -138,7 +138,7 @@ expect:
       'timeline[0].link: unknown link "fibre" (links: fiber, lte)',
       'timeline[1].from: at or after the end of the scenario (10m)',
       'timeline[1].regions[0]: unknown region "eu-north-1" (regions: us-east-1, us-west-2, eu-west-1)',
-      'timeline[1].check: unknown check "nope" (checks: web-fiber, voice-fiber, web-lte)',
+      'timeline[1].check: unknown check "nope" (checks: web-fiber, voice-fiber, web-lte; control checks: public-dns)',
       'timeline[2].dependency: "zoom" is not a dependency of site hq (dependencies: none)',
       'timeline[2].vantages: site hq has no agent: add agent: { publicKey } to the site to observe from inside',
       'expect.finalLink: unknown link "dsl" (links: fiber, lte)',
