@@ -115,6 +115,19 @@ export function formatReport(result: SimulationResult): string {
       ],
     };
   });
+  result.releases.forEach(({ offsetMs, release }, i) =>
+    items.push({
+      offsetMs,
+      order: 20_000 + i,
+      text: [
+        `${formatOffset(offsetMs)} BRAKE RELEASED by ${release.by}: ${release.reason}`,
+        `    ${release.engagement} released; every automatic failover goes ahead until ${formatOffset(release.until - scenario.startMs)}.`,
+        ...result.effects
+          .filter((e) => e.action.kind === 'alert' && e.action.dedupKey === `${release.engagement}:released`)
+          .map((e) => `    => ${describeEffect(e.action)}`),
+      ],
+    }),
+  );
   result.rejected.forEach((r, i) =>
     items.push({
       offsetMs: r.offsetMs,
@@ -163,7 +176,7 @@ export function formatReport(result: SimulationResult): string {
   return lines.join('\n');
 }
 
-/** The run as one JSON-friendly object: { scenario, transitions, effects, rejected, summary, expectations, passed }. */
+/** The run as one JSON-friendly object: { scenario, transitions, effects, rejected, releases, summary, expectations, passed }. */
 export function toJson(result: SimulationResult): Record<string, unknown> {
   const { scenario } = result;
   const at = (offsetMs: number) => ({
@@ -213,6 +226,7 @@ export function toJson(result: SimulationResult): Record<string, unknown> {
       action: e.action,
     })),
     rejected: result.rejected.map((r) => ({ ...at(r.offsetMs), command: r.command, reason: r.reason })),
+    releases: result.releases.map((r) => ({ ...at(r.offsetMs), release: r.release })),
     summary: result.summary,
     expectations: result.expectations,
     passed: result.passed,

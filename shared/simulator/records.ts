@@ -1,4 +1,6 @@
+import type { BrakeRelease } from '../domain/brake.ts';
 import type { Action, OperatorCommand, Transition } from '../domain/model.ts';
+import type { BrakeReleaseCommand } from './scenario.ts';
 
 /** A transition as the simulation saw it: who caused it, and, for a failover, whether the ground truth justified it. */
 export interface SimTransition {
@@ -19,9 +21,15 @@ export interface SimEffect {
   readonly action: Exclude<Action, { kind: 'history' }>;
 }
 
-/** A command the engine refused. */
+/** A command the engine refused (a brake release: nothing was engaged). */
 export interface SimRejection {
   readonly offsetMs: number;
-  readonly command: OperatorCommand;
+  readonly command: OperatorCommand | BrakeReleaseCommand;
   readonly reason: string;
+}
+
+/** An operator's release of the mass-failover brake, as the fleet item recorded it. */
+export interface SimRelease {
+  readonly offsetMs: number;
+  readonly release: BrakeRelease;
 }

@@ -6,13 +6,15 @@ import { startDynalite } from '../adapters/local/dynalite.ts';
 import type { ObservationBatch } from '../contracts/observation.ts';
 import type { OperatorCommand, SiteState } from '../domain/model.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { Notifier } from '../ports/notifier.ts';
+import { BrakeNotEngagedError, releaseBrakeNow } from '../usecases/operator/brake.ts';
 import { planRounds } from '../probes/schedule.ts';
 import { completeActions } from '../usecases/complete-actions.ts';
 import { decideSite } from '../usecases/decide-site.ts';
 import { CountingStateStore } from './counting-store.ts';
 import { agentBatch, batchEndMs, regionBatch } from './observations.ts';
-import type { SimEffect, SimRejection, SimTransition } from './records.ts';
-import type { Scenario } from './scenario.ts';
+import type { SimEffect, SimRejection, SimRelease, SimTransition } from './records.ts';
+import type { BrakeReleaseCommand, Scenario } from './scenario.ts';
 import { checkExpectations, judgeFailovers, summarize, type ExpectationResult, type Summary } from './summary.ts';
 import { Timeline } from './timeline.ts';
 
@@ -22,6 +24,8 @@ export interface SimulationResult {
   readonly transitions: readonly SimTransition[];
   readonly effects: readonly SimEffect[];
   readonly rejected: readonly SimRejection[];
+  /** The brake's releases by `release-brake` commands. */
+  readonly releases: readonly SimRelease[];
   readonly finalState: SiteState | null;
   readonly summary: Summary;
   readonly expectations: readonly ExpectationResult[];
@@ -64,7 +68,8 @@ export class VirtualClock implements Clock {
 
 type Step =
   | { readonly atMs: number; readonly order: number; readonly site: string; readonly batch: ObservationBatch }
-  | { readonly atMs: number; readonly order: number; readonly site: string; readonly command: OperatorCommand };
+  | { readonly atMs: number; readonly order: number; readonly site: string; readonly command: OperatorCommand }
+  | { readonly atMs: number; readonly order: number; readonly release: BrakeReleaseCommand };
 
 let tables = 0;
 
@@ -114,14 +119,36 @@ async function run(
   const transitions: SimTransition[] = [];
   const effects: SimEffect[] = [];
   const rejected: SimRejection[] = [];
+  const releases: SimRelease[] = [];
   const finalStates = new Map<string, SiteState | null>();
   let decisions = 0;
   let batches = 0;
   let skippedWrites = 0;
 
+  // The brake's release alert is an effect like any other: recorded by the instant dispatcher, never sent.
+  const recorder: Notifier = {
+    notify: async (alert) => {
+      effects.push({ offsetMs: clock.now() - startMs, action: alert });
+      return { detail: 'recorded by the simulation' };
+    },
+  };
   for (const step of steps(scenario, timeline)) {
     clock.set(step.atMs);
     const offsetMs = step.atMs - startMs;
+    if ('release' in step) {
+      const { by, reason } = step.release;
+      try {
+        const out = await releaseBrakeNow(
+          { config: scenario.config, store, clock, notifier: recorder },
+          { by, reason },
+        );
+        releases.push({ offsetMs, release: out.release });
+      } catch (error) {
+        if (!(error instanceof BrakeNotEngagedError)) throw error;
+        rejected.push({ offsetMs, command: step.release, reason: error.message });
+      }
+      continue;
+    }
     const out = await decideSite(
       deps,
       'batch' in step ? { site: step.site, batches: [step.batch] } : { site: step.site, commands: [step.command] },
@@ -163,6 +190,7 @@ async function run(
     transitions: judged,
     effects,
     rejected,
+    releases,
     finalState,
     summary,
     expectations,
@@ -209,13 +237,19 @@ function steps(scenario: Scenario, timeline: Timeline): Step[] {
         });
       }
     }
-    for (const c of timeline.commands())
+    for (const c of timeline.commands()) {
+      if (c.command.type === 'release-brake') continue;
       out.push({
         atMs: startMs + c.atMs,
         order: 2_000_000 + c.index * count + siteIndex,
         site: site.id,
         command: c.command,
       });
+    }
   });
+  // A release is the fleet's: one decision after the sites' commands of its instant.
+  for (const c of timeline.commands())
+    if (c.command.type === 'release-brake')
+      out.push({ atMs: startMs + c.atMs, order: 3_000_000 + c.index, release: c.command });
   return out.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
 }

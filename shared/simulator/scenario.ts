@@ -52,9 +52,16 @@ export interface MaintenanceEntry extends EntryBase {
   readonly ticket: string | undefined;
 }
 
+/** The operator's release of the mass-failover brake: a command to the fleet, not to a site. */
+export interface BrakeReleaseCommand {
+  readonly type: 'release-brake';
+  readonly by: string;
+  readonly reason: string;
+}
+
 export interface CommandEntry extends EntryBase {
   readonly kind: 'command';
-  readonly command: OperatorCommand;
+  readonly command: OperatorCommand | BrakeReleaseCommand;
 }
 
 export type TimelineEntry = OutcomeEntry | RegionEntry | MaintenanceEntry | CommandEntry;
@@ -479,7 +486,7 @@ function resolveEntry(e: TimelineEntryDoc, index: number, durationMs: number, st
     return {
       ...base,
       kind: 'command',
-      command: { ...rest, ...(until === undefined ? {} : { until: startMs + until }) } as OperatorCommand,
+      command: { ...rest, ...(until === undefined ? {} : { until: startMs + until }) } as CommandEntry['command'],
     };
   }
   if (e.maintenance !== undefined) return { ...base, kind: 'maintenance', ticket: undefined, ...e.maintenance };

@@ -37,8 +37,10 @@ export const ScenarioCommand = z.discriminatedUnion(
     z.object({ type: z.literal('failover'), by, reason, until: Duration.optional() }).strict(),
     z.object({ type: z.literal('failback'), by, reason }).strict(),
     z.object({ type: z.literal('acknowledge'), by }).strict(),
+    // The fleet's, not a site's: releases the mass-failover brake's engagement, as POST /v1/brake/release does.
+    z.object({ type: z.literal('release-brake'), by, reason }).strict(),
   ],
-  { error: 'expected a command type: override, clear-override, failover, failback or acknowledge' },
+  { error: 'expected a command type: override, clear-override, failover, failback, acknowledge or release-brake' },
 );
 export type ScenarioCommand = z.output<typeof ScenarioCommand>;
 

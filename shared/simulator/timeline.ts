@@ -1,6 +1,6 @@
 import type { PlannedCheck } from '../config/model.ts';
 import type { MaintenanceWindow, OperatorCommand } from '../domain/model.ts';
-import type { OutcomeEntry, RegionEntry, Scenario, Span, TimelineEntry } from './scenario.ts';
+import type { CommandEntry, OutcomeEntry, RegionEntry, Scenario, Span, TimelineEntry } from './scenario.ts';
 
 /** Where an observation is made from: a probe region, or the site's agent on one of its links. */
 export type Vantage = { readonly region: string } | { readonly agentLink: string };
@@ -70,7 +70,7 @@ export class Timeline {
   }
 
   /** Operator commands with their offsets, in timeline order. */
-  commands(): { atMs: number; command: OperatorCommand; index: number }[] {
+  commands(): { atMs: number; command: CommandEntry['command']; index: number }[] {
     return this.#entries.flatMap((e) =>
       e.kind === 'command' ? e.spans.map((s) => ({ atMs: s.fromMs, command: e.command, index: e.index })) : [],
     );
