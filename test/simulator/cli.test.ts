@@ -40,6 +40,7 @@ describe.concurrent('failover simulate', () => {
       'transitions',
       'effects',
       'rejected',
+      'releases',
       'summary',
       'expectations',
       'passed',
