@@ -104,7 +104,7 @@ function brakeHold(d: Decision, to: string, why: string, hold: BrakeHold, eviden
     'failover-held',
     s.mode,
     s.activeLink,
-    `Automatic failover to ${linkName(d, to)} held by the mass-failover brake: ${why}, but ${hold.failedOver} of ${hold.sites} sites failed over within ${minutes} min (at most ${hold.limit} may), and ${control}, so the probes may be what failed. Traffic stays on ${s.activeLink}. The brake releases at ${iso(hold.releaseAt)} if no other site fails over; an operator's failover (POST /v1/sites/${s.site}/failover) is never held.`,
+    `Automatic failover to ${linkName(d, to)} held by the mass-failover brake: ${why}, but ${hold.failedOver} of ${hold.sites} sites failed over within ${minutes} min (at most ${hold.limit} may), and ${control}, so the probes may be what failed. Traffic stays on ${s.activeLink}. The brake releases at ${iso(hold.releaseAt)} if no other site fails over, or when an operator releases it (POST /v1/brake/release); an operator's failover (POST /v1/sites/${s.site}/failover) is never held.`,
     undefined,
     {
       brake: {
@@ -152,6 +152,8 @@ function brakeAlert(t: Transition, hold: BrakeHold, control: string): ActionDraf
       'What to do:',
       '  - Check the probe regions (their control checks, FailedPublishes, the dashboard) and a few held sites by hand.',
       '  - A site that is really down: fail it over yourself, POST /v1/sites/<site>/failover (never held by the brake).',
+      '  - The probes are fine and the sites really down: release the brake for the fleet, POST /v1/brake/release',
+      '    (failover brake release --reason ...): every held site still down fails over at its next round.',
       `  - Or wait: the brake releases by itself at ${release} once no site failed over for ${minutes} min;`,
       '    the held sites still down then fail over, at most the limit a window, and the brake holds again beyond it.',
       '',
