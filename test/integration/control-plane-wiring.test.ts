@@ -173,4 +173,31 @@ describe.skipIf(!hasDig && process.env.FAILOVER_REQUIRE_PEERS !== '1')('the loca
     expect(applied('dns')).toHaveLength(2);
     expect(errors).toEqual([]);
   });
+
+  it("releases the mass-failover brake through the API, its one alert in the runtime's alert file", async () => {
+    // Two sites never engage the brake (minSites 5): the engagement is written as a decider would have written it.
+    const now = Date.now();
+    const engagement = { id: `brake-${new Date(now).toISOString()}`, since: now, announcer: 'hq' };
+    const current = await cp.store.loadFleetBrake();
+    const entries = { ...current?.brake.entries, shop: now };
+    await cp.store.saveFleetBrake({ v: 1, entries, engagement, updatedAt: now }, current?.version ?? null);
+    expect((await call('GET', '/v1/brake')).body).toMatchObject({ engaged: true, engagement: { announcer: 'hq' } });
+
+    const [one, two] = await Promise.all([
+      call('POST', '/v1/brake/release', { reason: 'probes fine' }),
+      call('POST', '/v1/brake/release', { reason: 'probes fine' }),
+    ]);
+    expect([one.status, two.status].sort()).toEqual([200, 409]);
+    const records = (await readFile(alerts, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; subject: string; site: string });
+    const released = records.filter((r) => r.event === 'brake-released');
+    expect(released).toHaveLength(1);
+    expect(released[0]).toMatchObject({
+      site: 'hq',
+      subject: '[BRAKE RELEASED] automatic failovers resume: released by ops',
+    });
+    expect(errors).toEqual([]);
+  });
 });
