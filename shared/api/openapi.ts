@@ -136,7 +136,7 @@ export function openApiDocument(options: OpenApiOptions = {}): Json {
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [
       { name: 'sites', description: 'Site state and operator commands.' },
-      { name: 'brake', description: 'The mass-failover brake: its state and an operator\'s release.' },
+      { name: 'brake', description: "The mass-failover brake: its state and an operator's release." },
       { name: 'history', description: 'Outcomes and latency over time, uptime per day.' },
       {
         name: 'status',

@@ -1,5 +1,5 @@
 import type { PlannedCheck } from '../config/model.ts';
-import type { MaintenanceWindow, OperatorCommand } from '../domain/model.ts';
+import type { MaintenanceWindow } from '../domain/model.ts';
 import type { CommandEntry, OutcomeEntry, RegionEntry, Scenario, Span, TimelineEntry } from './scenario.ts';
 
 /** Where an observation is made from: a probe region, or the site's agent on one of its links. */
