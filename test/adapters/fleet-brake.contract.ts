@@ -42,6 +42,13 @@ export function fleetBrakeContract(name: string, freshStore: () => Promise<State
       };
       await s.saveFleetBrake(second, 1);
       expect(await s.loadFleetBrake()).toEqual({ brake: second, version: 2 });
+      const released: FleetBrake = {
+        ...second,
+        engagement: null,
+        release: { engagement: 'brake-x', by: 'alice', reason: 'checked', at: T0 + 3, until: T0 + 3 + 900_000 },
+      };
+      await s.saveFleetBrake(released, 2);
+      expect(await s.loadFleetBrake()).toEqual({ brake: released, version: 3 });
     });
 
     it('refuses a write over a stale version or onto an existing item, and changes nothing', async () => {

@@ -51,7 +51,7 @@ describe('failover brake', () => {
 
     const [one, two] = await Promise.all([
       cli(['release', '--reason', 'probe region fixed']),
-      cli(['release', '--reason', 'probe region fixed', '--json']),
+      cli(['release', '--reason', 'probe region fixed']),
     ]);
     expect([one.code, two.code].sort()).toEqual([0, 1]);
     const won = one.code === 0 ? one : two;

@@ -330,8 +330,13 @@ function decodeFleetBrake(item: Item): FleetBrake | null {
         typeof engagement.since === 'number' &&
         typeof engagement.announcer === 'string');
     if (data.v !== 1 || !entriesOk || !engagementOk) return null;
-    const release = releaseOf(data.release);
-    return { v: 1, entries: entries!, engagement: engagement ?? null, release, updatedAt: Number(data.updatedAt) || 0 };
+    const brake = {
+      v: 1,
+      entries: entries!,
+      engagement: engagement ?? null,
+      updatedAt: Number(data.updatedAt) || 0,
+    } as const;
+    return data.release === undefined ? brake : { ...brake, release: releaseOf(data.release) };
   } catch {
     return null;
   }
