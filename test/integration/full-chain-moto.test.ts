@@ -9,7 +9,15 @@ import {
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DISPATCH_FILTER } from '../../infra/constructs/dispatcher.ts';
@@ -24,7 +32,8 @@ import { peersRequired } from '../support/dynamodb-local.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
-import { SqsEventSource, type Polled, type SqsHandler } from '../support/sqs-event-source.ts';
+import { SqsEventSource, type Polled } from '../support/sqs-event-source.ts';
+import type { ProbeEvent, TickResult } from '../../functions/probe/runtime.ts';
 import { matchesFilter, StateItemStream } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
@@ -65,18 +74,17 @@ let dynamo: LocalDynamo;
 let route53Proxy: FaultProxy;
 let target: Server;
 let receiver: Receiver;
-let sqs: SQSClient;
 let route53: Route53Client;
 let zoneId: string;
 let webhookSecret: string;
 let store: DynamoDbStateStore;
 const route53Changes: string[] = [];
 
-let probes: Map<string, Fn<unknown, unknown>>;
-let decide: Fn<Parameters<SqsHandler>[0], SQSBatchResponse>;
+let probes: Map<string, Fn<ProbeEvent, TickResult | SQSBatchResponse>>;
+let decide: Fn<SQSEvent, SQSBatchResponse>;
 let dispatch: Fn<DynamoDBStreamEvent, DynamoDBBatchResponse>;
-let writer: Fn<Parameters<SqsHandler>[0], SQSBatchResponse>;
-let deliver: Fn<Parameters<SqsHandler>[0], SQSBatchResponse>;
+let writer: Fn<SQSEvent, SQSBatchResponse>;
+let deliver: Fn<SQSEvent, SQSBatchResponse>;
 let lanes: {
   rounds: Map<string, SqsEventSource>;
   observations: SqsEventSource;
@@ -170,180 +178,181 @@ async function inFlight(queueUrl: string, region: string): Promise<number> {
   );
 }
 
-beforeAll(async () => {
-  target = createServer((req, res) => {
-    const down = DOWN.has(req.url ?? '');
-    res.writeHead(down ? 503 : 200, { 'content-type': 'text/plain' }).end(down ? 'down' : 'ok');
-  });
-  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  const port = (target.address() as AddressInfo).port;
-  [motoServer, dynamo, receiver] = await Promise.all([
-    startMoto(),
-    startDynalite({ tableName: 'failover-full-chain' }),
-    startReceiver([200]),
-  ]);
-  route53Proxy = await startFaultProxy(motoServer.endpoint);
-  route53Proxy.inject = ({ method, path, body }) => {
-    if (method === 'POST' && path.endsWith('/rrset')) route53Changes.push(body);
-    return undefined;
-  };
-  store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
-
-  // Route 53: the zone, with each site's record on its primary (as the operator created them).
-  route53 = new Route53Client({ region: 'us-east-1', endpoint: motoServer.endpoint, credentials });
-  zoneId = await createTestHostedZone(route53, 'example.com');
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: SITES.map((site, i) => ({
-          Action: 'CREATE',
-          ResourceRecordSet: {
-            Name: `${site}.example.com`,
-            Type: 'A',
-            TTL: 60,
-            ResourceRecords: [{ Value: `203.0.113.${i + 1}` }],
-          },
-        })),
-      },
-    }),
-  );
-
-  const yaml = twoLinkConfigYaml({
-    regions: PROBES,
-    control: CONTROL,
-    policy: 'intervalSeconds: 10, failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0, confirmRetryMs: 50',
-    extra: [
-      'probing: { concurrency: 8, jitterMs: 0 }',
-      'controlChecks:',
-      `  - { id: known-good, http: { url: 'http://127.0.0.1:${port}/known-good' } }`,
-    ].join('\n'),
-    sites: SITES.map((id, i) => ({
-      id,
-      fiber: `203.0.113.${i + 1}`,
-      lte: `198.51.100.${i + 1}`,
-      checks: ['fiber', 'lte'].map(
-        (link) =>
-          `{ id: web-${link}, link: ${link}, timeoutMs: 2000, http: { url: 'http://127.0.0.1:${port}/${id}/${link}' } }`,
-      ),
-      dns: [{ name: `${id}.example.com`, hostedZoneId: zoneId }],
-    })),
-  });
-  expect(parseConfig(yaml).diagnostics).toEqual([]);
-
-  // The queues and topics the stacks create, by their physical names; URLs as moto gives them (no region in them).
-  const roundUrls = new Map<string, string>();
-  for (const region of PROBES) roundUrls.set(region, await createQueue(region, 'failover-rounds'));
-  const observationsUrl = await createQueue(CONTROL, 'failover-observations.fifo', {
-    FifoQueue: 'true',
-    ContentBasedDeduplication: 'false',
-    DeduplicationScope: 'messageGroup',
-    FifoThroughputLimit: 'perMessageGroupId',
-    VisibilityTimeout: '180',
-  });
-  const dnsUrl = await createQueue(CONTROL, 'failover-dns-writer.fifo', {
-    FifoQueue: 'true',
-    ContentBasedDeduplication: 'false',
-    VisibilityTimeout: '360',
-  });
-  const webhookUrl = await createQueue(CONTROL, 'failover-webhooks', { VisibilityTimeout: '360' });
-  inboxUrl = await createQueue(CONTROL, 'alerts-inbox', { VisibilityTimeout: '43200' });
-  const sns = new SNSClient({ region: CONTROL, endpoint: motoServer.endpoint, credentials });
-  const [critical, warning] = await Promise.all(
-    ['failover-critical', 'failover-warning'].map(
-      async (Name) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn!,
-    ),
-  );
-  for (const TopicArn of [critical!, warning!])
-    await sns.send(
-      new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: `arn:aws:sqs:${CONTROL}:${ACCOUNT}:alerts-inbox` }),
-    );
-  // The webhook key ring as the WebhookDelivery construct generates it (64 characters, no punctuation).
-  const secrets = new SecretsManagerClient({ region: CONTROL, endpoint: motoServer.endpoint, credentials });
-  const keyRing = await secrets.send(
-    new CreateSecretCommand({ Name: 'failover-webhook-keys', SecretString: 'k'.repeat(32) + 'Q7'.repeat(16) }),
-  );
-  // A subscription to failover.started, made as the API makes it (sealed with that key ring).
-  const created = await createSubscription(
-    {
-      store: new DynamoDbWebhookStore({ tableName: dynamo.tableName, client: dynamo.client }),
-      secretBox: secretsManagerSecretBox({ secretId: keyRing.ARN!, client: secrets }),
-      clock: systemClock,
-      allowPrivateUrls: true,
-    },
-    { url: receiver.url, events: ['failover.started'] },
-  );
-  webhookSecret = created.secret;
-
-  // Each function with the environment its construct gives it.
-  const config = { FAILOVER_CONFIG_JSON: configJsonOf(yaml).json };
-  const table = { STATE_TABLE_NAME: dynamo.tableName };
-  probes = new Map();
-  for (const region of PROBES)
-    probes.set(
-      region,
-      await lambda(
-        'failover-probe',
-        {
-          ...config,
-          AWS_REGION: region,
-          OBSERVATIONS_QUEUE_URL: observationsUrl,
-          ROUNDS_QUEUE_URL: roundUrls.get(region)!,
-        },
-        () => import('../../functions/probe/handler.ts'),
-        60_000,
-      ),
-    );
-  const control = { ...config, ...table, AWS_REGION: CONTROL };
-  decide = await lambda(
-    'failover-decide',
-    { ...control, OBSERVATIONS_QUEUE_URL: observationsUrl },
-    () => import('../../functions/decide/handler.ts'),
-  );
-  dispatch = await lambda(
-    'failover-dispatch',
-    {
-      ...control,
-      CRITICAL_TOPIC_ARN: critical!,
-      WARNING_TOPIC_ARN: warning!,
-      DNS_CHANGE_QUEUE_URL: dnsUrl,
-      WEBHOOK_QUEUE_URL: webhookUrl,
-    },
-    () => import('../../functions/dispatch/handler.ts'),
-    180_000,
-  );
-  writer = await lambda(
-    'failover-dns-writer',
-    { ...control, DNS_CHANGE_QUEUE_URL: dnsUrl },
-    () => import('../../functions/dns-writer/handler.ts'),
-  );
-  // The delivery worker carries no sites.yaml.
-  deliver = await lambda(
-    'failover-webhooks',
-    { ...table, AWS_REGION: CONTROL, WEBHOOK_QUEUE_URL: webhookUrl, WEBHOOK_KEY_SECRET_ARN: keyRing.ARN! },
-    () => import('../../functions/webhooks/deliver-handler.ts'),
-  );
-  urls = { observations: observationsUrl, dns: dnsUrl, webhooks: webhookUrl, critical: critical! };
-  lanes = {
-    // The probe function's event source reads one ticket at a time.
-    rounds: new Map(PROBES.map((region) => [region, lane(region, roundUrls.get(region)!, 1)])),
-    observations: lane(CONTROL, observationsUrl),
-    dnsChanges: lane(CONTROL, dnsUrl),
-    webhooks: lane(CONTROL, webhookUrl),
-  };
-}, 180_000);
-
-afterAll(async () => {
-  vi.unstubAllEnvs();
-  vi.restoreAllMocks();
-  await receiver?.close();
-  await route53Proxy?.close();
-  await dynamo?.close();
-  await motoServer?.close();
-  await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
-});
-
 describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to handler, on moto', () => {
+  beforeAll(async () => {
+    target = createServer((req, res) => {
+      const down = DOWN.has(req.url ?? '');
+      res.writeHead(down ? 503 : 200, { 'content-type': 'text/plain' }).end(down ? 'down' : 'ok');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const port = (target.address() as AddressInfo).port;
+    [motoServer, dynamo, receiver] = await Promise.all([
+      startMoto(),
+      startDynalite({ tableName: 'failover-full-chain' }),
+      startReceiver([200]),
+    ]);
+    route53Proxy = await startFaultProxy(motoServer.endpoint);
+    route53Proxy.inject = ({ method, path, body }) => {
+      if (method === 'POST' && path.endsWith('/rrset')) route53Changes.push(body);
+      return undefined;
+    };
+    store = new DynamoDbStateStore({ tableName: dynamo.tableName, client: dynamo.client });
+
+    // Route 53: the zone, with each site's record on its primary (as the operator created them).
+    route53 = new Route53Client({ region: 'us-east-1', endpoint: motoServer.endpoint, credentials });
+    zoneId = await createTestHostedZone(route53, 'example.com');
+    await route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: {
+          Changes: SITES.map((site, i) => ({
+            Action: 'CREATE',
+            ResourceRecordSet: {
+              Name: `${site}.example.com`,
+              Type: 'A',
+              TTL: 60,
+              ResourceRecords: [{ Value: `203.0.113.${i + 1}` }],
+            },
+          })),
+        },
+      }),
+    );
+
+    const yaml = twoLinkConfigYaml({
+      regions: PROBES,
+      control: CONTROL,
+      policy:
+        'intervalSeconds: 10, failureThreshold: 2, recoveryThreshold: 2, remindEveryMinutes: 0, confirmRetryMs: 50',
+      extra: [
+        'probing: { concurrency: 8, jitterMs: 0 }',
+        'controlChecks:',
+        `  - { id: known-good, http: { url: 'http://127.0.0.1:${port}/known-good' } }`,
+      ].join('\n'),
+      sites: SITES.map((id, i) => ({
+        id,
+        fiber: `203.0.113.${i + 1}`,
+        lte: `198.51.100.${i + 1}`,
+        checks: ['fiber', 'lte'].map(
+          (link) =>
+            `{ id: web-${link}, link: ${link}, timeoutMs: 2000, http: { url: 'http://127.0.0.1:${port}/${id}/${link}' } }`,
+        ),
+        dns: [{ name: `${id}.example.com`, hostedZoneId: zoneId }],
+      })),
+    });
+    expect(parseConfig(yaml).diagnostics).toEqual([]);
+
+    // The queues and topics the stacks create, by their physical names; URLs as moto gives them (no region in them).
+    const roundUrls = new Map<string, string>();
+    for (const region of PROBES) roundUrls.set(region, await createQueue(region, 'failover-rounds'));
+    const observationsUrl = await createQueue(CONTROL, 'failover-observations.fifo', {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'false',
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      VisibilityTimeout: '180',
+    });
+    const dnsUrl = await createQueue(CONTROL, 'failover-dns-writer.fifo', {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'false',
+      VisibilityTimeout: '360',
+    });
+    const webhookUrl = await createQueue(CONTROL, 'failover-webhooks', { VisibilityTimeout: '360' });
+    inboxUrl = await createQueue(CONTROL, 'alerts-inbox', { VisibilityTimeout: '43200' });
+    const sns = new SNSClient({ region: CONTROL, endpoint: motoServer.endpoint, credentials });
+    const [critical, warning] = await Promise.all(
+      ['failover-critical', 'failover-warning'].map(
+        async (Name) => (await sns.send(new CreateTopicCommand({ Name }))).TopicArn!,
+      ),
+    );
+    for (const TopicArn of [critical!, warning!])
+      await sns.send(
+        new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: `arn:aws:sqs:${CONTROL}:${ACCOUNT}:alerts-inbox` }),
+      );
+    // The webhook key ring as the WebhookDelivery construct generates it (64 characters, no punctuation).
+    const secrets = new SecretsManagerClient({ region: CONTROL, endpoint: motoServer.endpoint, credentials });
+    const keyRing = await secrets.send(
+      new CreateSecretCommand({ Name: 'failover-webhook-keys', SecretString: 'k'.repeat(32) + 'Q7'.repeat(16) }),
+    );
+    // A subscription to failover.started, made as the API makes it (sealed with that key ring).
+    const created = await createSubscription(
+      {
+        store: new DynamoDbWebhookStore({ tableName: dynamo.tableName, client: dynamo.client }),
+        secretBox: secretsManagerSecretBox({ secretId: keyRing.ARN!, client: secrets }),
+        clock: systemClock,
+        allowPrivateUrls: true,
+      },
+      { url: receiver.url, events: ['failover.started'] },
+    );
+    webhookSecret = created.secret;
+
+    // Each function with the environment its construct gives it.
+    const config = { FAILOVER_CONFIG_JSON: configJsonOf(yaml).json };
+    const table = { STATE_TABLE_NAME: dynamo.tableName };
+    probes = new Map();
+    for (const region of PROBES)
+      probes.set(
+        region,
+        await lambda(
+          'failover-probe',
+          {
+            ...config,
+            AWS_REGION: region,
+            OBSERVATIONS_QUEUE_URL: observationsUrl,
+            ROUNDS_QUEUE_URL: roundUrls.get(region)!,
+          },
+          () => import('../../functions/probe/handler.ts'),
+          60_000,
+        ),
+      );
+    const control = { ...config, ...table, AWS_REGION: CONTROL };
+    decide = await lambda(
+      'failover-decide',
+      { ...control, OBSERVATIONS_QUEUE_URL: observationsUrl },
+      () => import('../../functions/decide/handler.ts'),
+    );
+    dispatch = await lambda(
+      'failover-dispatch',
+      {
+        ...control,
+        CRITICAL_TOPIC_ARN: critical!,
+        WARNING_TOPIC_ARN: warning!,
+        DNS_CHANGE_QUEUE_URL: dnsUrl,
+        WEBHOOK_QUEUE_URL: webhookUrl,
+      },
+      () => import('../../functions/dispatch/handler.ts'),
+      180_000,
+    );
+    writer = await lambda(
+      'failover-dns-writer',
+      { ...control, DNS_CHANGE_QUEUE_URL: dnsUrl },
+      () => import('../../functions/dns-writer/handler.ts'),
+    );
+    // The delivery worker carries no sites.yaml.
+    deliver = await lambda(
+      'failover-webhooks',
+      { ...table, AWS_REGION: CONTROL, WEBHOOK_QUEUE_URL: webhookUrl, WEBHOOK_KEY_SECRET_ARN: keyRing.ARN! },
+      () => import('../../functions/webhooks/deliver-handler.ts'),
+    );
+    urls = { observations: observationsUrl, dns: dnsUrl, webhooks: webhookUrl, critical: critical! };
+    lanes = {
+      // The probe function's event source reads one ticket at a time.
+      rounds: new Map(PROBES.map((region) => [region, lane(region, roundUrls.get(region)!, 1)])),
+      observations: lane(CONTROL, observationsUrl),
+      dnsChanges: lane(CONTROL, dnsUrl),
+      webhooks: lane(CONTROL, webhookUrl),
+    };
+  }, 180_000);
+
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+    await receiver?.close();
+    await route53Proxy?.close();
+    await dynamo?.close();
+    await motoServer?.close();
+    await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
+  });
+
   it('ticks, probes, decides, dispatches, writes Route 53, alerts and delivers the webhook, each once', async () => {
     const logs = captureLogs();
     const started = Date.now();
@@ -353,49 +362,50 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const scheduledTime = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
     let tickets = 0;
+    let leftOut = 0;
     for (const region of PROBES)
       for (const at of [minute - 60_000, minute]) {
-        const out = (await probes.get(region)!.invoke({ scheduledTime: scheduledTime(at) })) as { scheduled: number };
+        const out = (await probes.get(region)!.invoke({ scheduledTime: scheduledTime(at) })) as TickResult;
         tickets += out.scheduled;
+        leftOut += out.skipped.length;
       }
     // Rounds every 10 s in each region over two minutes, less those already stale.
     expect(tickets).toBeGreaterThanOrEqual(3 * 6);
 
     const stream = new StateItemStream(dynamo.endpoint, dynamo.tableName);
-    const receivedObservations = new Map<string, number[]>();
     const dispatched: DynamoDBRecord[][] = [];
-    let tipping: Set<string> | undefined;
-    let firstTicket: string | undefined;
     const counts = { rounds: 0, decides: 0, dispatches: 0, writes: 0, deliveries: 0, filteredOut: 0 };
-
-    // A lost delete, twice: the batch whose decision failed hq over is delivered again (receive counts 2 and 3).
-    const redeliverTipping = async ({ records }: Polled) => {
+    // The receive counts of every message handed to a function, by message id.
+    const receives = new Map<string, number[]>();
+    const noteReceives = (records: readonly SQSRecord[]) => {
       for (const r of records)
-        receivedObservations.set(r.messageId, [
-          ...(receivedObservations.get(r.messageId) ?? []),
-          Number(r.attributes.ApproximateReceiveCount),
-        ]);
+        receives.set(r.messageId, [...(receives.get(r.messageId) ?? []), Number(r.attributes.ApproximateReceiveCount)]);
+    };
+    const receivedUnder3 = (records: readonly SQSRecord[], ids: ReadonlySet<string> | undefined) =>
+      records.some((r) => ids?.has(r.messageId) && Number(r.attributes.ApproximateReceiveCount) < 3);
+    // A lost delete, twice: the batch whose decision failed hq over is delivered again (receive counts 2 and 3).
+    let tipping: Set<string> | undefined;
+    const redeliverTipping = async ({ records }: Polled) => {
+      noteReceives(records);
       if (!tipping && (await store.load('hq'))?.mode === 'BACKUP_ACTIVE')
         tipping = new Set(records.map((r) => r.messageId));
-      return records.some((r) => tipping?.has(r.messageId) && Number(r.attributes.ApproximateReceiveCount) < 3);
+      return receivedUnder3(records, tipping);
     };
     // The same for the first webhook delivery ticket.
-    const webhookReceives = new Map<string, number[]>();
+    let firstTicket: Set<string> | undefined;
     const redeliverTicket = ({ records }: Polled) => {
-      for (const r of records)
-        webhookReceives.set(r.messageId, [
-          ...(webhookReceives.get(r.messageId) ?? []),
-          Number(r.attributes.ApproximateReceiveCount),
-        ]);
-      firstTicket ??= records[0]!.messageId;
-      return records.some((r) => r.messageId === firstTicket && Number(r.attributes.ApproximateReceiveCount) < 3);
+      noteReceives(records);
+      firstTicket ??= new Set([records[0]!.messageId]);
+      return receivedUnder3(records, firstTicket);
     };
 
     /** One pass of every event source; true when some function ran. */
     const step = async (): Promise<boolean> => {
       let worked = false;
       for (const region of PROBES) {
-        const polled = await lanes.rounds.get(region)!.poll((e) => probes.get(region)!.invoke(e) as never);
+        const polled = await lanes.rounds
+          .get(region)!
+          .poll((e) => probes.get(region)!.invoke(e) as Promise<SQSBatchResponse>);
         if (polled) {
           expect(polled.response).toEqual({ batchItemFailures: [] });
           counts.rounds++;
@@ -454,7 +464,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
 
     // Every region runs a round more (hq still down), and the redeliveries and the queues are worked off.
     await pumpUntil('three more rounds, the redeliveries, the queues drained', async () => {
-      const tippingDone = [...(tipping ?? [])].every((id) => receivedObservations.get(id)?.length === 3);
+      const tippingDone = [...(tipping ?? [])].every((id) => receives.get(id)?.length === 3);
       return counts.rounds >= roundsAtFailover + 3 && tippingDone && (await drained());
     });
     // Lambda retries a stream batch whole (a timeout after the work was done): the failover's batch again.
@@ -473,8 +483,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
     expect(await store.listTransitions('shop')).toEqual([]);
     // The batch that tipped it came three times (receive counts 1, 2, 3), and so did the first delivery ticket.
     expect(tipping?.size).toBeGreaterThan(0);
-    for (const id of tipping!) expect(receivedObservations.get(id)).toEqual([1, 2, 3]);
-    expect(webhookReceives.get(firstTicket!)).toEqual([1, 2, 3]);
+    for (const id of [...tipping!, ...firstTicket!]) expect(receives.get(id)).toEqual([1, 2, 3]);
 
     // One Route 53 change: hq's record UPSERTed to its backup; shop's untouched.
     expect(route53Changes).toHaveLength(1);
@@ -500,6 +509,14 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
       expect.objectContaining({ outcome: 'ok', status: 200, event: 'failover.started' }),
     ]);
     expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
+    // Each ticket arrived when its round was due (its DelaySeconds), never before.
+    const rounds = lines.filter((l) => l.message === 'round');
+    expect(rounds).toHaveLength(counts.rounds);
+    for (const r of rounds)
+      expect(Date.parse(String(r.startedAt))).toBeGreaterThanOrEqual(Date.parse(String(r.roundId)));
+    // The only stale rounds are those the late tick left out: no ticket came too late.
+    expect(lines.filter((l) => l.message === 'stale round dropped')).toHaveLength(leftOut);
+    expect(new Set(rounds.map((r) => r.region))).toEqual(new Set(PROBES));
 
     console.info(
       `full chain on moto: ${tickets} round tickets queued by ${PROBES.length * 2} ticks; hq failed over, its record ` +
