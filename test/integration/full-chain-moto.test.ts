@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,8 +50,9 @@ import { startReceiver, type Receiver } from '../webhooks/receiver.ts';
  *
  * Messages move as the event sources move them: received from moto, handed over as the SQS event of what was
  * received (attributes, FIFO group), deleted unless reported as failed. The stream is read from the table's items
- * (dynalite has no stream API) and filtered with the dispatcher's filter. One message is delivered three times
- * (a lost delete, twice) and one stream batch twice: hq fails over once, shop never.
+ * (dynalite has no stream API) and filtered with the dispatcher's filter. The observations that fail hq over and
+ * its first webhook ticket are delivered three times each (a lost delete, twice), and the dispatcher's stream batch
+ * twice: hq fails over once, shop never.
  */
 const PROBES = ['eu-west-1', 'us-east-2', 'ap-southeast-2'] as const;
 const CONTROL = 'us-west-2';
@@ -271,7 +273,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
     // The webhook key ring as the WebhookDelivery construct generates it (64 characters, no punctuation).
     const secrets = new SecretsManagerClient({ region: CONTROL, endpoint: motoServer.endpoint, credentials });
     const keyRing = await secrets.send(
-      new CreateSecretCommand({ Name: 'failover-webhook-keys', SecretString: 'k'.repeat(32) + 'Q7'.repeat(16) }),
+      new CreateSecretCommand({ Name: 'failover-webhook-keys', SecretString: randomBytes(32).toString('hex') }),
     );
     // A subscription to failover.started, made as the API makes it (sealed with that key ring).
     const created = await createSubscription(
