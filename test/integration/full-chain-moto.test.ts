@@ -376,7 +376,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
 
     const stream = new StateItemStream(dynamo.endpoint, dynamo.tableName);
     const dispatched: DynamoDBRecord[][] = [];
-    const counts = { rounds: 0, decides: 0, dispatches: 0, writes: 0, deliveries: 0, filteredOut: 0 };
+    const counts = { tickets: 0, decides: 0, dispatches: 0, writes: 0, deliveries: 0, filteredOut: 0 };
     // The receive counts of every message handed to a function, by message id.
     const receives = new Map<string, number[]>();
     const noteReceives = (records: readonly SQSRecord[]) => {
@@ -410,7 +410,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
           .poll((e) => probes.get(region)!.invoke(e) as Promise<SQSBatchResponse>);
         if (polled) {
           expect(polled.response).toEqual({ batchItemFailures: [] });
-          counts.rounds++;
+          counts.tickets++;
           worked = true;
         }
       }
@@ -462,12 +462,12 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
       return (await answer('hq.example.com')) === '198.51.100.1' && alerts.length > 0 && receiver.requests.length > 0;
     });
     const failedOverMs = Date.now() - started;
-    const roundsAtFailover = counts.rounds;
+    const ticketsAtFailover = counts.tickets;
 
-    // Every region runs a round more (hq still down), and the redeliveries and the queues are worked off.
-    await pumpUntil('three more rounds, the redeliveries, the queues drained', async () => {
+    // Three tickets more (a round per region, hq still down), and the redeliveries and the queues are worked off.
+    await pumpUntil('three more tickets, the redeliveries, the queues drained', async () => {
       const tippingDone = [...(tipping ?? [])].every((id) => receives.get(id)?.length === 3);
-      return counts.rounds >= roundsAtFailover + 3 && tippingDone && (await drained());
+      return counts.tickets >= ticketsAtFailover + 3 && tippingDone && (await drained());
     });
     // Lambda retries a stream batch whole (a timeout after the work was done): the failover's batch again.
     const failoverBatch = dispatched.find((b) => b.some((r) => r.dynamodb?.Keys?.pk?.S === 'SITE#hq'))!;
@@ -511,20 +511,20 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
       expect.objectContaining({ outcome: 'ok', status: 200, event: 'failover.started' }),
     ]);
     expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
-    // Each ticket arrived when its round was due (its DelaySeconds), never before.
+    // Each ticket arrived when its round was due (its DelaySeconds), never before; on a loaded machine one may come
+    // too late and be dropped as stale (beyond the stale rounds the late tick left out).
     const rounds = lines.filter((l) => l.message === 'round');
-    expect(rounds).toHaveLength(counts.rounds);
+    const lateTickets = lines.filter((l) => l.message === 'stale round dropped').length - leftOut;
+    expect(rounds.length + lateTickets).toBe(counts.tickets);
     for (const r of rounds)
       expect(Date.parse(String(r.startedAt))).toBeGreaterThanOrEqual(Date.parse(String(r.roundId)));
-    const lateTickets = lines.filter((l) => l.message === 'stale round dropped').length - leftOut;
     expect(new Set(rounds.map((r) => r.region))).toEqual(new Set(PROBES));
 
     console.info(
       `full chain on moto: ${tickets} round tickets queued by ${PROBES.length * 2} ticks; hq failed over, its record ` +
-        `moved, alerted and delivered after ${failedOverMs} ms, all drained after ${elapsedMs} ms; ${counts.rounds} ` +
-        `rounds, ${counts.decides} decide, ${counts.dispatches} dispatch (+1 replayed), ${counts.writes} dns-writer, ` +
+        `moved, alerted and delivered after ${failedOverMs} ms, all drained after ${elapsedMs} ms; ${counts.tickets} ` +
+        `tickets run (${lateTickets} of them too late), ${counts.decides} decide, ${counts.dispatches} dispatch (+1 replayed), ${counts.writes} dns-writer, ` +
         `${counts.deliveries} delivery invocations; ${counts.filteredOut} state images filtered out; ` +
-        `${lateTickets} tickets too late to run; ` +
         `${route53Changes.length} Route 53 change, ${alerts.length} alert, ${receiver.requests.length} webhook`,
     );
   }, 120_000);
