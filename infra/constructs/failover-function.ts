@@ -11,7 +11,13 @@ import type { Construct } from 'constructs';
 import { bundledConfigJson, type ConfigSlice } from '../../shared/config/bundled.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { configJsonOf } from '../../shared/config/load.ts';
-import { CONFIG_DEFINE, configCommandHooks, FAILOVER_RUNTIME, LAMBDA_BUNDLING } from './lambda-bundling.ts';
+import {
+  CONFIG_DEFINE,
+  configCommandHooks,
+  configSliceOf,
+  FAILOVER_RUNTIME,
+  LAMBDA_BUNDLING,
+} from './lambda-bundling.ts';
 
 export { FAILOVER_RUNTIME } from './lambda-bundling.ts';
 
@@ -59,18 +65,12 @@ export interface FailoverFunctionProps extends Omit<
   readonly serviceName: string;
   /**
    * The sites.yaml text. It is validated at synthesis (ConfigError listing every problem) and shipped in the bundle
-   * as compact JSON, the file `failover-config.json` beside `index.mjs` (CONFIG_DEFINE, configCommandHooks), so
-   * that the configuration travels with the code version, is no runtime variable, and the function bundles no YAML
-   * parser.
+   * as compact JSON, the file `failover-config.json` beside `index.mjs` (CONFIG_DEFINE, configCommandHooks), cut to
+   * the slice that `entry` reads (LAMBDA_CONFIG_SLICES), so that the configuration travels with the code version,
+   * is no runtime variable, and the function bundles no YAML parser.
    * @default - no configuration is inlined
    */
   readonly configYaml?: string;
-  /**
-   * The part of the configuration the bundle carries (shared/config/bundled.ts): the handler must read the same
-   * (`bundledConfig({ slice })`), or its cold start fails naming both.
-   * @default 'all'
-   */
-  readonly configSlice?: ConfigSlice;
   /**
    * Retention of the function's log group, which this construct creates.
    * @default logs.RetentionDays.ONE_MONTH
@@ -115,7 +115,7 @@ export class FailoverFunction extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${props.serviceName}`,
     });
-    const { configYaml, configSlice, serviceName, bundling, environment, ...rest } = props;
+    const { configYaml, serviceName, bundling, environment, ...rest } = props;
     const tracing = props.tracing ?? lambda.Tracing.ACTIVE;
     super(scope, id, {
       memorySize: 256,
@@ -137,7 +137,7 @@ export class FailoverFunction extends NodejsFunction {
       bundling: {
         ...LAMBDA_BUNDLING,
         ...(configYaml !== undefined
-          ? { commandHooks: configCommandHooks(configFileOf(scope, configYaml, configSlice ?? 'all')) }
+          ? { commandHooks: configCommandHooks(configFileOf(scope, configYaml, configSliceOf(props.entry))) }
           : {}),
         ...bundling,
         define: { ...(configYaml !== undefined ? CONFIG_DEFINE : {}), ...bundling?.define },

@@ -155,8 +155,6 @@ export class ProbeRegion extends Construct {
       description: 'Queues a delayed ticket per round of the next minute, and runs each round when its ticket arrives',
       serviceName: PROBE_SERVICE_NAME,
       configYaml: props.configYaml,
-      // The probe reads every site's checks and its data-plane records, not the control functions' part.
-      configSlice: 'probe',
       memorySize: props.memorySize ?? 512,
       timeout,
       tracing: props.tracing ?? lambda.Tracing.DISABLED,
