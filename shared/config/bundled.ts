@@ -169,15 +169,21 @@ export function readBundledConfig(
   const body = bytes.subarray(bodyStart);
   if (createHash('sha256').update(body).digest('hex') !== index.sha256)
     return { problem: 'the sites are not those synthesis wrote (their SHA-256 differs from the index)' };
-  const starts: number[] = [];
+  // Each site `{...}` where the lengths put it, then `,` NL between sites and NL after the last (compared as bytes:
+  // this loop runs for every site at cold start).
+  const { lengths } = index;
+  const last = lengths.length - 1;
+  const starts = new Array<number>(lengths.length);
   let at = 0;
-  for (const [i, length] of index.lengths.entries()) {
-    starts.push(at);
-    const end = at + length;
-    const separator = i < index.lengths.length - 1 ? ',\n' : '\n';
-    if (body[at] !== 0x7b || body[end - 1] !== 0x7d || body.toString('utf8', end, end + separator.length) !== separator)
-      return { problem: `site ${index.ids[i]} (sites[${i}]) is not where the index puts it` };
-    at = end + separator.length;
+  for (let i = 0; i < lengths.length; i++) {
+    const end = at + lengths[i]!;
+    const framed =
+      body[at] === 0x7b &&
+      body[end - 1] === 0x7d &&
+      (i < last ? body[end] === 0x2c && body[end + 1] === 0x0a : body[end] === 0x0a);
+    if (!framed) return { problem: `site ${index.ids[i]} (sites[${i}]) is not where the index puts it` };
+    starts[i] = at;
+    at = end + (i < last ? 2 : 1);
   }
   if (body.length !== at + SITES_CLOSE.length || body.toString('utf8', at) !== SITES_CLOSE)
     return {
@@ -226,11 +232,13 @@ function eagerSites(source: SiteSource, end: number): SiteConfig[] | string {
   } catch (error) {
     return `the sites are not JSON: ${(error as Error).message}`;
   }
-  const sites: SiteConfig[] = [];
-  for (const [i, site] of compact.entries()) {
-    const read = expandedSite(site, source, i);
+  if (compact.length !== source.index.ids.length)
+    return `the document has ${compact.length} sites; its index names ${source.index.ids.length}`;
+  const sites = new Array<SiteConfig>(compact.length);
+  for (let i = 0; i < compact.length; i++) {
+    const read = expandedSite(compact[i]!, source, i);
     if (typeof read === 'string') return read;
-    sites.push(read);
+    sites[i] = read;
   }
   return sites;
 }
