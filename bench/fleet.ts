@@ -102,13 +102,15 @@ async function synthSection(configFile: string, work: string): Promise<void> {
   const bundles = assets.map((d) => statSync(join(outdir, d, 'index.mjs')).size);
   const configs = assets.flatMap((d) => {
     try {
-      return [statSync(join(outdir, d, CONFIG_FILE)).size];
+      const text = readFileSync(join(outdir, d, CONFIG_FILE), 'utf8');
+      return [`${kb(text.length)} (${(JSON.parse(text) as { index: { slice: string } }).index.slice})`];
     } catch {
       return [];
     }
   });
+  const counted = [...new Set(configs)].map((c) => `${configs.filter((x) => x === c).length} of ${c}`);
   console.log(
-    `  ${assets.length} function assets: index.mjs ${kb(Math.min(...bundles))} to ${kb(Math.max(...bundles))}; ${configs.length} with ${CONFIG_FILE} of ${kb(Math.max(...configs))}`,
+    `  ${assets.length} function assets: index.mjs ${kb(Math.min(...bundles))} to ${kb(Math.max(...bundles))}; ${configs.length} with ${CONFIG_FILE}: ${counted.join(', ')}`,
   );
 }
 
