@@ -102,7 +102,7 @@ export function bundledConfigJson(config: FailoverConfig, slice: ConfigSlice = '
     lengths: lines.map((line) => Buffer.byteLength(line)),
     sha256: createHash('sha256').update(body).digest('hex'),
   };
-  const head = plainJson({ format: BUNDLED_CONFIG_FORMAT, index });
+  const head = plainJson({ format: BUNDLED_CONFIG_FORMAT, index } satisfies Omit<BundledDocument, 'sites'>);
   // The index line is the document's opening object without its closing brace, so that the whole stays one JSON.
   return `${head.slice(0, -1)},\n${SITES_OPEN}${body}`;
 }
