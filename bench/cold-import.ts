@@ -28,6 +28,7 @@ export const HANDLER_ENV: Record<string, string> = {
   AGENT_CHALLENGE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:challenge',
   AGENT_SIGNING_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:signing',
   AGENT_CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/v1',
+  DNS_CHANGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-dns-Z0000FLEET0.fifo',
 };
 
 export interface Spread {

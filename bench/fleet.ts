@@ -13,14 +13,21 @@
 // Runs are interleaved, BENCH_RUNS (>= 5) each; min / median / max. Targets: synth succeeds, no ticket over the
 // capacity, median cold import < 150 ms CPU per handler.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { SqsObservationSink } from '../shared/adapters/aws/sqs-observation-sink.ts';
-import { CONFIG_DEFINE, CONFIG_FILE, CONFIG_VARIABLE, LAMBDA_ENTRIES } from '../infra/constructs/lambda-bundling.ts';
+import {
+  CONFIG_DEFINE,
+  CONFIG_FILE,
+  CONFIG_VARIABLE,
+  configSliceOf,
+  LAMBDA_ENTRIES,
+} from '../infra/constructs/lambda-bundling.ts';
+import { bundledConfigJson } from '../shared/config/bundled.ts';
 import { addFailoverStacks } from '../infra/stacks/failover-app.ts';
 import { DEFAULT_CONFIG_FILE } from '../infra/config.ts';
 import { configJsonOf } from '../shared/config/load.ts';
@@ -29,7 +36,7 @@ import { simulateBaseline, simulateDnsWriter, type DnsSimulationResult } from '.
 import type { Observation, ObservationBatch } from '../shared/contracts/observation.ts';
 import { planRounds, planTickets, ticketCapacityOf } from '../shared/probes/schedule.ts';
 import { fleetConfigYaml } from '../test/support/fleet-config.ts';
-import { bundleHandler, checkout, coldImport, REPO, spread, stats } from './cold-import.ts';
+import { bundleHandler, checkout, coldImport, HANDLER_ENV, REPO, spread, stats } from './cold-import.ts';
 import { startLoopbackSqs } from './loopback-sqs.ts';
 
 const SITES = Number(process.env.BENCH_FLEET_SITES ?? 5000);
@@ -42,6 +49,9 @@ const TARGET_IMPORT_MS = 150;
 const HANDLERS = (Object.keys(LAMBDA_ENTRIES) as (keyof typeof LAMBDA_ENTRIES)[]).filter((h) => h !== 'web');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const misses: string[] = [];
+// BENCH_FLEET_SECTIONS (e.g. `5`, or `2,5`): the sections to run besides the first, which every other needs.
+const SECTIONS = process.env.BENCH_FLEET_SECTIONS?.split(',').map(Number);
+const runs = (section: number) => SECTIONS === undefined || SECTIONS.includes(section);
 
 function table(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -92,13 +102,15 @@ async function synthSection(configFile: string, work: string): Promise<void> {
   const bundles = assets.map((d) => statSync(join(outdir, d, 'index.mjs')).size);
   const configs = assets.flatMap((d) => {
     try {
-      return [statSync(join(outdir, d, CONFIG_FILE)).size];
+      const text = readFileSync(join(outdir, d, CONFIG_FILE), 'utf8');
+      return [`${kb(text.length)} (${(JSON.parse(text) as { index: { slice: string } }).index.slice})`];
     } catch {
       return [];
     }
   });
+  const counted = [...new Set(configs)].map((c) => `${configs.filter((x) => x === c).length} of ${c}`);
   console.log(
-    `  ${assets.length} function assets: index.mjs ${kb(Math.min(...bundles))} to ${kb(Math.max(...bundles))}; ${configs.length} with ${CONFIG_FILE} of ${kb(Math.max(...configs))}`,
+    `  ${assets.length} function assets: index.mjs ${kb(Math.min(...bundles))} to ${kb(Math.max(...bundles))}; ${configs.length} with ${CONFIG_FILE}: ${counted.join(', ')}`,
   );
 }
 
@@ -219,63 +231,99 @@ async function publishSection(config: FailoverConfig): Promise<void> {
 }
 
 /** 5. Every handler's cold import with the fleet's configuration, before and after, and with the example's. */
-async function coldSection(json: string, oldJson: string, work: string): Promise<void> {
-  const dirs = {
-    before: join(work, 'cold-before'),
-    after: join(work, 'cold-after'),
-    example: join(work, 'cold-example'),
-  };
+async function coldSection(config: FailoverConfig, oldJson: string, work: string): Promise<void> {
   const src = join(work, 'src-before');
   checkout(BEFORE, src);
-  const exampleJson = configJsonOf(readFileSync(join(REPO, DEFAULT_CONFIG_FILE), 'utf8')).json;
-  const { mkdir } = await import('node:fs/promises');
-  for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
-  await writeFile(join(dirs.after, CONFIG_FILE), json);
-  await writeFile(join(dirs.example, CONFIG_FILE), exampleJson);
+  const example = configJsonOf(readFileSync(join(REPO, DEFAULT_CONFIG_FILE), 'utf8')).config;
+  // Each bundle of this tree in a directory of its own, beside the slice of the configuration it carries.
+  const dirOf = (variant: string, handler: string) => join(work, `cold-${variant}`, handler);
   const files = new Map<string, string>();
   const sizes = new Map<string, number>();
+  const configBytes = new Map<string, number>();
   for (const handler of HANDLERS) {
-    const builds: [keyof typeof dirs, string, Record<string, string>][] = [
-      ['before', src, { [CONFIG_VARIABLE]: JSON.stringify(oldJson) }],
-      ['after', REPO, CONFIG_DEFINE],
-      ['example', REPO, CONFIG_DEFINE],
+    const entry = LAMBDA_ENTRIES[handler];
+    type Build = readonly [string, string, Readonly<Record<string, string>>, FailoverConfig | undefined];
+    const before: Build = ['before', src, { [CONFIG_VARIABLE]: JSON.stringify(oldJson) }, undefined];
+    const builds: Build[] = [
+      // A handler the old tree did not have yet has no before.
+      ...(existsSync(join(src, entry)) ? [before] : []),
+      ['after', REPO, CONFIG_DEFINE, config],
+      ['example', REPO, CONFIG_DEFINE, example],
     ];
-    for (const [variant, root, define] of builds) {
-      const outfile = join(dirs[variant], `${handler}.mjs`);
-      sizes.set(`${handler} ${variant}`, await bundleHandler(root, LAMBDA_ENTRIES[handler], outfile, define));
+    for (const [variant, root, define, carried] of builds) {
+      const dir = dirOf(variant, handler);
+      await mkdir(dir, { recursive: true });
+      if (carried) {
+        const text = bundledConfigJson(carried, configSliceOf(entry));
+        await writeFile(join(dir, CONFIG_FILE), text);
+        configBytes.set(`${handler} ${variant}`, text.length);
+      }
+      const outfile = join(dir, 'index.mjs');
+      sizes.set(`${handler} ${variant}`, await bundleHandler(root, entry, outfile, define));
       files.set(`${handler} ${variant}`, outfile);
     }
   }
+  // The configuration alone (bench/config-read.ts) beside the whole fleet's file: its index, then every site.
+  const reader = join(dirOf('after', 'config-read'), 'index.mjs');
+  await mkdir(dirOf('after', 'config-read'), { recursive: true });
+  await writeFile(join(dirOf('after', 'config-read'), CONFIG_FILE), bundledConfigJson(config));
+  await bundleHandler(REPO, 'bench/config-read.ts', reader, {});
+  const reads = ['index', 'every-site', 'eager'] as const;
   const cpu = new Map<string, number[]>();
   const variants = ['before', 'after', 'example'] as const;
+  const add = (key: string, ms: number) => cpu.set(key, [...(cpu.get(key) ?? []), ms]);
   for (let run = -1; run < RUNS; run++) {
     for (const handler of HANDLERS) {
       const order = run % 2 === 0 ? [...variants] : [...variants].reverse();
       for (const variant of order) {
-        const cold = await coldImport(files.get(`${handler} ${variant}`));
-        if (run >= 0) cpu.set(`${handler} ${variant}`, [...(cpu.get(`${handler} ${variant}`) ?? []), cold.importMs]);
+        const file = files.get(`${handler} ${variant}`);
+        if (!file) continue;
+        const cold = await coldImport(file);
+        if (run >= 0) add(`${handler} ${variant}`, cold.importMs);
       }
     }
+    for (const mode of reads) {
+      const cold = await coldImport(reader, { ...HANDLER_ENV, BENCH_CONFIG_READ: mode });
+      if (run >= 0) add(`read ${mode}`, cold.importMs);
+    }
   }
+  const allBytes = configBytes.get('decide after')!;
+  const probeBytes = configBytes.get('probe after')!;
   console.log(
-    `\n5. cold import CPU ms of each handler (${RUNS} runs, interleaved), ${SITES} sites; before = ${BEFORE} with the whole model inlined (a ${kb(oldJson.length)} define); after = this tree reading ${CONFIG_FILE} (${kb(json.length)}) beside a bundle of its own size; example = the same with ${DEFAULT_CONFIG_FILE}`,
+    `\n5. cold import CPU ms of each handler (${RUNS} runs, interleaved), ${SITES} sites, load average ${loadavg()[0]!.toFixed(1)} at the end; ` +
+      `before = ${BEFORE} with the whole model inlined (a ${kb(oldJson.length)} define); after = this tree reading ${CONFIG_FILE} ` +
+      `beside a bundle of its own size (${kb(allBytes)}; the probe's slice ${kb(probeBytes)}, read whole; the others read the index and each site when first used); ` +
+      `example = the same with ${DEFAULT_CONFIG_FILE}`,
   );
   const rows = [['handler', 'KB before', 'KB after', 'before', 'after', 'after/before', 'example', 'after - example']];
   for (const handler of HANDLERS) {
-    const [b, a, e] = variants.map((v) => stats(cpu.get(`${handler} ${v}`)!));
+    const [b, a, e] = variants.map((v) => {
+      const xs = cpu.get(`${handler} ${v}`);
+      return xs ? stats(xs) : undefined;
+    });
+    const size = (v: string) => {
+      const bytes = sizes.get(`${handler} ${v}`);
+      return bytes === undefined ? '-' : (bytes / 1024).toFixed(0);
+    };
     rows.push([
       handler,
-      (sizes.get(`${handler} before`)! / 1024).toFixed(0),
-      (sizes.get(`${handler} after`)! / 1024).toFixed(0),
-      spread(b!),
+      size('before'),
+      size('after'),
+      b ? spread(b) : '-',
       spread(a!),
-      (a!.median / b!.median).toFixed(2),
+      b ? (a!.median / b.median).toFixed(2) : '-',
       spread(e!),
       (a!.median - e!.median).toFixed(0),
     ]);
     if (a!.median >= TARGET_IMPORT_MS) misses.push(`${handler}: median cold import ${a!.median.toFixed(0)} ms CPU`);
   }
   table(rows);
+  const [index, every, eager] = reads.map((m) => stats(cpu.get(`read ${m}`)!));
+  console.log(
+    `  the whole fleet's ${CONFIG_FILE} alone (bench/config-read.ts, the import of a bundle that only reads it): ` +
+      `index ${spread(index!)}; index, then every site once (a first invocation that reads them all) ${spread(every!)}; ` +
+      `every site in one parse ${spread(eager!)}`,
+  );
 }
 
 /**
@@ -328,12 +376,12 @@ try {
   const yaml = fleetConfigYaml({ sites: SITES });
   const configFile = join(work, 'fleet.yaml');
   await writeFile(configFile, yaml);
-  const { config, json, oldJson } = configSection(yaml);
-  await synthSection(configFile, work);
-  planSection(config);
-  await publishSection(config);
-  await coldSection(json, oldJson, work);
-  await dnsWriterSection(config);
+  const { config, oldJson } = configSection(yaml);
+  if (runs(2)) await synthSection(configFile, work);
+  if (runs(3)) planSection(config);
+  if (runs(4)) await publishSection(config);
+  if (runs(5)) await coldSection(config, oldJson, work);
+  if (runs(6)) await dnsWriterSection(config);
   console.log(
     misses.length === 0
       ? `\nevery target met: synth succeeds, no ticket over its capacity, median cold import < ${TARGET_IMPORT_MS} ms CPU`

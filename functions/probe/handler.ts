@@ -19,8 +19,9 @@ import {
 } from './runtime.ts';
 import { SqsRoundQueue } from '../../shared/adapters/aws/sqs-round-queue.ts';
 
-// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig).
-const config = bundledConfig();
+// The validated sites.yaml, as compact JSON in the bundle (failover-config.json; see bundledConfig): the probe's
+// slice, read whole at cold start, since every tick and ticket plans the region's rounds over every site.
+const config = bundledConfig({ slice: 'probe', read: 'eager' });
 const region = probeRegionOf(config, process.env.AWS_REGION);
 const deps = {
   config,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { readBundledConfig } from '../../shared/config/bundled.ts';
+import { readBundledConfig, type ReadOptions } from '../../shared/config/bundled.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
@@ -13,23 +13,26 @@ export const metrics = new Metrics({ namespace: 'Failover' });
  * The configuration the bundle carries: sites.yaml, validated and resolved at synth, as compact JSON in the file
  * `failover-config.json` beside the bundle (so that neither the YAML parser nor the schema is bundled, and the text
  * is not compiled as code). esbuild names the file (FAILOVER_CONFIG_FILE) and blanks FAILOVER_CONFIG_JSON, which
- * only an unbundled handler (a test) reads. Text that is not such a configuration fails the cold start loudly.
+ * only an unbundled handler (a test) reads. `options` say which slice the function reads (the bundle must carry it;
+ * a test's whole configuration is cut to it) and whether its sites are parsed when first read or all at cold start
+ * (shared/config/bundled.ts). A missing file, or text that is not such a configuration, fails the cold start loudly.
  */
-export function bundledConfig(): FailoverConfig {
-  const json = process.env.FAILOVER_CONFIG_JSON ?? configFileText(process.env.FAILOVER_CONFIG_FILE);
-  if (!json) throw failStart('FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration');
-  const read = readBundledConfig(json);
+export function bundledConfig(options: ReadOptions = {}): FailoverConfig {
+  const text = process.env.FAILOVER_CONFIG_JSON ?? configFileBytes(process.env.FAILOVER_CONFIG_FILE);
+  if (text.length === 0)
+    throw failStart('FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration');
+  const read = readBundledConfig(text, options);
   if ('config' in read) return read.config;
   logger.error('invalid configuration', { diagnostic: read.problem });
   throw new ConfigError([{ path: [], message: read.problem }], 'bundled configuration');
 }
 
-function configFileText(file: string | undefined): string {
+function configFileBytes(file: string | undefined): Uint8Array {
   if (!file)
     throw failStart('no configuration: the bundle names no FAILOVER_CONFIG_FILE and FAILOVER_CONFIG_JSON is unset');
   const url = new URL(file, import.meta.url);
   try {
-    return readFileSync(url, 'utf8');
+    return readFileSync(url);
   } catch (error) {
     throw failStart(`cannot read the bundled configuration ${url.pathname}: ${(error as Error).message}`);
   }

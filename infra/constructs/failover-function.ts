@@ -8,29 +8,42 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { bundledConfigJson, type ConfigSlice } from '../../shared/config/bundled.ts';
+import type { FailoverConfig } from '../../shared/config/model.ts';
 import { configJsonOf } from '../../shared/config/load.ts';
-import { CONFIG_DEFINE, configCommandHooks, FAILOVER_RUNTIME, LAMBDA_BUNDLING } from './lambda-bundling.ts';
+import {
+  CONFIG_DEFINE,
+  configCommandHooks,
+  configSliceOf,
+  FAILOVER_RUNTIME,
+  LAMBDA_BUNDLING,
+} from './lambda-bundling.ts';
 
 export { FAILOVER_RUNTIME } from './lambda-bundling.ts';
 
 /** The repository root: the project esbuild bundles from. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-// Every function of an app gets the same text: validate and convert it once.
-const configJsonCache = new Map<string, string>();
+// Every function of an app gets the same text: validate and resolve it once, and write each slice of it once.
+const configCache = new Map<string, { config: FailoverConfig; json: Map<ConfigSlice, string> }>();
 
-function configJson(yaml: string): string {
-  let json = configJsonCache.get(yaml);
-  if (json === undefined) configJsonCache.set(yaml, (json = configJsonOf(yaml, 'sites.yaml').json));
+function configJson(yaml: string, slice: ConfigSlice): string {
+  let cached = configCache.get(yaml);
+  if (cached === undefined) {
+    const { config, json } = configJsonOf(yaml, 'sites.yaml');
+    configCache.set(yaml, (cached = { config, json: new Map([['all', json]]) }));
+  }
+  let json = cached.json.get(slice);
+  if (json === undefined) cached.json.set(slice, (json = bundledConfigJson(cached.config, slice)));
   return json;
 }
 
 /**
- * The configuration's JSON as a file in the cloud assembly (`failover-config/<sha256>.json`), written once per
- * text; the name changes with the content, so that a bundle (its cache key names the file) changes with it.
+ * The slice's JSON as a file in the cloud assembly (`failover-config/<sha256>.json`), written once per text; the
+ * name changes with the content, so that a bundle (its cache key names the file) changes with it.
  */
-function configFileOf(scope: Construct, yaml: string): string {
-  const json = configJson(yaml);
+function configFileOf(scope: Construct, yaml: string, slice: ConfigSlice): string {
+  const json = configJson(yaml, slice);
   const outdir = Stage.of(scope)?.outdir;
   if (!outdir) throw new Error('a FailoverFunction with a configuration must be inside a Stage (an App)');
   const file = join(outdir, 'failover-config', `${createHash('sha256').update(json).digest('hex')}.json`);
@@ -52,9 +65,9 @@ export interface FailoverFunctionProps extends Omit<
   readonly serviceName: string;
   /**
    * The sites.yaml text. It is validated at synthesis (ConfigError listing every problem) and shipped in the bundle
-   * as compact JSON, the file `failover-config.json` beside `index.mjs` (CONFIG_DEFINE, configCommandHooks), so
-   * that the configuration travels with the code version, is no runtime variable, and the function bundles no YAML
-   * parser.
+   * as compact JSON, the file `failover-config.json` beside `index.mjs` (CONFIG_DEFINE, configCommandHooks), cut to
+   * the slice that `entry` reads (LAMBDA_CONFIG_SLICES), so that the configuration travels with the code version,
+   * is no runtime variable, and the function bundles no YAML parser.
    * @default - no configuration is inlined
    */
   readonly configYaml?: string;
@@ -123,7 +136,9 @@ export class FailoverFunction extends NodejsFunction {
       },
       bundling: {
         ...LAMBDA_BUNDLING,
-        ...(configYaml !== undefined ? { commandHooks: configCommandHooks(configFileOf(scope, configYaml)) } : {}),
+        ...(configYaml !== undefined
+          ? { commandHooks: configCommandHooks(configFileOf(scope, configYaml, configSliceOf(props.entry))) }
+          : {}),
         ...bundling,
         define: { ...(configYaml !== undefined ? CONFIG_DEFINE : {}), ...bundling?.define },
       },

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { ConfigSlice } from '../../shared/config/bundled.ts';
 import { OutputFormat, type BundlingOptions, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 
 /** The newest Node.js runtime aws-cdk-lib offers; the bundle targets it too. */
@@ -32,6 +33,22 @@ export const LAMBDA_ENTRIES = {
   'agent-sweep': 'functions/agent/sweep.ts',
   web: 'functions/web/handler.ts',
 } as const;
+
+/**
+ * The slice of the configuration each function's bundle carries (shared/config/bundled.ts), when not all of it:
+ * the handler reads the same slice (`bundledConfig({ slice })`), or its cold start fails naming both.
+ */
+export const LAMBDA_CONFIG_SLICES: Readonly<Partial<Record<keyof typeof LAMBDA_ENTRIES, ConfigSlice>>> = {
+  probe: 'probe',
+};
+
+/** The slice the bundle of the handler file `entry` (a path from the repository root) carries. */
+export function configSliceOf(entry: string): ConfigSlice {
+  const handler = (Object.keys(LAMBDA_ENTRIES) as (keyof typeof LAMBDA_ENTRIES)[]).find(
+    (h) => LAMBDA_ENTRIES[h] === entry,
+  );
+  return (handler && LAMBDA_CONFIG_SLICES[handler]) ?? 'all';
+}
 
 // esbuild's ESM output cannot `require` Node built-ins from bundled CommonJS code (the AWS SDK) without this.
 const REQUIRE_BANNER =

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { configJsonOf, formatDiagnostic, loadConfig, parseConfig } from '../../shared/config/load.ts';
 import { resolveQuorum } from '../../shared/config/model.ts';
-import { BUNDLED_CONFIG_FORMAT, bundledConfigJson, readBundledConfig } from '../../shared/config/bundled.ts';
+import { BUNDLED_CONFIG_FORMAT, bundledConfigJson, readBundledConfig, sliceSite } from '../../shared/config/bundled.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { fleetConfigYaml } from '../support/fleet-config.ts';
 
@@ -258,45 +259,140 @@ describe('parseConfig', () => {
   });
 });
 
+/** The parts of a bundled configuration's text: its index line, and each site's line. */
+function documentOf(json: string) {
+  const [head, open, ...rest] = json.split('\n');
+  return { head, open, sites: rest.slice(0, -2).map((line) => line.replace(/,$/, '')), tail: rest.slice(-2) };
+}
+
+/** The text back from its parts, with the index's lengths and SHA-256 made to fit the sites (a consistent edit). */
+function rewritten(json: string, edit: (sites: string[]) => string[]): string {
+  const { head, open, sites, tail } = documentOf(json);
+  const edited = edit(sites);
+  const body = `${edited.join(',\n')}\n${tail.join('\n')}`;
+  const document = JSON.parse(`${head!.slice(0, -1)}}`) as { index: Record<string, unknown> };
+  document.index.lengths = edited.map((line) => Buffer.byteLength(line));
+  document.index.sha256 = createHash('sha256').update(body).digest('hex');
+  return `${JSON.stringify(document).slice(0, -1)},\n${open}\n${body}`;
+}
+
 describe('configJsonOf and readBundledConfig (the configuration the functions carry)', () => {
   it.each(['examples/sites.yaml', 'examples/demo.yaml', 'examples/cost-1-site.yaml', 'examples/cost-20-sites.yaml'])(
-    'turn %s into JSON that reads back as the same resolved configuration',
+    'turn %s into JSON that reads back as the same resolved configuration, site by site or at once',
     async (file) => {
       const text = await readFile(file, 'utf8');
       const { config, json } = configJsonOf(text, file);
       expect(config).toEqual(parseConfig(text).config);
       expect(readBundledConfig(json)).toEqual({ config });
-      expect(JSON.parse(json)).toMatchObject({ format: BUNDLED_CONFIG_FORMAT, config: { version: 1 } });
+      expect(readBundledConfig(json, { read: 'eager' })).toEqual({ config });
+      expect(readBundledConfig(Buffer.from(json))).toEqual({ config });
+      // One JSON document: the index first, then the sites.
+      expect(JSON.parse(json)).toMatchObject({
+        format: BUNDLED_CONFIG_FORMAT,
+        index: { slice: 'all', config: { version: 1 }, ids: config.sites.map((s) => s.id) },
+        sites: config.sites.map((s) => ({ id: s.id })),
+      });
     },
   );
 
-  it('write a fleet compactly: the policies and contact lists once, and nothing resolve derives', () => {
+  it('write a fleet compactly: the policies and contact lists once, nothing resolve derives, a site a line', () => {
     const text = fleetConfigYaml({ sites: 200 })
       // Two sites of their own: another policy and one contact.
       .replace('  - id: store-00007\n', '  - id: store-00007\n    policy: { failback: manual }\n    contacts: [noc]\n')
       .replace('  - id: store-00009\n', '  - id: store-00009\n    name: Store 9, Denver\n');
     const { config, json } = configJsonOf(text);
     expect(readBundledConfig(json)).toEqual({ config });
-    const document = JSON.parse(json) as { policies: unknown[]; contactLists: unknown[]; sites: object[] };
-    expect(document.policies).toHaveLength(2);
-    expect(document.contactLists).toHaveLength(2);
+    const document = JSON.parse(json) as {
+      index: { policies: unknown[]; contactLists: unknown[] };
+      sites: object[];
+    };
+    expect(document.index.policies).toHaveLength(2);
+    expect(document.index.contactLists).toHaveLength(2);
     expect(document.sites[6]).toMatchObject({ policy: 1, contacts: 1 });
     expect(document.sites[8]).toMatchObject({ name: 'Store 9, Denver', policy: 0, contacts: 0 });
     for (const site of document.sites) expect(Object.keys(site)).not.toContain('primary');
+    expect(documentOf(json).sites.map((line) => JSON.parse(line) as object)).toEqual(document.sites);
     // The resolved model written whole is twice as large.
     expect(json.length * 2).toBeLessThan(JSON.stringify(config).length);
   });
 
-  it('name a site whose policy or contact list is not in the document', () => {
-    const { json } = configJsonOf(base);
-    const document = JSON.parse(json) as { sites: { policy: number }[] };
-    document.sites[0]!.policy = 3;
-    expect(readBundledConfig(JSON.stringify(document))).toEqual({
+  it('read each site only when it is first used, and name the site whose line does not read back', () => {
+    const { config, json } = configJsonOf(base);
+    // A line that passes the cold start's checks (its lengths and SHA-256 made to fit) but names a missing policy.
+    const broken = rewritten(json, ([hq]) => [hq!.replace('"policy":0', '"policy":3')]);
+    const read = readBundledConfig(broken);
+    if (!('config' in read)) throw new Error(read.problem);
+    const [hq] = read.config.sites;
+    expect(hq!.id).toBe('hq');
+    expect(() => hq!.links).toThrow(
+      'bundled configuration: sites[0] names policy 3 or contact list 0, which is not there',
+    );
+    expect(readBundledConfig(broken, { read: 'eager' })).toEqual({
       problem: 'sites[0] names policy 3 or contact list 0, which is not there',
     });
-    expect(readBundledConfig(JSON.stringify({ ...document, sites: {} }))).toEqual({
-      problem: 'policies, contactLists and sites must be lists',
+    // A site is read-only, and reads whole wherever it is used.
+    const site = (readBundledConfig(json) as { config: typeof config }).config.sites[0]!;
+    expect(() => Object.assign(site, { name: 'x' })).toThrow('the bundled configuration is read-only');
+    expect({ ...site }).toEqual(config.sites[0]);
+    expect(JSON.parse(JSON.stringify(site))).toEqual(JSON.parse(JSON.stringify(config.sites[0])));
+    expect('checks' in site && Object.keys(site)).toEqual(Object.keys(config.sites[0]!));
+  });
+
+  it('refuse at cold start a text whose sites are not those synthesis wrote, or not where its index puts them', () => {
+    const { json } = configJsonOf(fleetConfigYaml({ sites: 3 }));
+    const { head, open, sites, tail } = documentOf(json);
+    const edited = `${head}\n${open}\n${sites.join(',\n').replace('10.0.0.1', '10.0.0.9')}\n${tail.join('\n')}`;
+    expect(readBundledConfig(edited)).toEqual({
+      problem: 'the sites are not those synthesis wrote (their SHA-256 differs from the index)',
     });
+    expect(readBundledConfig(json.slice(0, -40))).toEqual({
+      problem: 'the sites are not those synthesis wrote (their SHA-256 differs from the index)',
+    });
+    const shifted = rewritten(json, (lines) => lines);
+    const lengths = /"lengths":\[(\d+),(\d+)/.exec(shifted)!;
+    const moved = shifted.replace(lengths[0], `"lengths":[${Number(lengths[1]) - 2},${Number(lengths[2]) + 2}`);
+    expect(readBundledConfig(moved)).toEqual({ problem: 'site store-00001 (sites[0]) is not where the index puts it' });
+    expect(readBundledConfig(rewritten(json, (lines) => [...lines, '{"id":"extra"}']))).toEqual({
+      problem: 'the index names 3 sites but gives 4 lengths',
+    });
+    const { head: first } = documentOf(json);
+    expect(readBundledConfig(`${json}\n`)).toEqual({
+      problem: 'the sites are not those synthesis wrote (their SHA-256 differs from the index)',
+    });
+    expect(readBundledConfig(`${first}\n"sites":[\n]}\n`)).toEqual({
+      problem: 'the sites are not those synthesis wrote (their SHA-256 differs from the index)',
+    });
+    expect(readBundledConfig(json.replace('"sites":[', '"sites": ['))).toEqual({
+      problem: 'the second line is not "\\"sites\\":["',
+    });
+  });
+
+  it('cut the probe slice at synthesis, and refuse a slice to a function that reads another', async () => {
+    const text = await readFile('examples/sites.yaml', 'utf8');
+    const { config, json: all } = configJsonOf(text);
+    const probe = bundledConfigJson(config, 'probe');
+    expect(probe.length).toBeLessThan(all.length);
+    const sliced = readBundledConfig(probe, { slice: 'probe' });
+    if (!('config' in sliced)) throw new Error(sliced.problem);
+    // What the probe reads is as written; the control functions' part is left out.
+    expect(sliced.config).toEqual({ ...config, sites: config.sites.map((s) => sliceSite(s, 'probe')) });
+    for (const [i, site] of sliced.config.sites.entries()) {
+      const whole = config.sites[i]!;
+      expect(site).toMatchObject({ checks: whole.checks, policy: whole.policy, links: whole.links, agent: undefined });
+      expect(site.dns).toEqual(whole.dns.filter((r) => r.strategy === 'health-check-gated'));
+      expect(site.maintenance).toEqual([]);
+    }
+    expect(config.sites.some((s) => s.agent && s.maintenance.length > 0 && s.dns.length > 0)).toBe(true);
+    expect(config.sites.flatMap((s) => s.dns).map((r) => r.strategy)).toEqual(
+      expect.arrayContaining(['health-check-gated', 'record-swap']),
+    );
+    // The whole configuration (a test's) is cut on reading to the same slice, at once or site by site.
+    expect(readBundledConfig(all, { slice: 'probe' })).toEqual(sliced);
+    expect(readBundledConfig(all, { slice: 'probe', read: 'eager' })).toEqual(sliced);
+    expect(readBundledConfig(probe)).toEqual({
+      problem: 'the bundle carries the "probe" slice of the configuration; this function reads "all"',
+    });
+    expect(() => bundledConfigJson(config, 'decide' as never)).toThrow('no configuration slice "decide"');
   });
 
   it('resolve YAML anchors and hex numbers before the JSON is written', () => {
@@ -336,12 +432,20 @@ describe('configJsonOf and readBundledConfig (the configuration the functions ca
       'the configuration cannot be written as JSON: 0 is undefined',
     );
     expect(() => bundledConfigJson({ ...config, local: new Map() as never })).toThrow(/local is \[object Map\]/);
-    expect(readBundledConfig('version: 1')).toEqual({ problem: expect.stringMatching(/^not JSON: /) });
+    expect(readBundledConfig('version: 1')).toEqual({
+      problem: expect.stringMatching(/^not a bundled configuration: its first line is not JSON \(/),
+    });
     expect(readBundledConfig(JSON.stringify(config))).toEqual({
       problem: `format undefined, expected "${BUNDLED_CONFIG_FORMAT}" (build it at synth)`,
     });
-    expect(readBundledConfig(JSON.stringify({ format: BUNDLED_CONFIG_FORMAT, config: { version: 2 } }))).toEqual({
-      problem: 'version 2, expected 1',
+    // The format before this one: one line of JSON with the sites inside.
+    expect(readBundledConfig(JSON.stringify({ format: 'failover-config/resolved-2', config, sites: [] }))).toEqual({
+      problem: `format "failover-config/resolved-2", expected "${BUNDLED_CONFIG_FORMAT}" (build it at synth)`,
+    });
+    const json = configJsonOf(base).json;
+    expect(readBundledConfig(json.replace('"version":1', '"version":2'))).toEqual({ problem: 'version 2, expected 1' });
+    expect(readBundledConfig(json.replace(/"ids":\[[^\]]*\]/, '"ids":[]'))).toEqual({
+      problem: 'the index names 0 sites but gives 1 lengths',
     });
   });
 });

@@ -5,6 +5,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configJsonOf } from '../../shared/config/load.ts';
+import { BUNDLED_CONFIG_FORMAT, bundledConfigJson } from '../../shared/config/bundled.ts';
 import { ObservationBatch } from '../../shared/contracts/observation.ts';
 import { importWithEnv, lambdaContext } from '../support/lambda.ts';
 
@@ -116,7 +117,8 @@ afterEach(() => {
 
 describe('probe handler', () => {
   const env = () => ({
-    FAILOVER_CONFIG_JSON: configJsonOf(configYaml()).json,
+    // The probe's slice, as its bundle carries it (the other tests give the whole configuration, cut on reading).
+    FAILOVER_CONFIG_JSON: bundledConfigJson(configJsonOf(configYaml()).config, 'probe'),
     OBSERVATIONS_QUEUE_URL: QUEUE_URL,
     ROUNDS_QUEUE_URL: ROUNDS_URL,
     AWS_REGION: 'eu-west-1',
@@ -323,7 +325,22 @@ describe('probe handler', () => {
       .records()
       .filter((r) => r.message === 'invalid configuration')
       .map((r) => r.diagnostic);
-    expect(diagnostics).toEqual(['format undefined, expected "failover-config/resolved-2" (build it at synth)']);
+    expect(diagnostics).toEqual([`format undefined, expected "${BUNDLED_CONFIG_FORMAT}" (build it at synth)`]);
+  });
+
+  it('gives the probe a slice of its own, on which another function refuses to start, naming both', async () => {
+    const logs = captureLogs();
+    const { config } = configJsonOf(configYaml());
+    // The whole configuration is cut on reading; a slice of it cannot be made whole again.
+    await expect(
+      importWithEnv(
+        { ...env(), STATE_TABLE_NAME: 'failover-state', FAILOVER_CONFIG_JSON: bundledConfigJson(config, 'probe') },
+        () => import('../../functions/decide/handler.ts'),
+      ),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(logs.records().find((r) => r.message === 'invalid configuration')?.diagnostic).toBe(
+      'the bundle carries the "probe" slice of the configuration; this function reads "all"',
+    );
   });
 
   it('fails the cold start naming the problem when the bundled config is not JSON or missing', async () => {
@@ -331,7 +348,9 @@ describe('probe handler', () => {
     await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: 'version: 1' })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
-    expect(logs.records().find((r) => r.message === 'invalid configuration')?.diagnostic).toMatch(/^not JSON: /);
+    expect(logs.records().find((r) => r.message === 'invalid configuration')?.diagnostic).toMatch(
+      /^not a bundled configuration: its first line is not JSON /,
+    );
     await expect(importHandler({ ...env(), FAILOVER_CONFIG_JSON: '' })).rejects.toThrow(
       'FAILOVER_CONFIG_JSON is empty: the bundle was built without the configuration',
     );

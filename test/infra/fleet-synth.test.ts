@@ -3,10 +3,11 @@ import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Stack, type CfnResource } from 'aws-cdk-lib';
+import type { CfnResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBundledConfig } from '../../shared/config/bundled.ts';
+import type { Construct } from 'constructs';
+import { readBundledConfig, sliceSite } from '../../shared/config/bundled.ts';
 import { CONFIG_FILE, CONFIG_VARIABLE } from '../../infra/constructs/lambda-bundling.ts';
 import { fleetConfigYaml } from '../support/fleet-config.ts';
 import { removeDirs, synthesizeApp, type Synthesized } from '../support/synth-app.ts';
@@ -33,13 +34,13 @@ const ENV = {
 };
 
 /** Imports `bundle` in a fresh `node --enable-source-maps`, as Lambda does; resolves its exit code and stderr. */
-function importCold(bundle: string): Promise<{ code: number; stderr: string }> {
+function importCold(bundle: string, env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   const script = `await import(${JSON.stringify(pathToFileURL(bundle).href)});`;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--enable-source-maps', '--input-type=module', '-e', script],
-      { env: ENV, timeout: 60_000 },
+      { env: { ...ENV, ...env }, timeout: 60_000 },
       (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
     );
   });
@@ -65,6 +66,7 @@ describe(`the app of a ${SITES}-site fleet`, () => {
     const functions = stacks.flatMap((s) =>
       Object.values(Template.fromStack(s).findResources('AWS::Lambda::Function')),
     );
+    const probes = new Set([...fleet.stacks.probes.values()].map((s) => assetDirOf(functionOf(s, s.probe.function))));
     let carrying = 0;
     for (const fn of functions as { Properties: { Code: { S3Key: string } } }[]) {
       const dir = assetDirOf(fn);
@@ -79,18 +81,32 @@ describe(`the app of a ${SITES}-site fleet`, () => {
         continue;
       }
       carrying++;
-      expect(readBundledConfig(text)).toEqual({ config: fleet.config });
+      // The probe functions carry their slice (every site's checks and data-plane records); the others everything.
+      const slice = probes.has(dir) ? 'probe' : 'all';
+      expect((JSON.parse(text) as { index: { slice: string } }).index.slice).toBe(slice);
+      expect(readBundledConfig(text, { slice })).toEqual({
+        config: { ...fleet.config, sites: fleet.config.sites.map((s) => sliceSite(s, slice)) },
+      });
     }
     // All but the webhook worker's and the web pages', which read no configuration.
     expect(carrying).toBe(functions.length - 2);
+    // One asset for the probe functions of every region (the same bundle and slice), read by each.
+    expect(functions.filter((fn) => probes.has(assetDirOf(fn as never)))).toHaveLength(
+      fleet.config.regions.probe.length,
+    );
     // What the old define would have put on the command line: far over Linux's 128 KiB for one argument.
-    const file = join(assetDirOf(firstProbe()), CONFIG_FILE);
+    const decider = functionOf(fleet.stacks.control, fleet.stacks.control.decider.function);
+    const file = join(assetDirOf(decider), CONFIG_FILE);
     expect(statSync(file).size).toBeGreaterThan(128 * 1024);
   });
 
   it('imports the probe bundle cold, reading its configuration file, and fails naming the file when it is not there', async () => {
     const dir = assetDirOf(firstProbe());
     expect(await importCold(join(dir, 'index.mjs'))).toEqual({ code: 0, stderr: '' });
+    // The decider reads its sites when first used: its cold start reads the index and checks the file.
+    const control = fleet.stacks.control;
+    const decide = join(assetDirOf(functionOf(control, control.decider.function)), 'index.mjs');
+    expect(await importCold(decide, { STATE_TABLE_NAME: 'failover-state' })).toEqual({ code: 0, stderr: '' });
 
     const bare = mkdtempSync(join(tmpdir(), 'failover-bare-bundle-'));
     dirs.push(bare);
@@ -103,6 +119,10 @@ describe(`the app of a ${SITES}-site fleet`, () => {
 
 function firstProbe(): { Properties: { Code: { S3Key: string } } } {
   const stack = fleet.stacks.probes.get('us-east-1')!;
-  const id = Stack.of(stack).getLogicalId(stack.probe.function.node.defaultChild as CfnResource);
+  return functionOf(stack, stack.probe.function);
+}
+
+function functionOf(stack: Stack, fn: Construct): { Properties: { Code: { S3Key: string } } } {
+  const id = stack.getLogicalId(fn.node.defaultChild as CfnResource);
   return Template.fromStack(stack).findResources('AWS::Lambda::Function')[id] as never;
 }
