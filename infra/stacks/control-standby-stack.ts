@@ -76,7 +76,9 @@ export class ControlStandbyStack extends Stack {
       this.dnsWriter.grantSend(this.dispatcher.function);
     }
     this.alarms = new StandbyAlarms(this, 'Alarms', {
+      config,
       alerts: this.alerts,
+      dnsWriter: this.dnsWriter,
       deadLetterQueues: {
         ObservationsDeadLetterQueue: this.observations.deadLetterQueue,
         FailedInvocationsDeadLetterQueue: this.failedInvocations.deadLetterQueue,
