@@ -311,18 +311,20 @@ function counted(service: string, metricName: string): cloudwatch.Metric {
   });
 }
 
-/** An alarm when the metric is 1 or more in `periods` five-minute periods in a row; no data is fine. */
+/**
+ * An alarm when the metric is 1 or more in one period or, with `periods`, in that many periods in a row; no data is
+ * fine.
+ */
 function whenAny(
   scope: Construct,
   id: string,
   alarmDescription: string,
   metric: cloudwatch.IMetric,
-  periods = 1,
+  periods?: number,
 ): cloudwatch.Alarm {
   return new cloudwatch.Alarm(scope, id, {
     ...WHEN_ANY,
-    evaluationPeriods: periods,
-    ...(periods > 1 ? { datapointsToAlarm: periods } : {}),
+    ...(periods !== undefined ? { evaluationPeriods: periods, datapointsToAlarm: periods } : {}),
     alarmDescription,
     metric,
   });
@@ -355,6 +357,7 @@ export function invalidMessagesAlarm(scope: Construct, who: string): cloudwatch.
     'InvalidMessagesAlarm',
     `${who} dropped observation messages it could not read: a probe stack deployed with another configuration, or a bug (its log names each one)`,
     counted('failover-decide', 'InvalidMessages'),
+    1,
   );
 }
 

@@ -58,7 +58,11 @@ export class StandbyAlarms extends Construct {
     );
     if (props.dnsWriter) alarms.push(dnsWriterAgeAlarm(this, props.dnsWriter, where));
     if (props.reconciler)
-      alarms.push(...Object.values(reconcilerAlarms(this, props.reconciler.function, `${where} DNS reconciler`)));
+      alarms.push(
+        ...Object.values(
+          reconcilerAlarms(this, props.reconciler.function, "The standby control region's DNS reconciler"),
+        ),
+      );
     const notify = new cwActions.SnsAction(props.alerts.critical);
     for (const alarm of alarms) alarm.addAlarmAction(notify);
     this.alarms = alarms;

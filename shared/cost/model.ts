@@ -49,6 +49,11 @@ export interface AlarmCount {
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
   readonly linkAlarms: number;
   /**
+   * With two control regions, the standby's own (StandbyAlarms): its two dead-letter queues, its dispatcher, silent
+   * regions, invalid messages, the reconciler's three and, with record-swap records, its DNS writer.
+   */
+  readonly standby: number;
+  /**
    * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes, SkippedChecks, StaleRounds
    * and, with data-plane links, FailedHealthPublishes.
    */
@@ -157,22 +162,24 @@ interface RoundFigures {
 }
 
 /**
- * The alarm metrics the stacks create for `config` (Observability, ProbeRegion and LinkHealthAlarms); test/infra counts
- * the metrics of the synthesized alarms against it. The agent sweep's schedule shares the control stack's DLQ of
- * given-up invocations, so agents add none.
+ * The alarm metrics the stacks create for `config` (Observability, StandbyAlarms, ProbeRegion and LinkHealthAlarms);
+ * test/infra counts the metrics of the synthesized alarms against it. The agent sweep's schedule shares the control
+ * stack's DLQ of given-up invocations, so agents add none.
  */
 export function alarmCountOf(config: FailoverConfig): AlarmCount {
   const links = dataPlaneLinksOf(config).length;
   const regions = config.regions.probe.length;
+  const dnsWriter = config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0;
   const counts = {
     deadLetterQueues: 3,
     dispatcher: 1,
-    dnsWriter: config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0,
+    dnsWriter,
     silentRegions: 1,
     controlPlane: 4,
     linkAlarms: links * regions,
     // Each: its DLQ, FailedPublishes, SkippedChecks, StaleRounds; with data-plane links FailedHealthPublishes.
     probeRegions: regions * (links > 0 ? 5 : 4),
+    standby: config.regions.standby ? 2 + 1 + 1 + 1 + 3 + dnsWriter : 0,
   };
   return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
