@@ -242,12 +242,11 @@ describe('two control regions', () => {
   it('makes as many alarm metrics, both control regions together, as the cost model bills', () => {
     const { control, standby, probes, linkAlarms } = app.stacks;
     const stacks = [control, standby!, ...probes.values(), ...[...linkAlarms.values()].flat()];
+    type Alarm = { Properties: { Metrics?: { MetricStat?: unknown }[] } };
     const metrics = stacks
-      .flatMap((s) => Object.values(Template.fromStack(s).findResources('AWS::CloudWatch::Alarm')))
-      .reduce((n, a: { Properties: { Metrics?: { MetricStat?: unknown }[] } }) => {
-        const math = a.Properties.Metrics;
-        return n + (math ? math.filter((m) => m.MetricStat).length : 1);
-      }, 0);
+      .flatMap((s) => Object.values(Template.fromStack(s).findResources('AWS::CloudWatch::Alarm')) as Alarm[])
+      // A metric-math alarm is billed per metric it reads.
+      .reduce((n, a) => n + (a.Properties.Metrics ? a.Properties.Metrics.filter((m) => m.MetricStat).length : 1), 0);
     const count = alarmCountOf(app.config);
     expect(count.standby).toBe(9);
     expect(metrics).toBe(count.total);
