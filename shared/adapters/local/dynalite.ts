@@ -95,10 +95,22 @@ export async function startDynalite(options: StartDynaliteOptions = {}): Promise
   });
   const client = DynamoDBDocumentClient.from(base, DOCUMENT_TRANSLATION);
   let closed: Promise<void> | undefined;
+  // dynalite closes its store once the HTTP server has closed, that is once no connection is left. Destroying the
+  // client first cut the connections of requests still being served, so the store closed under them and their writes
+  // threw "Database is closed" inside dynalite, where nothing can catch it. So: stop listening, let every request in
+  // flight get its answer (closing each kept-alive connection as it goes idle), and only then destroy the client.
   const close = () =>
     (closed ??= (async () => {
-      base.destroy(); // the document client's destroy() does nothing
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      const stopped = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      const sweep = setInterval(() => server.closeIdleConnections(), 10);
+      try {
+        await stopped;
+      } finally {
+        clearInterval(sweep);
+        base.destroy(); // the document client's destroy() does nothing
+      }
     })());
   try {
     await createTable(base, tableName);

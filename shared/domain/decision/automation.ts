@@ -1,4 +1,5 @@
 import type { LinkConfig } from '../../config/model.ts';
+import { regionVantage } from '../../contracts/ids.ts';
 import { probeEvidence, type BrakeHold, type ProbeEvidence } from '../brake.ts';
 import { decayedPenalty, penalize, secondsUntilReuse } from '../damping.ts';
 import { clipText, smsText, SUBJECT_MAX_CHARS } from '../alert-text.ts';
@@ -94,7 +95,7 @@ function brakeHold(d: Decision, to: string, why: string, hold: BrakeHold, eviden
   if (s.brakeHeld?.engagement === hold.engagement.id) return;
   s.brakeHeld = { engagement: hold.engagement.id, since: d.now, to };
   const minutes = Math.round(hold.windowSeconds / 60);
-  const withChecks = evidence.voted.filter((r) => s.vantages[`region:${r}`]?.control !== undefined).length;
+  const withChecks = evidence.voted.filter((r) => s.vantages[regionVantage(r)]?.control !== undefined).length;
   const control =
     withChecks === 0
       ? `none of the ${evidence.voted.length} regions voting ran control checks`
