@@ -230,6 +230,14 @@ export function estimateCost(input: CostInput): CostReport {
 }
 
 /**
+ * The bill of a configuration alone: estimateCost without what one more check adds and the checks for the target
+ * (which bill the configuration again with its sites repeated); `marginalPerCheckUsd` is the variable part per check.
+ */
+export function monthlyBill(input: CostInput): CostReport {
+  return bill(input);
+}
+
+/**
  * `config` with every site `copies` times: the copies get the ids `<id>~2`, `<id>~3`... and are otherwise the same
  * (checks, links, DNS records, agent, policy). What "sites like these" means in the report.
  */
@@ -809,7 +817,7 @@ function bill(input: CostInput): CostReport {
         : []),
       ...(standby
         ? [
-            `Two control regions: the standby (${standby}) decides every batch and is woken by every dispatch as the primary is, but an action is applied once (the site's lease), so alerts, SMS and DNS changes are not doubled; its replica bills every write again and stores the table again. Not counted: GSI updates (billed as write units in each replica, like the base table's) beyond the item writes, and the standby's alert topic deliveries of alarms.`,
+            `Two control regions: the standby (${standby}) decides every batch and is woken by every dispatch as the primary is, but an action is applied once (the site's lease), so alerts, SMS and DNS changes are not doubled; its replica bills every write again and stores the table again, the witness (${config.regions.witness ?? ''}) neither. Not counted, as with one region: the gsi1 index's own write units.`,
           ]
         : []),
     ],
