@@ -6,7 +6,7 @@ import { SqsObservationSink } from '../../shared/adapters/aws/sqs-observation-si
 import { ControlQueuesSink } from '../../shared/adapters/aws/control-queues-sink.ts';
 import { dataPlaneLinksOf } from '../../shared/config/data-plane.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
-import { bundledConfig, logger, requiredEnv } from '../shared/runtime.ts';
+import { bundledConfig, failStart, logger, requiredEnv } from '../shared/runtime.ts';
 import {
   isQueueEvent,
   probeRegionOf,
@@ -33,15 +33,20 @@ const deps = {
 };
 
 /**
- * The control regions' observations queues: the primary's, and the standby's when there is one. A round counts as
+ * The control regions' observations queues: the primary's, and the standby's when there is one. Each queue's region
+ * is the configuration's (requests are signed for it; an emulator's queue URL names no region). A round counts as
  * published when every batch reached at least one of them; a queue that missed some is a warning.
  */
 function controlQueuesSink(): ControlQueuesSink {
-  const urls = [requiredEnv('OBSERVATIONS_QUEUE_URL'), process.env.STANDBY_OBSERVATIONS_QUEUE_URL].filter(
-    (url): url is string => !!url,
-  );
+  const standbyUrl = process.env.STANDBY_OBSERVATIONS_QUEUE_URL;
+  if (standbyUrl && !config.regions.standby)
+    throw failStart('STANDBY_OBSERVATIONS_QUEUE_URL is set, but the configuration names no standby control region');
+  const queues = [
+    { queueUrl: requiredEnv('OBSERVATIONS_QUEUE_URL'), region: config.regions.control },
+    ...(standbyUrl && config.regions.standby ? [{ queueUrl: standbyUrl, region: config.regions.standby }] : []),
+  ];
   return new ControlQueuesSink(
-    urls.map((queueUrl) => ({ name: queueUrl, sink: new SqsObservationSink({ queueUrl }) })),
+    queues.map((q) => ({ name: q.queueUrl, sink: new SqsObservationSink(q) })),
     (queueUrl, error) => logger.warn('observations missed one control region', { region, queueUrl, error }),
   );
 }

@@ -68,6 +68,24 @@ describe('SQS adapters with AWS_ENDPOINT_URL_SQS and deployed queue URLs', () =>
     expect(bodies.map((b) => (JSON.parse(b) as { site: string; roundId: string }).site)).toEqual(['hq']);
   });
 
+  it("publishes to the control region's queue given the emulator's own queue URL and the queue's region", async () => {
+    // moto's queue URL names no region (the same URL in every region): the region must come from elsewhere.
+    asTheFunction('eu-west-1');
+    const motoUrl = `${moto.endpoint}/${ACCOUNT}/failover-observations.fifo`;
+    const batch = testBatch({
+      site: 'shop',
+      vantage: 'region:eu-west-1',
+      at: Date.UTC(2026, 11, 3, 12),
+      results: [{ check: 'web-fiber', link: 'fiber', outcome: 'up' }],
+    });
+    // Signed for the function's region, as a sink without the queue's region would: no such queue there.
+    const unsigned = new SqsObservationSink({ queueUrl: motoUrl, maxAttempts: 1 });
+    await expect(unsigned.publish([batch])).rejects.toThrow(/NonExistentQueue|does not exist/);
+    await new SqsObservationSink({ queueUrl: motoUrl, region: 'us-west-2' }).publish([batch]);
+    const bodies = await received('us-west-2', 'failover-observations.fifo');
+    expect(bodies.map((b) => (JSON.parse(b) as { site: string }).site)).toEqual(['shop']);
+  });
+
   it("queues the region's round tickets on the emulator", async () => {
     asTheFunction('eu-west-1');
     const queue = new SqsRoundQueue({ queueUrl: deployedUrl('eu-west-1', 'failover-rounds') });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ObservationsNotDeliveredError } from '../../shared/adapters/aws/errors.ts';
 import {
   MAX_MESSAGE_BYTES,
+  queueRegionOf,
   regionOfQueueUrl,
   SqsObservationSink,
 } from '../../shared/adapters/aws/sqs-observation-sink.ts';
@@ -217,5 +218,16 @@ describe('SqsObservationSink', () => {
     expect(regionOfQueueUrl('https://sqs.cn-north-1.amazonaws.com.cn/1/q.fifo')).toBe('cn-north-1');
     expect(regionOfQueueUrl('https://eu-west-1.queue.amazonaws.com/1/q.fifo')).toBe('eu-west-1');
     expect(regionOfQueueUrl('not a url')).toBeUndefined();
+    // An emulator's URL names no region (moto's is the same in every region).
+    expect(regionOfQueueUrl('http://127.0.0.1:5000/123456789012/q.fifo')).toBeUndefined();
+  });
+
+  it('takes the queue region given over the URL, and refuses a URL that names another one', () => {
+    expect(queueRegionOf('http://127.0.0.1:5000/123456789012/q.fifo', 'us-west-2')).toBe('us-west-2');
+    expect(queueRegionOf(QUEUE_URL)).toBe('us-east-1');
+    expect(queueRegionOf(QUEUE_URL, 'us-east-1')).toBe('us-east-1');
+    expect(() => new SqsObservationSink({ queueUrl: QUEUE_URL, region: 'eu-west-1' })).toThrow(
+      `queue URL ${QUEUE_URL} names region us-east-1, but the queue is expected in eu-west-1`,
+    );
   });
 });

@@ -341,4 +341,19 @@ describe('probe handler', () => {
     captureLogs();
     await expect(importHandler({ ...env(), AWS_REGION: 'ap-south-1' })).rejects.toThrow(/not a probe region/);
   });
+
+  it("refuses a control queue URL that names another region than the configuration's control region", async () => {
+    captureLogs();
+    const elsewhere = 'https://sqs.eu-central-1.amazonaws.com/123456789012/failover-observations.fifo';
+    await expect(importHandler({ ...env(), OBSERVATIONS_QUEUE_URL: elsewhere })).rejects.toThrow(
+      `queue URL ${elsewhere} names region eu-central-1, but the queue is expected in us-east-1`,
+    );
+  });
+
+  it('refuses a standby queue when the configuration names no standby control region', async () => {
+    captureLogs();
+    await expect(
+      importHandler({ ...env(), STANDBY_OBSERVATIONS_QUEUE_URL: QUEUE_URL.replace('us-east-1', 'us-east-2') }),
+    ).rejects.toThrow('STANDBY_OBSERVATIONS_QUEUE_URL is set, but the configuration names no standby control region');
+  });
 });

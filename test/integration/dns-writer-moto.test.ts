@@ -25,6 +25,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
 import { twoLinkRound } from '../support/observations.ts';
+import { sqsRecordOf } from '../support/sqs-event-source.ts';
 import { rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -132,28 +133,8 @@ async function zoneRecords(): Promise<ResourceRecordSet[]> {
 }
 
 /** What Lambda's SQS event source gives the function for a received FIFO message. */
-function sqsRecord(message: Message): SQSEvent['Records'][number] {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      MessageGroupId: attributes.MessageGroupId!,
-      MessageDeduplicationId: attributes.MessageDeduplicationId!,
-      SequenceNumber: attributes.SequenceNumber!,
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:failover-dns-writer.fifo',
-    awsRegion: 'us-east-1',
-  };
-}
+const sqsRecord = (message: Message) =>
+  sqsRecordOf(message, { region: 'us-east-1', arn: 'arn:aws:sqs:us-east-1:123456789012:failover-dns-writer.fifo' });
 
 async function queueDepth(): Promise<number> {
   const out = await sqs.send(

@@ -19,6 +19,7 @@ import { peersRequired } from '../support/dynamodb-local.ts';
 import { lambdaContext } from '../support/lambda.ts';
 import { motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
 import { testBatch } from '../support/observations.ts';
+import { sqsRecordOf } from '../support/sqs-event-source.ts';
 import { rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -163,28 +164,11 @@ async function receiveAll(target: ControlRegion, site?: string): Promise<SQSReco
   }
 }
 
-function sqsRecord(target: ControlRegion, message: Message): SQSRecord {
-  const a = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
-      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
-      SenderId: a.SenderId ?? 'AROAEXAMPLE:failover-probe',
-      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      SequenceNumber: a.SequenceNumber,
-      MessageGroupId: a.MessageGroupId,
-      MessageDeduplicationId: a.MessageDeduplicationId,
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:${target.region}:${ACCOUNT}:failover-observations.fifo`,
-    awsRegion: target.region,
-  };
-}
+const sqsRecord = (target: ControlRegion, message: Message): SQSRecord =>
+  sqsRecordOf(message, {
+    region: target.region,
+    arn: `arn:aws:sqs:${target.region}:${ACCOUNT}:failover-observations.fifo`,
+  });
 
 /** The critical alerts SNS delivered for `site` to the inbox so far (both regions' topics feed it). */
 async function criticalAlertsFor(site: string, seen: Map<string, string>): Promise<string[]> {

@@ -13,6 +13,17 @@ export async function rawStateItem(
   tableName: string,
   site: string,
 ): Promise<Record<string, SdkAttributeValue>> {
+  const item = await findRawStateItem(endpoint, tableName, site);
+  if (!item) throw new Error(`no state item for site ${site}`);
+  return item;
+}
+
+/** {@link rawStateItem}, or undefined when the site has no state item yet. */
+export async function findRawStateItem(
+  endpoint: string,
+  tableName: string,
+  site: string,
+): Promise<Record<string, SdkAttributeValue> | undefined> {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -26,10 +37,39 @@ export async function rawStateItem(
         ConsistentRead: true,
       }),
     );
-    if (!out.Item) throw new Error(`no state item for site ${site}`);
     return out.Item;
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * The state items' stream as an event source reads it, for tables without a stream API (dynalite): each read
+ * yields a record (INSERT, then MODIFY) for every site whose state item has a new image since the last read, with
+ * rising sequence numbers. Writes between two reads come as one record of the latest image, as a stream batch
+ * would end with it; the dispatcher reads the site's current state anyway.
+ */
+export class StateItemStream {
+  readonly #images = new Map<string, string>();
+  #sequence = 1000;
+
+  constructor(
+    readonly endpoint: string,
+    readonly tableName: string,
+  ) {}
+
+  async read(sites: readonly string[]): Promise<DynamoDBRecord[]> {
+    const records: DynamoDBRecord[] = [];
+    for (const site of sites) {
+      const item = await findRawStateItem(this.endpoint, this.tableName, site);
+      if (!item) continue;
+      const image = JSON.stringify(item);
+      const before = this.#images.get(site);
+      if (image === before) continue;
+      this.#images.set(site, image);
+      records.push(streamRecord(item, String(this.#sequence++), before === undefined ? 'INSERT' : 'MODIFY'));
+    }
+    return records;
   }
 }
 
@@ -43,11 +83,15 @@ function asStreamValue(value: SdkAttributeValue): AttributeValue {
 }
 
 /** A DynamoDB stream record (view type NEW_IMAGE) of `image`, as Lambda's event source mapping delivers it. */
-export function streamRecord(image: Record<string, SdkAttributeValue>, sequenceNumber: string): DynamoDBRecord {
+export function streamRecord(
+  image: Record<string, SdkAttributeValue>,
+  sequenceNumber: string,
+  eventName: 'INSERT' | 'MODIFY' = 'MODIFY',
+): DynamoDBRecord {
   const newImage = Object.fromEntries(Object.entries(image).map(([k, v]) => [k, asStreamValue(v)]));
   return {
     eventID: randomUUID().replaceAll('-', ''),
-    eventName: 'MODIFY',
+    eventName,
     eventVersion: '1.1',
     eventSource: 'aws:dynamodb',
     awsRegion: 'us-east-1',

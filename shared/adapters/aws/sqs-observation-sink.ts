@@ -18,7 +18,13 @@ const MAX_ENTRIES_PER_REQUEST = 10;
 export interface SqsObservationSinkOptions {
   /** URL of the decider's FIFO queue, possibly in another region. */
   readonly queueUrl: string;
-  /** @default a client for the region named in the queue URL, made once */
+  /**
+   * The queue's region, which requests are signed for. An emulator's queue URL names none (moto's is
+   * `http://127.0.0.1:5000/<account>/<name>` in every region); a URL that names another region is refused.
+   * @default the region named in the queue URL (else the function's own)
+   */
+  readonly region?: string;
+  /** @default a client for the queue's region, made once */
   readonly client?: SQSClient;
   /** Tries of each message, the first included, before its batch counts as lost. @default 4 */
   readonly maxAttempts?: number;
@@ -61,7 +67,7 @@ export class SqsObservationSink implements ObservationSink {
   constructor(options: SqsObservationSinkOptions) {
     this.#queueUrl = options.queueUrl;
     // Requests are signed for the client's region: it must be the queue's region, not the function's.
-    this.#client = options.client ?? sqsClient({ region: regionOfQueueUrl(options.queueUrl) });
+    this.#client = options.client ?? sqsClient({ region: queueRegionOf(options.queueUrl, options.region) });
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.#baseDelayMs = options.baseDelayMs ?? 100;
     this.#maxDelayMs = options.maxDelayMs ?? 2000;
@@ -158,6 +164,17 @@ export function deduplicationId(batch: Pick<ObservationBatch, 'vantage' | 'round
 export function regionOfQueueUrl(queueUrl: string): string | undefined {
   const host = URL.canParse(queueUrl) ? new URL(queueUrl).hostname : '';
   return /^sqs\.([a-z0-9-]+)\./.exec(host)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d)\.queue\./.exec(host)?.[1];
+}
+
+/**
+ * The region of the queue at `queueUrl`: `region` when given, else the one the URL names. Throws when the URL names
+ * a region other than `region`: requests signed for one region never reach a queue of another.
+ */
+export function queueRegionOf(queueUrl: string, region?: string): string | undefined {
+  const named = regionOfQueueUrl(queueUrl);
+  if (region && named && named !== region)
+    throw new RangeError(`queue URL ${queueUrl} names region ${named}, but the queue is expected in ${region}`);
+  return region ?? named;
 }
 
 /**
