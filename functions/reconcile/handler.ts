@@ -11,6 +11,7 @@ import { systemClock } from '../../shared/ports/clock.ts';
 import { foldHistory } from '../../shared/usecases/history/fold-history.ts';
 import {
   reconcileZones,
+  STANDBY_DEFERS_MS,
   type ReconcileZonesDeps,
   type ReconcileZonesOutput,
 } from '../../shared/usecases/reconcile-zones.ts';
@@ -40,6 +41,9 @@ const deps: ReconcileZonesDeps = {
   budget: new DynamoDbRateBudget({ tableName, client }),
   cursor: new DynamoDbReconcileCursorStore({ tableName, client }),
 };
+// Two control regions: both reconcilers read the one global table (its cursor and Route 53 budget items); the
+// standby's sweeps only while the primary's has not saved the cursor for STANDBY_DEFERS_MS (it is down or failing).
+const standby = config.regions.standby !== undefined && process.env.AWS_REGION === config.regions.standby;
 
 /**
  * Every five minutes (EventBridge Scheduler): pages the record-swap zones (reconcileZones), from where the last
@@ -52,18 +56,31 @@ export const handler = middy<ScheduledReconcileEvent, ReconcileZonesOutput>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
   .handler(async (event, context) => {
-    // Folded whatever the reconciliation does: a failing DNS read must not stall the history.
-    const folding = foldHistory({ config, history, clock: systemClock }).then(
-      (folded) => {
-        for (const f of folded.failed)
-          logger.error('history not folded; the next run tries again', { site: f.site, error: f.error });
-        logger.info('history folded', { hours: folded.hours, days: folded.days, failed: folded.failed.length });
-      },
-      (error: unknown) => logger.error('history fold failed; the next run tries again', { error }),
-    );
+    const fold = () =>
+      foldHistory({ config, history, clock: systemClock }).then(
+        (folded) => {
+          for (const f of folded.failed)
+            logger.error('history not folded; the next run tries again', { site: f.site, error: f.error });
+          logger.info('history folded', { hours: folded.hours, days: folded.days, failed: folded.failed.length });
+        },
+        (error: unknown) => logger.error('history fold failed; the next run tries again', { error }),
+      );
+    // Folded whatever the reconciliation does: a failing DNS read must not stall the history. The standby folds
+    // only in the sweeps it does not leave to the primary.
+    let folding = standby ? undefined : fold();
     try {
       const deadline = Date.now() + context.getRemainingTimeInMillis() - RECONCILE_RESERVE_MS;
-      const output = await reconcileZones(deps, { deadline });
+      const output = await reconcileZones(deps, {
+        deadline,
+        ...(standby ? { deferToSweepsWithinMs: STANDBY_DEFERS_MS } : {}),
+      });
+      if (output.deferred) {
+        logger.info('reconcile left to the primary control region: it saved the cursor recently', {
+          scheduledTime: event.scheduledTime,
+        });
+        return output;
+      }
+      folding ??= fold();
       reportReconciliation(output, event);
       return output;
     } catch (error) {

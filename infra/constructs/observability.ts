@@ -86,16 +86,9 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     const { control, config } = props;
-    const regions = config.regions.probe;
     const critical = control.alerts.critical;
     allowAlarmsToPublish(control.alerts);
     const notify = new cwActions.SnsAction(critical);
-    const whenAny = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    };
 
     const deadLetterQueues = Stack.of(this)
       .node.findAll()
@@ -103,107 +96,28 @@ export class Observability extends Construct {
     const dlqAlarms = new Map<sqs.IQueue, cloudwatch.Alarm>();
     for (const queue of deadLetterQueues) {
       const owner = queue.node.scope?.node.id ?? '';
-      const alarm = new cloudwatch.Alarm(this, `${owner}${queue.node.id}Alarm`, {
-        ...whenAny,
-        alarmDescription: `Messages were dead-lettered in ${owner}/${queue.node.id}: look at them and redrive or drop them`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({
-          period: FIVE_MINUTES,
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-      });
+      const alarm = deadLetterAlarm(this, `${owner}${queue.node.id}Alarm`, `${owner}/${queue.node.id}`, queue);
       alarm.addAlarmAction(notify);
       dlqAlarms.set(queue, alarm);
     }
     this.deadLetterAlarms = dlqAlarms;
 
-    this.dispatcherAlarm = new cloudwatch.Alarm(this, 'DispatcherFailuresAlarm', {
-      ...whenAny,
-      alarmDescription:
-        'The dispatcher gave up actions: DNS changes, alerts or agent commands did not happen (see the action-failed transitions)',
-      metric: new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: 'ActionsFailed',
-        dimensionsMap: { service: 'failover-dispatch' },
-        statistic: cloudwatch.Stats.SUM,
-        period: FIVE_MINUTES,
-      }),
-    });
-    this.dispatcherAlarm.addAlarmAction(notify);
-
-    const writer = control.dnsWriter;
-    this.dnsWriterAlarm = writer
-      ? new cloudwatch.Alarm(this, 'DnsWriterAgeAlarm', {
-          alarmDescription: `A wanted DNS state has waited more than ${writer.maxChangeAge.toMinutes()} minutes to be written to Route 53 (throttled, Route 53's control plane impaired, or the writer failing: see its logs); it is still being retried`,
-          metric: writer.queue.metricApproximateAgeOfOldestMessage({
-            period: Duration.minutes(1),
-            statistic: cloudwatch.Stats.MAXIMUM,
-          }),
-          threshold: writer.maxChangeAge.toSeconds(),
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        })
-      : undefined;
-    this.dnsWriterAlarm?.addAlarmAction(notify);
-
-    const heartbeat = heartbeatPeriodOf(config);
-    this.regionsAlarm = new cloudwatch.Alarm(this, 'ProbeRegionsSilentAlarm', {
-      alarmDescription:
-        `A probe region's observations stopped reaching the decider, or nothing was decided, for ${heartbeat.toMinutes()} ` +
-        'minutes: the dashboard shows the observations received per region',
-      metric: this.#regionsReporting(cloudwatch.Stats.MINIMUM, heartbeat),
-      threshold: regions.length,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    this.regionsAlarm.addAlarmAction(notify);
-
-    const counted = (service: string, metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName,
-        dimensionsMap: { service },
-        statistic: cloudwatch.Stats.SUM,
-        period: FIVE_MINUTES,
-      });
-    const alarm = (id: string, alarmDescription: string, metric: cloudwatch.IMetric, periods = 1) => {
-      const made = new cloudwatch.Alarm(this, id, {
-        ...whenAny,
-        evaluationPeriods: periods,
-        datapointsToAlarm: periods,
-        alarmDescription,
-        metric,
-      });
-      made.addAlarmAction(notify);
-      return made;
-    };
-    this.invalidMessagesAlarm = alarm(
-      'InvalidMessagesAlarm',
-      'The decider dropped observation messages it could not read: a probe stack deployed with another configuration, or a bug (its log names each one)',
-      counted('failover-decide', 'InvalidMessages'),
+    this.dispatcherAlarm = dispatcherFailuresAlarm(
+      this,
+      'The dispatcher gave up actions: DNS changes, alerts or agent commands did not happen (see the action-failed transitions)',
     );
-    // The reconciler sweeps every five minutes: one bad sweep is retried by the next, so these wait for a second.
-    this.reconcilerAlarms = {
-      errors: alarm(
-        'ReconcilerErrorsAlarm',
-        'The DNS reconciler failed two sweeps in a row: record-swap records are not being compared with the state (see its log)',
-        control.reconciler.function.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-        2,
-      ),
-      sitesNotReconciled: alarm(
-        'SitesNotReconciledAlarm',
-        'The DNS reconciler could not check some sites three sweeps in a row (Route 53 or the table refused it; see its log)',
-        counted('failover-reconcile', 'SitesNotReconciled'),
-        3,
-      ),
-      recordsDrifted: alarm(
-        'RecordsDriftedAlarm',
-        'Record-swap records drifted in two sweeps in a row: something besides failover keeps changing them (see the dns-drift transitions)',
-        counted('failover-reconcile', 'RecordsDrifted'),
-        2,
-      ),
-    };
+    this.dnsWriterAlarm = control.dnsWriter ? dnsWriterAgeAlarm(this, control.dnsWriter, 'the') : undefined;
+    this.regionsAlarm = probeRegionsSilentAlarm(this, config, 'the decider');
+    this.invalidMessagesAlarm = invalidMessagesAlarm(this, 'The decider');
+    this.reconcilerAlarms = reconcilerAlarms(this, control.reconciler.function, 'The DNS reconciler');
+    for (const alarm of [
+      this.dispatcherAlarm,
+      this.dnsWriterAlarm,
+      this.regionsAlarm,
+      this.invalidMessagesAlarm,
+      ...Object.values(this.reconcilerAlarms),
+    ])
+      alarm?.addAlarmAction(notify);
 
     this.probeAlarmRule = this.#forwardProbeAlarms(critical);
     this.dashboard = this.#dashboard(props.dashboardName ?? 'Failover', config, control, deadLetterQueues);
@@ -238,18 +152,6 @@ export class Observability extends Construct {
           ),
         }),
       ],
-    });
-  }
-
-  /** The decider's count of regions reporting on the sites it decided; no label (it would turn an alarm's into math). */
-  #regionsReporting(statistic: string, period: Duration, label?: string) {
-    return new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE,
-      metricName: REGIONS_REPORTING_METRIC,
-      dimensionsMap: { service: 'failover-decide' },
-      statistic,
-      period,
-      ...(label ? { label } : {}),
     });
   }
 
@@ -316,7 +218,7 @@ export class Observability extends Construct {
     );
     dashboard.addWidgets(
       graph('Observations received per region (heartbeat)', perRegion('ProbeOutcome', cloudwatch.Stats.SAMPLE_COUNT), [
-        this.#regionsReporting(cloudwatch.Stats.MINIMUM, minute, 'regions reporting (min)'),
+        regionsReportingMetric(cloudwatch.Stats.MINIMUM, minute, 'regions reporting (min)'),
       ]),
       graph('Checks down per region', perRegion('ProbeOutcome', OUTCOME_STATISTIC.down)),
       graph('Checks degraded per region', perRegion('ProbeOutcome', OUTCOME_STATISTIC.degraded)),
@@ -389,6 +291,153 @@ export class Observability extends Construct {
     );
     return dashboard;
   }
+}
+
+const WHEN_ANY = {
+  threshold: 1,
+  evaluationPeriods: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+
+/** A count the failover functions publish (EMF), summed over five minutes. */
+function counted(service: string, metricName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { service },
+    statistic: cloudwatch.Stats.SUM,
+    period: FIVE_MINUTES,
+  });
+}
+
+/**
+ * An alarm when the metric is 1 or more in one period or, with `periods`, in that many periods in a row; no data is
+ * fine.
+ */
+function whenAny(
+  scope: Construct,
+  id: string,
+  alarmDescription: string,
+  metric: cloudwatch.IMetric,
+  periods?: number,
+): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, id, {
+    ...WHEN_ANY,
+    ...(periods !== undefined ? { evaluationPeriods: periods, datapointsToAlarm: periods } : {}),
+    alarmDescription,
+    metric,
+  });
+}
+
+/*
+ * The alarms below are made by both control regions' stacks (Observability in the primary, StandbyAlarms in the
+ * standby), on the same metrics of their own region; the caller adds its region's critical topic as the action.
+ */
+
+/** A message in a dead-letter queue (`name` says which, in the description). */
+export function deadLetterAlarm(scope: Construct, id: string, name: string, queue: sqs.IQueue): cloudwatch.Alarm {
+  return whenAny(
+    scope,
+    id,
+    `Messages were dead-lettered in ${name}: look at them and redrive or drop them`,
+    queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+  );
+}
+
+/** Actions the region's dispatcher gave up (`ActionsFailed`). */
+export function dispatcherFailuresAlarm(scope: Construct, alarmDescription: string): cloudwatch.Alarm {
+  return whenAny(scope, 'DispatcherFailuresAlarm', alarmDescription, counted('failover-dispatch', 'ActionsFailed'));
+}
+
+/** The decider dropped observation messages it could not read (`InvalidMessages`); `who` starts the description. */
+export function invalidMessagesAlarm(scope: Construct, who: string): cloudwatch.Alarm {
+  return whenAny(
+    scope,
+    'InvalidMessagesAlarm',
+    `${who} dropped observation messages it could not read: a probe stack deployed with another configuration, or a bug (its log names each one)`,
+    counted('failover-decide', 'InvalidMessages'),
+    1,
+  );
+}
+
+/** A wanted DNS state waiting in the writer's queue longer than its `maxChangeAge`; `whose` names the writer. */
+export function dnsWriterAgeAlarm(
+  scope: Construct,
+  writer: NonNullable<ObservedControlPlane['dnsWriter']>,
+  whose: string,
+): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, 'DnsWriterAgeAlarm', {
+    alarmDescription: `A wanted DNS state has waited more than ${writer.maxChangeAge.toMinutes()} minutes in ${whose} DNS writer's queue to be written to Route 53 (throttled, Route 53's control plane impaired, or the writer failing: see its logs); it is still being retried`,
+    metric: writer.queue.metricApproximateAgeOfOldestMessage({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    }),
+    threshold: writer.maxChangeAge.toSeconds(),
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+}
+
+/**
+ * Some probe region's observations stopped reaching `decider` (the Minimum of its `RegionsReporting` under the
+ * region count), or nothing was decided (no data is breaching), for a heartbeat period.
+ */
+export function probeRegionsSilentAlarm(scope: Construct, config: FailoverConfig, decider: string): cloudwatch.Alarm {
+  const heartbeat = heartbeatPeriodOf(config);
+  return new cloudwatch.Alarm(scope, 'ProbeRegionsSilentAlarm', {
+    alarmDescription:
+      `A probe region's observations stopped reaching ${decider}, or nothing was decided, for ${heartbeat.toMinutes()} ` +
+      'minutes: the dashboard shows the observations received per region',
+    metric: regionsReportingMetric(cloudwatch.Stats.MINIMUM, heartbeat),
+    threshold: config.regions.probe.length,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+}
+
+/**
+ * The reconciler's own trouble; it sweeps every five minutes and one bad sweep is retried by the next, so these
+ * wait for a second (errors, drift) or a third (sites not checked). `who` starts the descriptions.
+ */
+export function reconcilerAlarms(scope: Construct, reconciler: lambda.IFunction, who: string) {
+  return {
+    errors: whenAny(
+      scope,
+      'ReconcilerErrorsAlarm',
+      `${who} failed two sweeps in a row: record-swap records are not being compared with the state (see its log)`,
+      reconciler.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      2,
+    ),
+    sitesNotReconciled: whenAny(
+      scope,
+      'SitesNotReconciledAlarm',
+      `${who} could not check some sites three sweeps in a row (Route 53 or the table refused it; see its log)`,
+      counted('failover-reconcile', 'SitesNotReconciled'),
+      3,
+    ),
+    recordsDrifted: whenAny(
+      scope,
+      'RecordsDriftedAlarm',
+      'Record-swap records drifted in two sweeps in a row: something besides failover keeps changing them (see the dns-drift transitions)',
+      counted('failover-reconcile', 'RecordsDrifted'),
+      2,
+    ),
+  };
+}
+
+/** The decider's count of regions reporting on the sites it decided; no label (it would turn an alarm's into math). */
+function regionsReportingMetric(statistic: string, period: Duration, label?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: REGIONS_REPORTING_METRIC,
+    dimensionsMap: { service: 'failover-decide' },
+    statistic,
+    period,
+    ...(label ? { label } : {}),
+  });
 }
 
 /**

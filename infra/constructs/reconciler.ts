@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { hostedZoneArns } from './dns-failover.ts';
 import { deadLetterQueue } from './failed-invocations.ts';
 import { FailoverFunction } from './failover-function.ts';
-import type { StateTable } from './state-table.ts';
+import type { IStateTable } from './state-table.ts';
 import { InvokeExactFunction } from './invoke-exact-function.ts';
 import { LAMBDA_ENTRIES } from './lambda-bundling.ts';
 
@@ -18,7 +18,7 @@ export interface ReconcilerProps {
   /** The sites.yaml text, inlined into the function bundle. */
   readonly configYaml: string;
   /** Where sites' state lives. */
-  readonly table: StateTable;
+  readonly table: IStateTable;
   /** Hosted zones of the `record-swap` records: the only zones the function may list. */
   readonly recordSwapZoneIds: readonly string[];
   /**

@@ -8,6 +8,7 @@ import { DnsWriter } from '../constructs/dns-writer.ts';
 import { hostedZoneIdsOf } from '../constructs/dns-failover.ts';
 import { FailedInvocations } from '../constructs/failed-invocations.ts';
 import { ObservationsQueue } from '../constructs/observations-queue.ts';
+import { Reconciler } from '../constructs/reconciler.ts';
 import { StandbyAlarms } from '../constructs/standby-alarms.ts';
 import { StateTableReplica } from '../constructs/state-table.ts';
 
@@ -22,9 +23,9 @@ export interface ControlStandbyStackProps extends StackProps {
 /**
  * The standby control region: its own observations queue (every probe region sends each round to both), a decider
  * and a dispatcher on the global state table's replica here, and alert topics of its own, so that failover
- * decisions and alerts go on while the primary control region is down, and alarms of its own (its dead-letter
- * queues, actions given up). The API, the agent channel, webhook delivery, the DNS reconciler, the dashboard and the
- * probe-silence alarm stay in the primary (docs/architecture.md, "Control regions").
+ * decisions and alerts go on while the primary control region is down; a DNS reconciler that sweeps while the
+ * primary's does not; and alarms of its own on the parts it runs (StandbyAlarms). The API, the agent channel,
+ * webhook delivery and the dashboard stay in the primary (docs/architecture.md, "Control regions").
  */
 export class ControlStandbyStack extends Stack {
   /** The queue every probe region also sends its observations to. */
@@ -41,6 +42,11 @@ export class ControlStandbyStack extends Stack {
   public readonly dispatcher: Dispatcher;
   /** The writer of this region's record-swap changes, when some record is record-swap. */
   public readonly dnsWriter: DnsWriter | undefined;
+  /**
+   * The DNS reconciler of this region, on the replica: it sweeps only while the primary's has not saved the shared
+   * cursor for STANDBY_DEFERS_MS (functions/reconcile/handler.ts).
+   */
+  public readonly reconciler: Reconciler;
   /** This region's own alarms, on its own critical topic. */
   public readonly alarms: StandbyAlarms;
 
@@ -75,8 +81,17 @@ export class ControlStandbyStack extends Stack {
       this.dnsWriter = new DnsWriter(this, 'DnsWriter', { configYaml, config, table: this.state });
       this.dnsWriter.grantSend(this.dispatcher.function);
     }
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      configYaml,
+      table: this.state,
+      recordSwapZoneIds: hostedZoneIdsOf(config, 'record-swap'),
+      scheduleDeadLetterQueue: this.failedInvocations.deadLetterQueue,
+    });
     this.alarms = new StandbyAlarms(this, 'Alarms', {
+      config,
       alerts: this.alerts,
+      dnsWriter: this.dnsWriter,
+      reconciler: this.reconciler,
       deadLetterQueues: {
         ObservationsDeadLetterQueue: this.observations.deadLetterQueue,
         FailedInvocationsDeadLetterQueue: this.failedInvocations.deadLetterQueue,

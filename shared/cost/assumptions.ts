@@ -43,6 +43,12 @@ export interface CostAssumptions {
   readonly dispatchMs: number;
   /** Reconcile sweep: fixed part, ms (record-swap records add 500 ms each: reads are paced at 2 a second). */
   readonly reconcileBaseMs: number;
+  /** A standby reconcile run that leaves the sweep to the primary (one read of the cursor), ms. */
+  readonly deferredReconcileMs: number;
+  /** Share of transitions that move a site's active link, and so rewrite its record-swap records. */
+  readonly linkChangeShare: number;
+  /** DNS writer invocation (a token of the budget, one ChangeResourceRecordSets, the state read), ms. */
+  readonly dnsWriterMs: number;
   /** HTTP API requests per month (operators, integrations, inbound hooks). */
   readonly apiRequestsMonth: number;
   /** API invocation, ms. */
@@ -104,6 +110,9 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   dispatchesPerTransition: 2,
   dispatchMs: 400,
   reconcileBaseMs: 300,
+  deferredReconcileMs: 50,
+  linkChangeShare: 1,
+  dnsWriterMs: 400,
   apiRequestsMonth: 10_000,
   apiMs: 50,
   webhookDeliveriesMonth: 0,
@@ -151,6 +160,11 @@ export const ASSUMPTION_TEXT: Readonly<Record<keyof CostAssumptions, string>> = 
   dispatchesPerTransition: 'dispatcher invocations per transition',
   dispatchMs: 'dispatch invocation, ms',
   reconcileBaseMs: 'reconcile sweep, fixed part, ms (plus 500 ms per record-swap record: reads paced at 2/s)',
+  deferredReconcileMs:
+    "standby reconcile run that leaves the sweep to the primary's (it read the shared cursor, saved recently), ms",
+  linkChangeShare:
+    "share of transitions that move a site's active link (failover, failback) and so rewrite its record-swap records",
+  dnsWriterMs: 'DNS writer invocation (a budget token, one ChangeResourceRecordSets, the state read), ms',
   apiRequestsMonth: 'HTTP API requests per month',
   apiMs: 'API invocation, ms',
   webhookDeliveriesMonth: 'webhook delivery attempts per month',

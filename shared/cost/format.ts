@@ -25,15 +25,17 @@ export function formatCostReport(report: CostReport, file: string): string {
   out.push(`failover cost: ${file}`);
   out.push(
     `  ${c.sites} site(s), ${c.checks} check(s) (+${c.controlChecks} control), every ${c.intervalsSeconds.join('/')} s, ` +
-      `from ${c.probeRegions.length} probe region(s) (${c.probeRegions.join(', ')}), control region ${c.controlRegion}`,
+      `from ${c.probeRegions.length} probe region(s) (${c.probeRegions.join(', ')}), control region ${c.controlRegion}` +
+      (c.standbyRegion ? `, standby control region ${c.standbyRegion} (witness ${c.witnessRegion ?? '?'})` : ''),
   );
   out.push(
     `  ${c.recordSwapRecords} record-swap and ${c.gatedRecords} health-check-gated DNS record(s) ` +
       `(${c.dataPlaneLinks} data-plane site link(s)), ${c.agents} agent(s)`,
   );
   out.push(
-    `  a month: ${count(w.roundsPerMonth)} rounds and ${count(w.ticksPerMonth)} ticks, ${count(w.checkRunsPerMonth)} check runs, ` +
-      `${count(w.decisionsPerMonth)} decisions; a round takes ${Math.round(w.roundMs)} ms (` +
+    `  a month: ${count(w.roundsPerMonth)} rounds in ${count(w.ticketsPerMonth)} tickets (at most ${w.ticketCapacity} checks each) ` +
+      `and ${count(w.ticksPerMonth)} ticks, ${count(w.checkRunsPerMonth)} check runs, ` +
+      `${count(w.decisionsPerMonth)} decisions; a ticket takes ${Math.round(w.roundMs)} ms (` +
       (w.roundMsSource === 'measured' ? `measured, ${w.measuredRounds} round(s) run here` : 'assumed') +
       ')',
   );
@@ -42,8 +44,15 @@ export function formatCostReport(report: CostReport, file: string): string {
       `(${w.alarms.deadLetterQueues} dead-letter queues, ${w.alarms.dispatcher} dispatcher, ` +
       `${w.alarms.dnsWriter > 0 ? `${w.alarms.dnsWriter} DNS writer, ` : ''}${w.alarms.silentRegions} for silent regions, ` +
       `${w.alarms.controlPlane} for invalid messages and the reconciler, ` +
-      `${w.alarms.probeRegions} in probe regions, ${w.alarms.linkAlarms} link alarms)`,
+      `${w.alarms.probeRegions} in probe regions, ${w.alarms.linkAlarms} link alarms` +
+      (w.alarms.standby > 0 ? `, ${w.alarms.standby} in the standby control region` : '') +
+      ')',
   );
+  if (c.recordSwapRecords > 0)
+    out.push(
+      `  ${count(w.dnsChangesPerMonth)} record-swap changes through the DNS writer, ` +
+        `${count(w.reconcilePagesPerMonth)} reconcile listing pages`,
+    );
   out.push('');
   out.push('Monthly cost, us-east-1 list prices, before any free tier');
   const rows = report.lines.map((l) => [

@@ -1,6 +1,6 @@
 import { dataPlaneLinksOf } from '../config/data-plane.ts';
 import type { FailoverConfig, PlannedCheck, SiteConfig } from '../config/model.ts';
-import { planRounds } from '../probes/schedule.ts';
+import { planRounds, shardRound, ticketCapacityOf } from '../probes/schedule.ts';
 import { ASSUMPTION_TEXT, DEFAULT_ASSUMPTIONS, type CostAssumptions } from './assumptions.ts';
 import { alwaysOnMetricCount, onEventMetricCount } from './custom-metrics.ts';
 import { FREE_TIER, HOURS_PER_MONTH, MINUTES_PER_MONTH, PRICES, type PriceId, type UnitPrice } from './prices.ts';
@@ -49,6 +49,11 @@ export interface AlarmCount {
   /** The data plane: one per data-plane site link in each probe region (LinkHealthAlarms). */
   readonly linkAlarms: number;
   /**
+   * With two control regions, the standby's own (StandbyAlarms): its two dead-letter queues, its dispatcher, silent
+   * regions, invalid messages, the reconciler's three and, with record-swap records, its DNS writer.
+   */
+  readonly standby: number;
+  /**
    * Per probe region: its dead-letter queue (failed ticks and rounds), FailedPublishes, SkippedChecks, StaleRounds
    * and, with data-plane links, FailedHealthPublishes.
    */
@@ -63,6 +68,9 @@ export interface CostReport {
     readonly controlChecks: number;
     readonly probeRegions: readonly string[];
     readonly controlRegion: string;
+    /** The standby control region and the global table's witness, with two control regions. */
+    readonly standbyRegion?: string;
+    readonly witnessRegion?: string;
     readonly intervalsSeconds: readonly number[];
     readonly gatedRecords: number;
     /** Site links with a health check set (dataPlaneLinksOf). */
@@ -72,7 +80,14 @@ export interface CostReport {
   };
   readonly workload: {
     readonly roundsPerMonth: number;
+    /** Probe invocations: each round is one ticket or more of at most `ticketCapacity` checks. */
+    readonly ticketsPerMonth: number;
+    readonly ticketCapacity: number;
     readonly ticksPerMonth: number;
+    /** Wanted record-swap states handed to the DNS writer (each one ChangeResourceRecordSets). */
+    readonly dnsChangesPerMonth: number;
+    /** ListResourceRecordSets pages of the reconcile sweeps. */
+    readonly reconcilePagesPerMonth: number;
     readonly checkRunsPerMonth: number;
     readonly decisionsPerMonth: number;
     readonly roundMs: number;
@@ -107,8 +122,9 @@ export interface CostReport {
     readonly marginalPerCheckUsd: number;
     /**
      * How many checks, in sites like these, the all-in list price per check needs to fall under TARGET_PER_CHECK_USD,
-     * on the straight line through this bill and the doubled one (the fixed part spread over more checks); null when
-     * one more check alone costs the target or more.
+     * on the straight line through this bill and the doubled one (the fixed part spread over more checks) and, when
+     * that is further than the doubled bill, on the line through this bill and the bill of about that many checks
+     * (rounds split into more tickets step the bill up); null when one more check alone costs the target or more.
      */
     readonly checksForTarget: number | null;
   };
@@ -146,6 +162,8 @@ const BATCH_ENVELOPE_BYTES = 400;
 
 interface RoundFigures {
   rounds: number;
+  /** Probe invocations: a round is one ticket or more (shardRound). */
+  tickets: number;
   checkRuns: number;
   decideInvocations: number;
   roundMsTotal: number;
@@ -157,22 +175,24 @@ interface RoundFigures {
 }
 
 /**
- * The alarm metrics the stacks create for `config` (Observability, ProbeRegion and LinkHealthAlarms); test/infra counts
- * the metrics of the synthesized alarms against it. The agent sweep's schedule shares the control stack's DLQ of
- * given-up invocations, so agents add none.
+ * The alarm metrics the stacks create for `config` (Observability, StandbyAlarms, ProbeRegion and LinkHealthAlarms);
+ * test/infra counts the metrics of the synthesized alarms against it. The agent sweep's schedule shares the control
+ * stack's DLQ of given-up invocations, so agents add none.
  */
 export function alarmCountOf(config: FailoverConfig): AlarmCount {
   const links = dataPlaneLinksOf(config).length;
   const regions = config.regions.probe.length;
+  const dnsWriter = config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0;
   const counts = {
     deadLetterQueues: 3,
     dispatcher: 1,
-    dnsWriter: config.sites.some((s) => s.dns.some((r) => r.strategy === 'record-swap')) ? 1 : 0,
+    dnsWriter,
     silentRegions: 1,
     controlPlane: 4,
     linkAlarms: links * regions,
     // Each: its DLQ, FailedPublishes, SkippedChecks, StaleRounds; with data-plane links FailedHealthPublishes.
     probeRegions: regions * (links > 0 ? 5 : 4),
+    standby: config.regions.standby ? 2 + 1 + 1 + 1 + 3 + dnsWriter : 0,
   };
   return { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
 }
@@ -191,11 +211,30 @@ export function estimateCost(input: CostInput): CostReport {
   const doubled = bill({ ...input, config: withSitesRepeated(input.config, 2) });
   const total = report.totals.monthlyUsd;
   const marginal = (doubled.totals.monthlyUsd - total) / checks;
-  // The line through both bills: total(n) = intercept + marginal * n.
-  const intercept = total - marginal * checks;
-  const checksForTarget =
-    marginal < TARGET_PER_CHECK_USD ? Math.max(1, Math.floor(intercept / (TARGET_PER_CHECK_USD - marginal)) + 1) : null;
+  // Where the line through this bill and another of `copies` times the sites crosses the target:
+  // total(n) = intercept + slope * n.
+  const crossing = (slope: number) =>
+    slope < TARGET_PER_CHECK_USD
+      ? Math.max(1, Math.floor((total - slope * checks) / (TARGET_PER_CHECK_USD - slope)) + 1)
+      : null;
+  let checksForTarget = crossing(marginal);
+  // Further out the rounds may be split into more tickets (each one more probe invocation, running the control
+  // checks again), which the doubled bill does not show: one more step, on the line through the bill of about
+  // that many checks.
+  if (checksForTarget !== null && checksForTarget > 2 * checks) {
+    const copies = Math.ceil(checksForTarget / checks);
+    const far = bill({ ...input, config: withSitesRepeated(input.config, copies) });
+    checksForTarget = crossing((far.totals.monthlyUsd - total) / ((copies - 1) * checks));
+  }
   return { ...report, totals: { ...report.totals, marginalPerCheckUsd: marginal, checksForTarget } };
+}
+
+/**
+ * The bill of a configuration alone: estimateCost without what one more check adds and the checks for the target
+ * (which bill the configuration again with its sites repeated); `marginalPerCheckUsd` is the variable part per check.
+ */
+export function monthlyBill(input: CostInput): CostReport {
+  return bill(input);
 }
 
 /**
@@ -236,10 +275,17 @@ function bill(input: CostInput): CostReport {
   // Lambda: the probe function (ticks and rounds), then the control functions.
   add('Lambda', 'probe ticks: requests', ticks, 'lambdaRequest', true);
   add('Lambda', 'probe ticks: duration', (ticks * a.tickMs * gb(a.probeMemoryMb)) / 1000, 'lambdaGbSecondArm', true);
-  add('Lambda', 'probe rounds: requests', figures.rounds, 'lambdaRequest', false);
+  const capacity = ticketCapacityOf(config);
   add(
     'Lambda',
-    'probe rounds: duration',
+    `probe rounds: requests (one per round ticket of at most ${capacity} checks)`,
+    figures.tickets,
+    'lambdaRequest',
+    false,
+  );
+  add(
+    'Lambda',
+    'probe rounds: duration (each ticket runs the control checks too)',
     (figures.roundMsTotal * gb(a.probeMemoryMb)) / 1000,
     'lambdaGbSecondArm',
     false,
@@ -254,9 +300,20 @@ function bill(input: CostInput): CostReport {
   const decideInvocations = figures.decideInvocations;
   const transitions = a.transitionsPerSiteMonth * sites.length;
   const heartbeats = agentSites.length * ((MINUTES_PER_MONTH * 60) / a.agentHeartbeatSeconds);
+  // A transition that moves the active link hands each record-swap record of the site to the DNS writer: one FIFO
+  // message, and (records arriving apart) one writer invocation and one ChangeResourceRecordSets each.
+  const wantedStates = sum(
+    sites.map(
+      (s) => a.transitionsPerSiteMonth * a.linkChangeShare * s.dns.filter((r) => r.strategy === 'record-swap').length,
+    ),
+  );
+  // A sweep lists every record-swap zone, 300 record sets a page (its NS and SOA included).
+  const pagesPerSweep = sum([...recordSwapCountsByZone(sites).values()].map((n) => Math.ceil((n + 2) / 300)));
+  const standby = config.regions.standby;
   const invocations = {
     decide: decideInvocations,
     dispatch: transitions * a.dispatchesPerTransition,
+    dnsWriter: wantedStates,
     reconcile: RECONCILES_PER_MONTH,
     api: a.apiRequestsMonth,
     webhooks: a.webhookDeliveriesMonth,
@@ -265,6 +322,7 @@ function bill(input: CostInput): CostReport {
   const ms = {
     decide: decideInvocations * a.decideBaseMs + regionDecisions * a.decidePerSiteMs,
     dispatch: invocations.dispatch * a.dispatchMs,
+    dnsWriter: wantedStates * a.dnsWriterMs,
     reconcile: RECONCILES_PER_MONTH * (a.reconcileBaseMs + 500 * recordSwap),
     api: invocations.api * a.apiMs,
     webhooks: invocations.webhooks * 1000,
@@ -275,27 +333,80 @@ function bill(input: CostInput): CostReport {
   const groups = [
     { label: 'reconcile, API', keys: ['reconcile', 'api'] as const, fixed: true },
     { label: 'dispatch, webhooks, agent gateway', keys: ['dispatch', 'webhooks', 'agents'] as const, fixed: false },
+    ...(recordSwap > 0
+      ? [{ label: 'DNS writer (one run per wanted record state)', keys: ['dnsWriter'] as const, fixed: false }]
+      : []),
   ];
   for (const g of groups) {
     add('Lambda', `${g.label}: requests`, sum(g.keys.map((k) => invocations[k])), 'lambdaRequest', g.fixed);
     const gbs = (sum(g.keys.map((k) => ms[k])) * gb(a.controlMemoryMb)) / 1000;
     add('Lambda', `${g.label}: duration`, gbs, 'lambdaGbSecondArm', g.fixed);
   }
-  const otherInvocations = sum(groups.flatMap((g) => g.keys.map((k) => invocations[k])));
+  // The standby control region: its decider decides every batch too (its queue gets every round), its dispatcher
+  // is woken by every state write with actions (the replica's stream) and applies them when it holds the site's
+  // lease (so alerts and DNS changes are not doubled), and its reconciler runs on its own schedule, reading the
+  // shared cursor and leaving the sweep to the primary's while that one is saving it.
+  const standbyInvocations = standby
+    ? { decide: decideInvocations, dispatch: invocations.dispatch, reconcile: RECONCILES_PER_MONTH }
+    : { decide: 0, dispatch: 0, reconcile: 0 };
+  if (standby) {
+    const at = `standby control region (${standby})`;
+    add(
+      'Lambda',
+      `${at}: decide requests (every batch, as the primary)`,
+      standbyInvocations.decide,
+      'lambdaRequest',
+      false,
+    );
+    add('Lambda', `${at}: decide duration`, (ms.decide * gb(a.controlMemoryMb)) / 1000, 'lambdaGbSecondArm', false);
+    add(
+      'Lambda',
+      `${at}: dispatch requests (woken by every write with actions; applies them under the site's lease)`,
+      standbyInvocations.dispatch,
+      'lambdaRequest',
+      false,
+    );
+    add('Lambda', `${at}: dispatch duration`, (ms.dispatch * gb(a.controlMemoryMb)) / 1000, 'lambdaGbSecondArm', false);
+    add(
+      'Lambda',
+      `${at}: reconcile requests (leaving the sweep to the primary's)`,
+      standbyInvocations.reconcile,
+      'lambdaRequest',
+      true,
+    );
+    add(
+      'Lambda',
+      `${at}: reconcile duration`,
+      (standbyInvocations.reconcile * a.deferredReconcileMs * gb(a.controlMemoryMb)) / 1000,
+      'lambdaGbSecondArm',
+      true,
+    );
+  }
+  const otherInvocations =
+    sum(groups.flatMap((g) => g.keys.map((k) => invocations[k]))) +
+    standbyInvocations.dispatch +
+    standbyInvocations.reconcile;
   // Lambda traces every invocation at these rates (1 a second, then 5 %); the probe, decide and agent gateway
   // functions have tracing off (ProbeRegion, Decider, AgentGateway), the others keep the FailoverFunction default.
-  const fixedTraces = invocations.reconcile + invocations.api;
+  const fixedTraces = invocations.reconcile + invocations.api + standbyInvocations.reconcile;
   add(
     'X-Ray',
-    'traces of the dispatch and webhook functions',
+    `traces of the dispatch${recordSwap > 0 ? ', DNS writer' : ''} and webhook functions${standby ? ' (both control regions)' : ''}`,
     otherInvocations - fixedTraces - invocations.agents,
     'xrayTrace',
     false,
   );
-  add('X-Ray', 'traces of the reconcile and API functions', fixedTraces, 'xrayTrace', true);
+  add(
+    'X-Ray',
+    `traces of the reconcile and API functions${standby ? ' (reconcile in both control regions)' : ''}`,
+    fixedTraces,
+    'xrayTrace',
+    true,
+  );
 
   // SQS: every queue with a Lambda event source is polled, busy or idle.
-  const eventSourceQueues = regions.length + 2;
+  const fifoPolled = (recordSwap > 0 ? 2 : 1) * (standby ? 2 : 1);
+  const eventSourceQueues = regions.length + 1 + fifoPolled;
   const idleReceives = a.idleReceivesPerMinute * MINUTES_PER_MONTH;
   add(
     'SQS',
@@ -304,11 +415,18 @@ function bill(input: CostInput): CostReport {
     'sqsStandardRequest',
     true,
   );
-  add('SQS', "pollers' long polls on the observations queue (FIFO)", idleReceives, 'sqsFifoRequest', true);
   add(
     'SQS',
-    'round tickets: send, receive, delete',
-    figures.roundQueueSends + 2 * figures.rounds,
+    `pollers' long polls on the observations queue${recordSwap > 0 ? ' and the DNS writer queue' : ''} (FIFO)` +
+      (standby ? ', in both control regions' : ''),
+    idleReceives * fifoPolled,
+    'sqsFifoRequest',
+    true,
+  );
+  add(
+    'SQS',
+    `round tickets (${quantityText(figures.rounds === 0 ? 0 : figures.tickets / figures.rounds)} a round): send (10 a request), receive, delete`,
+    figures.roundQueueSends + 2 * figures.tickets,
     'sqsStandardRequest',
     false,
   );
@@ -319,6 +437,22 @@ function bill(input: CostInput): CostReport {
     'sqsFifoRequest',
     false,
   );
+  if (standby)
+    add(
+      'SQS',
+      `standby control region (${standby}): the same observation batches to its queue (FIFO): send, receive, delete`,
+      figures.sendRequests + 2 * figures.decideInvocations,
+      'sqsFifoRequest',
+      false,
+    );
+  if (recordSwap > 0)
+    add(
+      'SQS',
+      'DNS writer queue (FIFO): a wanted record state sent, received, deleted',
+      3 * wantedStates,
+      'sqsFifoRequest',
+      false,
+    );
   if (a.webhookDeliveriesMonth > 0)
     add('SQS', 'webhook tickets: send, receive, delete', 3 * a.webhookDeliveriesMonth, 'sqsStandardRequest', false);
 
@@ -383,14 +517,88 @@ function bill(input: CostInput): CostReport {
   add('DynamoDB', 'check history: one 5-minute row update per decision', rollupWrites, 'dynamoWriteUnit', false);
   add('DynamoDB', 'check history: hourly and daily rows, fold marks', foldWrites, 'dynamoWriteUnit', false);
   add('DynamoDB', 'check history: fold and API reads (eventually consistent)', historyReads, 'dynamoReadUnit', false);
+  if (recordSwap > 0) {
+    // The Route 53 budget is one token bucket item: a take is a consistent read and a conditional put (items well
+    // under 1 KB). The writer takes one per ChangeResourceRecordSets, the sweeping reconciler one per page and saves
+    // the cursor after each page (and reads it once a run, in each control region).
+    const takes = wantedStates + RECONCILES_PER_MONTH * pagesPerSweep;
+    add(
+      'DynamoDB',
+      'Route 53 budget (token bucket) puts and reconcile cursor saves',
+      takes + RECONCILES_PER_MONTH * pagesPerSweep,
+      'dynamoWriteUnit',
+      false,
+    );
+    add(
+      'DynamoDB',
+      'Route 53 budget reads and reconcile cursor reads',
+      takes + RECONCILES_PER_MONTH * (standby ? 2 : 1),
+      'dynamoReadUnit',
+      false,
+    );
+  }
+  if (standby) {
+    // The standby's decider reads each site's state (consistent) for every batch, finds the round applied and writes
+    // nothing; each dispatch of either region takes and gives up the site's lease, and the other region's dispatcher
+    // is refused it (a failed conditional put is billed as a write).
+    const standbyReads = sum(
+      sites.map((site) => {
+        const bytes = a.stateBaseBytes + a.stateBytesPerStreak * site.checks.length * regions.length;
+        return (figures.batchesBySite.get(site.id) ?? 0) * Math.ceil(bytes / 4096);
+      }),
+    );
+    add(
+      'DynamoDB',
+      `standby control region (${standby}): its decider's consistent state reads`,
+      standbyReads,
+      'dynamoReadUnit',
+      false,
+    );
+    add(
+      'DynamoDB',
+      "dispatch leases: each dispatch's take and give-up, the other region's refused take",
+      3 * invocations.dispatch,
+      'dynamoWriteUnit',
+      false,
+    );
+    // MRSC: a write is billed as a replicated write unit in every replica region (same price as a write unit);
+    // the witness is not billed. So every write unit above is billed again in the standby's replica.
+    const writes = sum(
+      lines.filter((l) => l.service === 'DynamoDB' && l.price === 'dynamoWriteUnit').map((l) => l.quantity),
+    );
+    add(
+      'DynamoDB',
+      `global table: every write above billed again in the ${standby} replica (replicated write units; the witness is not billed)`,
+      writes,
+      'dynamoWriteUnit',
+      false,
+    );
+    // Each write is sent to the other replica and the witness: at most 1 KB per write unit.
+    add(
+      'Data transfer',
+      `global table replication out of each writing region (to the other replica and the ${config.regions.witness} witness, 1 KB a write unit at most)`,
+      (2 * writes * 1024) / 1024 ** 3,
+      'dataTransferInterRegion',
+      false,
+    );
+  }
   const storageGb =
     (stateBytes + historyBytes + transitions * a.historyKbPerTransition * 1024 * a.historyRetentionMonths) / 1024 ** 3;
-  add('DynamoDB', 'storage (states, transitions, check history)', storageGb, 'dynamoStorage', false);
+  add(
+    'DynamoDB',
+    `storage (states, transitions, check history)${standby ? ', in each of the two replicas (the witness is not billed)' : ''}`,
+    storageGb * (standby ? 2 : 1),
+    'dynamoStorage',
+    false,
+  );
 
   add(
     'EventBridge Scheduler',
-    'probe ticks, reconcile sweeps' + (agentSites.length > 0 ? ', agent sweeps' : '') + ' (14 million free a month)',
-    ticks + RECONCILES_PER_MONTH + (agentSites.length > 0 ? MINUTES_PER_MONTH : 0),
+    'probe ticks, reconcile sweeps' +
+      (standby ? ' (both control regions)' : '') +
+      (agentSites.length > 0 ? ', agent sweeps' : '') +
+      ' (14 million free a month)',
+    ticks + RECONCILES_PER_MONTH * (standby ? 2 : 1) + (agentSites.length > 0 ? MINUTES_PER_MONTH : 0),
     'schedulerInvocation',
     true,
   );
@@ -453,6 +661,14 @@ function bill(input: CostInput): CostReport {
     'cloudwatchMetric',
     true,
   );
+  if (standby)
+    add(
+      'CloudWatch',
+      `standby control region (${standby}): its decider's metrics published every hour (outcomes per region, latency, decisions, regions reporting)`,
+      regions.length + 3,
+      'cloudwatchMetric',
+      true,
+    );
   if (links > 0)
     add(
       'CloudWatch',
@@ -471,7 +687,9 @@ function bill(input: CostInput): CostReport {
   const alarmCount = alarmCountOf(config);
   add(
     'CloudWatch',
-    'alarm metrics (dead-letter queues, dispatcher, DNS writer, silent regions, invalid messages, reconciler; per probe region its DLQ and 3 counters)',
+    'alarm metrics (dead-letter queues, dispatcher, DNS writer, silent regions, invalid messages, reconciler; per probe region its DLQ and 3 counters' +
+      (standby ? "; the standby's own" : '') +
+      ')',
     alarmCount.total - alarmCount.linkAlarms,
     'cloudwatchAlarm',
     true,
@@ -485,12 +703,13 @@ function bill(input: CostInput): CostReport {
       false,
     );
   add('CloudWatch', 'dashboard', 1, 'cloudwatchDashboard', true);
+  const decideRuns = invocations.decide + standbyInvocations.decide;
   const logBytes =
-    (ticks + figures.rounds + invocations.decide + otherInvocations) * a.lambdaLogBytesPerInvocation +
-    figures.rounds * a.roundLogBytes +
+    (ticks + figures.tickets + decideRuns + otherInvocations) * a.lambdaLogBytesPerInvocation +
+    figures.tickets * a.roundLogBytes +
     ticks * a.tickLogBytes +
-    invocations.decide * a.decideLogBytes +
-    figures.observations * a.decideLogBytesPerObservation +
+    decideRuns * a.decideLogBytes +
+    figures.observations * (standby ? 2 : 1) * a.decideLogBytesPerObservation +
     otherInvocations * a.otherLogBytes;
   const logGb = logBytes / 1024 ** 3;
   add('CloudWatch', 'logs ingested', logGb, 'cloudwatchLogIngest', false);
@@ -513,7 +732,13 @@ function bill(input: CostInput): CostReport {
     'secretsSecret',
     true,
   );
-  add('KMS', 'customer-managed key of the alert topics', 1, 'kmsKey', true);
+  add(
+    'KMS',
+    `customer-managed key of the alert topics${standby ? ' (one in each control region)' : ''}`,
+    standby ? 2 : 1,
+    'kmsKey',
+    true,
+  );
   add('KMS', 'requests (a data key per alert publish)', alerts, 'kmsRequest', false);
 
   const counted = lines.filter((l) => l.counted);
@@ -530,6 +755,8 @@ function bill(input: CostInput): CostReport {
       controlChecks: config.controlChecks.length,
       probeRegions: regions,
       controlRegion: config.regions.control,
+      ...(standby ? { standbyRegion: standby } : {}),
+      ...(config.regions.witness ? { witnessRegion: config.regions.witness } : {}),
       intervalsSeconds: [...new Set(sites.map((s) => s.policy.intervalSeconds))].sort((x, y) => x - y),
       gatedRecords: gated.length,
       dataPlaneLinks: links,
@@ -538,10 +765,14 @@ function bill(input: CostInput): CostReport {
     },
     workload: {
       roundsPerMonth: figures.rounds,
+      ticketsPerMonth: figures.tickets,
+      ticketCapacity: capacity,
       ticksPerMonth: ticks,
+      dnsChangesPerMonth: wantedStates,
+      reconcilePagesPerMonth: RECONCILES_PER_MONTH * pagesPerSweep,
       checkRunsPerMonth: figures.checkRuns,
       decisionsPerMonth: decisions,
-      roundMs: figures.rounds === 0 ? 0 : figures.roundMsTotal / figures.rounds,
+      roundMs: figures.tickets === 0 ? 0 : figures.roundMsTotal / figures.tickets,
       roundMsSource: input.measured ? 'measured' : 'assumed',
       ...(input.measured ? { measuredRounds: input.measured.rounds } : {}),
       customMetrics: metricsAlways,
@@ -576,6 +807,19 @@ function bill(input: CostInput): CostReport {
       "Hosted zones are the customer's and are not counted; neither are secrets that sites.yaml only references (inbound webhook sources).",
       'SMS prices are for US numbers; other countries differ widely. Email and SMS counts assume every subscriber gets every alert of its severity (site filters only lower them).',
       'Free tiers are per account and month, shared with everything else the account runs: the list-price total counts none of them.',
+      ...(recordSwap > 0
+        ? [
+            `Route 53 API requests are not billed, but share the account's 5 a second (the DNS writer's token bucket keeps to 4): about ${Math.round(wantedStates).toLocaleString('en-US')} ChangeResourceRecordSets and ${Math.round(RECONCILES_PER_MONTH * pagesPerSweep).toLocaleString('en-US')} ListResourceRecordSets (${pagesPerSweep} page(s) a sweep) a month.` +
+              (standby
+                ? " The standby's reconciler lists nothing while the primary's sweeps (it reads the shared cursor and leaves); when the primary is down it takes the same sweeps over, so the count stays the same."
+                : ''),
+          ]
+        : []),
+      ...(standby
+        ? [
+            `Two control regions: the standby (${standby}) decides every batch and is woken by every dispatch as the primary is, but an action is applied once (the site's lease), so alerts, SMS and DNS changes are not doubled; its replica bills every write again and stores the table again, the witness (${config.regions.witness ?? ''}) neither. Not counted, as with one region: the gsi1 index's own write units.`,
+          ]
+        : []),
     ],
   };
 }
@@ -583,6 +827,7 @@ function bill(input: CostInput): CostReport {
 function roundFigures(config: FailoverConfig, a: CostAssumptions, measured: MeasuredRounds | undefined): RoundFigures {
   const f: RoundFigures = {
     rounds: 0,
+    tickets: 0,
     checkRuns: 0,
     decideInvocations: 0,
     roundMsTotal: 0,
@@ -592,28 +837,37 @@ function roundFigures(config: FailoverConfig, a: CostAssumptions, measured: Meas
     batchesBySite: new Map(),
   };
   const checksOf = new Map(config.sites.map((s) => [s.id, s.checks.length]));
+  const capacity = ticketCapacityOf(config);
   for (const region of config.regions.probe) {
     const plan = planRounds(config, region, PLAN_START, PLAN_START + DAY_MS);
     const perMinute = new Map<number, number>();
     for (const round of plan) {
+      // The ticker queues a round as tickets of at most `capacity` checks (shardRound): one probe invocation each,
+      // each running the control checks too and sending its own sites' batches.
+      const tickets = shardRound(round, capacity);
       const minute = Math.floor(round.atMs / 60_000);
-      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
-      const siteIds = [...new Set(round.checks.map((c) => c.site).filter((s): s is string => s !== null))];
+      perMinute.set(minute, (perMinute.get(minute) ?? 0) + tickets.length);
       f.rounds += 1;
-      f.checkRuns += round.checks.length;
-      f.observations += round.checks.filter((c) => c.site !== null).length;
-      f.decideInvocations += Math.ceil(siteIds.length / a.decideBatchSize);
-      f.roundMsTotal += measured?.roundMs ?? modelledRoundMs(round.checks, config, a);
-      f.sendRequests += sendRequestsOf(
-        siteIds.map((s) => BATCH_ENVELOPE_BYTES + (checksOf.get(s) ?? 0) * a.observationBytes),
-      );
-      for (const s of siteIds) f.batchesBySite.set(s, (f.batchesBySite.get(s) ?? 0) + 1);
+      f.tickets += tickets.length;
+      for (const ticket of tickets) {
+        const siteIds = [...new Set(ticket.checks.map((c) => c.site).filter((s): s is string => s !== null))];
+        f.checkRuns += ticket.checks.length;
+        f.observations += ticket.checks.filter((c) => c.site !== null).length;
+        f.decideInvocations += Math.ceil(siteIds.length / a.decideBatchSize);
+        f.roundMsTotal += measured?.roundMs ?? modelledRoundMs(ticket.checks, config, a);
+        f.sendRequests += sendRequestsOf(
+          siteIds.map((s) => BATCH_ENVELOPE_BYTES + (checksOf.get(s) ?? 0) * a.observationBytes),
+        );
+        for (const s of siteIds) f.batchesBySite.set(s, (f.batchesBySite.get(s) ?? 0) + 1);
+      }
     }
+    // A tick queues the next minute's tickets ten to a SendMessageBatch request.
     for (const n of perMinute.values()) f.roundQueueSends += Math.ceil(n / 10);
   }
   const scale = (n: number) => n * DAYS_PER_MONTH;
   return {
     rounds: scale(f.rounds),
+    tickets: scale(f.tickets),
     checkRuns: scale(f.checkRuns),
     decideInvocations: scale(f.decideInvocations),
     roundMsTotal: scale(f.roundMsTotal),
@@ -672,6 +926,19 @@ function healthPutsPerMonth(config: FailoverConfig): number {
     for (const samples of perRound.values()) total += Math.ceil(samples / 1000) * HOURS_PER_MONTH;
   }
   return total;
+}
+
+/** Record-swap records per hosted zone. */
+function recordSwapCountsByZone(sites: readonly SiteConfig[]): Map<string, number> {
+  const zones = new Map<string, number>();
+  for (const r of sites.flatMap((s) => s.dns))
+    if (r.strategy === 'record-swap') zones.set(r.hostedZoneId, (zones.get(r.hostedZoneId) ?? 0) + 1);
+  return zones;
+}
+
+/** 1, 2.5: a mean count for a label. */
+function quantityText(n: number): string {
+  return String(Number(n.toFixed(2)));
 }
 
 function gatedOf(sites: readonly SiteConfig[]) {

@@ -59,6 +59,7 @@ export const PRICES = {
   kmsKey: price(1, 'customer-managed key-month', 'kms'),
   kmsRequest: price(0.03 / 1e4, 'KMS request', 'kms'),
   xrayTrace: price(5 / 1e6, 'trace recorded', 'xray'),
+  dataTransferInterRegion: price(0.02, 'GB sent to another region (inter-region data transfer, US and EU)', 'ec2'),
 } as const satisfies Record<string, UnitPrice>;
 
 export type PriceId = keyof typeof PRICES;

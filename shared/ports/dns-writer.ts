@@ -53,8 +53,13 @@ export interface ReconcileCursor {
   readonly next: ListingPosition | null;
 }
 
-/** Keeps the reconciler's cursor between sweeps. */
+/** The cursor as kept, with when a sweep last saved it (absent in a cursor saved before that was kept). */
+export interface StoredReconcileCursor extends ReconcileCursor {
+  readonly savedAtMs?: number;
+}
+
+/** Keeps the reconciler's cursor between sweeps (one item, shared by both control regions' reconcilers). */
 export interface ReconcileCursorStore {
-  load(): Promise<ReconcileCursor | null>;
-  save(cursor: ReconcileCursor | null): Promise<void>;
+  load(): Promise<StoredReconcileCursor | null>;
+  save(cursor: ReconcileCursor, savedAtMs: number): Promise<void>;
 }

@@ -39,7 +39,27 @@ export interface ReconcileZonesOutput extends ReconcileDnsOutput {
   readonly resumedFrom: ReconcileCursor | null;
   /** Zones whose listing failed; the next sweep resumes there. */
   readonly failedZones: readonly { readonly hostedZoneId: string; readonly error: unknown }[];
+  /** The sweep was left to another reconciler, which saved the cursor within `deferToSweepsWithinMs`. */
+  readonly deferred: boolean;
 }
+
+/** What one sweep is asked to do. */
+export interface ReconcileZonesInput {
+  /** When the sweep stops, ms. */
+  readonly deadline: number;
+  /**
+   * Leave the sweep (read no page) when another sweep saved the cursor less than this long ago: the standby control
+   * region's reconciler defers to the primary's while that one is sweeping. @default - never defer
+   */
+  readonly deferToSweepsWithinMs?: number;
+}
+
+/**
+ * How long the standby's reconciler leaves the sweeps to the primary's after the primary last saved the cursor: two
+ * sweep periods (a sweep saves the cursor after every page), so one failed or empty sweep of the primary is not
+ * taken for an outage.
+ */
+export const STANDBY_DEFERS_MS = 10 * 60_000;
 
 /** How long after a site's change of mode its records may still answer the old values without being drift. */
 export const DRIFT_GRACE_MS = 5 * 60_000;
@@ -55,11 +75,12 @@ interface Managed {
  * sets a call) instead of one read per record: every managed record a page covers is compared with its site's
  * state, and drift becomes a `dns-drift` transition with a repair action, as in reconcileDns. The sweep resumes
  * where the previous one stopped (the cursor is saved after every page), goes through every zone at most once,
- * takes one low-priority token of the shared budget per page, and stops at the deadline.
+ * takes one low-priority token of the shared budget per page, and stops at the deadline. With
+ * `deferToSweepsWithinMs`, a sweep that finds the cursor saved more recently than that does nothing (`deferred`).
  */
 export async function reconcileZones(
   deps: ReconcileZonesDeps,
-  input: { readonly deadline: number },
+  input: ReconcileZonesInput,
 ): Promise<ReconcileZonesOutput> {
   const wait = deps.wait ?? ((ms: number) => sleep(ms));
   const minInterval = deps.minPageIntervalMs ?? 1000;
@@ -81,9 +102,13 @@ export async function reconcileZones(
     failed: [] as { site: string; error: unknown }[],
     failedZones: [] as { hostedZoneId: string; error: unknown }[],
   };
-  if (zones.length === 0) return { ...out, resumedFrom: null };
+  if (zones.length === 0) return { ...out, resumedFrom: null, deferred: false };
   const stored = await deps.cursor.load();
-  const resumedFrom = stored && byZone.has(stored.hostedZoneId) ? stored : null;
+  const within = input.deferToSweepsWithinMs;
+  if (within !== undefined && stored?.savedAtMs !== undefined && deps.clock.now() - stored.savedAtMs < within)
+    return { ...out, resumedFrom: null, deferred: true };
+  const resumedFrom =
+    stored && byZone.has(stored.hostedZoneId) ? { hostedZoneId: stored.hostedZoneId, next: stored.next } : null;
   let cursor: ReconcileCursor = resumedFrom ?? { hostedZoneId: zones[0]!, next: null };
   let lastPageAt = -Infinity;
 
@@ -120,9 +145,9 @@ export async function reconcileZones(
       out.zonesCompleted++;
       cursor = { hostedZoneId: zones[(zones.indexOf(zone) + 1) % zones.length]!, next: null };
     }
-    await deps.cursor.save(cursor);
+    await deps.cursor.save(cursor, deps.clock.now());
   }
-  return { ...out, resumedFrom };
+  return { ...out, resumedFrom, deferred: false };
 }
 
 async function compare(

@@ -52,13 +52,14 @@ describe('failover cost', () => {
     // 5-minute rows (one write per decision: 1.6 cents per check, docs/cost.md) came in, on the target before.
     expect(totals.marginalPerCheckUsd).toBeLessThan(0.05);
     expect(totals.perCheckUsd).toBeGreaterThan(0.05);
-    expect(totals.perCheckUsd).toBeLessThan(0.17);
+    expect(totals.perCheckUsd).toBeLessThan(0.175);
     expect(totals.afterFreeTierPerCheckUsd).toBeGreaterThan(0.06);
     // The alarms of issue 14 (the reconciler's, invalid messages, the DNS writer's, skipped checks and stale rounds per
-    // region) add about 1.3 cents.
-    expect(totals.afterFreeTierPerCheckUsd).toBeLessThan(0.08);
-    // Each probe region alarms on SkippedChecks and StaleRounds too, the DNS writer on its age (issue 14).
-    expect(totals.fixedUsd).toBeLessThan(11.7);
+    // region) add about 1.3 cents; the DNS writer's FIFO queue, polled by its event source, 0.3.
+    expect(totals.afterFreeTierPerCheckUsd).toBeLessThan(0.085);
+    // Each probe region alarms on SkippedChecks and StaleRounds too, the DNS writer on its age (issue 14), and the DNS
+    // writer's queue is polled whether or not it holds anything ($0.33).
+    expect(totals.fixedUsd).toBeLessThan(12);
     expect(totals.checksForTarget).toBeGreaterThan(100);
     expect(totals.checksForTarget).toBeLessThan(5000);
     const history = report.lines.filter((l: { item: string }) => l.item.startsWith('check history'));

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { FailoverConfig } from '../../shared/config/model.ts';
 import { DEFAULT_ASSUMPTIONS } from '../../shared/cost/assumptions.ts';
-import { estimateCost, TARGET_PER_CHECK_USD, withSitesRepeated, type CostReport } from '../../shared/cost/model.ts';
+import {
+  estimateCost,
+  monthlyBill,
+  TARGET_PER_CHECK_USD,
+  withSitesRepeated,
+  type CostReport,
+} from '../../shared/cost/model.ts';
 import { PRICES } from '../../shared/cost/prices.ts';
 
 /** One region, one site, three checks (HTTPS with a body assertion, TCP, DNS), every minute. */
@@ -231,10 +237,11 @@ describe('against the target of 5 cents per check', () => {
     // The straight line through 100 and 200 checks; the bill of that many checks (rounded up to whole copies of the
     // 20 sites) is under the target, the bill of half as many is not.
     const at = (checks: number) =>
-      estimateCost({ config: withSitesRepeated(config, Math.ceil(checks / 100)) }).totals.perCheckUsd;
+      monthlyBill({ config: withSitesRepeated(config, Math.ceil(checks / 100)) }).totals.perCheckUsd;
     expect(at(needed)).toBeLessThan(TARGET_PER_CHECK_USD);
     expect(at(needed / 2)).toBeGreaterThan(TARGET_PER_CHECK_USD);
-    // Since the check history, about 3,000 checks: it plans the rounds of 620 and 320 sites (100 s on a loaded machine).
+    // About 4,150 checks since round tickets are priced (3,565 on the line through 100 and 200 checks alone, where the
+    // bill is still over): it plans the rounds of 840 and 420 sites besides estimateCost's 20, 40 and 720.
   }, 300_000);
 
   it('says never when one more check alone costs the target (a site with an agent and a gated record)', () => {
@@ -261,3 +268,203 @@ describe('the data plane in the bill', () => {
     expect(line(report, 'CloudWatch', 'PutMetricData of LinkHealth').quantity).toBe(regions * 43_800);
   });
 });
+
+/** Sites of two TCP checks each, every minute from one region, for the tests below; `extra` goes under `sites`. */
+function configOf(yaml: string): FailoverConfig {
+  const { config, diagnostics } = parseConfig(yaml);
+  expect(diagnostics).toEqual([]);
+  return config!;
+}
+const siteYaml = (id: string, n: number, dns = '') => `  - id: ${id}
+    links:
+      - { id: dsl, role: primary, address: 192.0.2.${n} }
+      - { id: lte, role: backup, address: 198.51.100.${n} }
+    checks:
+      - { id: a, link: dsl, tcp: { host: 192.0.2.${n}, port: 443 } }
+      - { id: b, link: lte, tcp: { host: 198.51.100.${n}, port: 443 } }
+${dns}`;
+const recordsYaml = (id: string, n: number, names: readonly string[]) =>
+  '    dns:\n' +
+  names
+    .map(
+      (name) => `      - zone: example.com
+        hostedZoneId: Z0123456789ABC
+        name: ${name}.${id}.example.com
+        type: A
+        values: { dsl: [192.0.2.${n}], lte: [198.51.100.${n}] }
+`,
+    )
+    .join('');
+
+describe('round tickets in the bill', () => {
+  // Three sites of two checks and one control check; a ticket holds 3 checks: the control check and one site.
+  const config = configOf(`version: 1
+regions: { probe: [eu-west-1], control: eu-west-1 }
+probing: { concurrency: 8, jitterMs: 0, maxChecksPerTicket: 3 }
+controlChecks:
+  - { id: ctl, tcp: { host: 192.0.2.250, port: 443 } }
+sites:
+${siteYaml('s1', 1)}${siteYaml('s2', 2)}${siteYaml('s3', 3)}`);
+  const report = estimateCost({ config, assumptions: ASSUMPTIONS });
+
+  it('runs each ticket as a probe invocation of its own, the control checks in every one', () => {
+    expect(report.workload).toMatchObject({
+      roundsPerMonth: MINUTES,
+      ticketsPerMonth: 3 * MINUTES,
+      ticketCapacity: 3,
+      // 3 tickets of 3 checks: the control check runs three times a round.
+      checkRunsPerMonth: 9 * MINUTES,
+      decisionsPerMonth: 3 * MINUTES,
+    });
+    expect(line(report, 'Lambda', 'probe rounds: requests').quantity).toBe(3 * MINUTES);
+    expect(line(report, 'Lambda', 'probe rounds: requests').item).toContain('at most 3 checks');
+    // A ticket of 3 checks, one wave: 100 overhead + 200 + half the tickets wait 2 x 5,000 + 2,000 (the default
+    // TCP timeout 5,000, confirm retry 2,000), at 1 GB.
+    const ticketMs = 100 + 200 + 0.5 * (2 * 5000 + 2000);
+    expect(line(report, 'Lambda', 'probe rounds: duration').quantity).toBeCloseTo((3 * MINUTES * ticketMs) / 1000, 6);
+    // Each ticket's one site batch: one decide invocation, a FIFO send, a receive and a delete.
+    expect(line(report, 'Lambda', 'decide: requests').quantity).toBe(3 * MINUTES);
+    expect(line(report, 'SQS', 'observation batches (FIFO)').quantity).toBe(3 * 3 * MINUTES);
+  });
+
+  it('prices the ticket messages: the minute of 3 tickets sent in one batch request, each received and deleted', () => {
+    const tickets = line(report, 'SQS', 'round tickets');
+    expect(tickets.item).toBe('round tickets (3 a round): send (10 a request), receive, delete');
+    expect(tickets.quantity).toBe(MINUTES + 2 * 3 * MINUTES);
+    expect(tickets.monthlyUsd).toBeCloseTo(7 * MINUTES * 0.4e-6, 12);
+  });
+
+  it('splits the rounds of many sites into tickets, which the doubled bill of a small fleet does not show', () => {
+    // One ticket a round holds every site of cost-20-sites.yaml until 768 checks; beyond, each round is split.
+    const example = configOf(readFileSync('examples/cost-20-sites.yaml', 'utf8'));
+    const one = monthlyBill({ config: withSitesRepeated(example, 1) });
+    expect(one.workload.ticketsPerMonth).toBe(one.workload.roundsPerMonth);
+    const eight = monthlyBill({ config: withSitesRepeated(example, 8) });
+    // 800 site checks and 2 control checks: two tickets of 402 checks a round.
+    expect(eight.workload.ticketsPerMonth).toBe(2 * eight.workload.roundsPerMonth);
+    expect(eight.workload.checkRunsPerMonth).toBe(eight.workload.roundsPerMonth * 804);
+  }, 120_000);
+});
+
+describe('the DNS writer in the bill', () => {
+  // One site, two record-swap records in one zone; 3 transitions a month, half of them moving the active link.
+  const config = configOf(`version: 1
+regions: { probe: [eu-west-1], control: eu-west-1 }
+probing: { concurrency: 8, jitterMs: 0 }
+sites:
+${siteYaml('shop', 1, recordsYaml('shop', 1, ['www', 'vpn']))}`);
+  const report = estimateCost({ config, assumptions: { ...ASSUMPTIONS, linkChangeShare: 0.5, dnsWriterMs: 300 } });
+  // 3 transitions x 0.5 x 2 records.
+  const wanted = 3;
+  const sweeps = 8760;
+
+  it('prices a FIFO message, a writer invocation and a ChangeResourceRecordSets per wanted record state', () => {
+    expect(report.workload).toMatchObject({ dnsChangesPerMonth: wanted, reconcilePagesPerMonth: sweeps });
+    expect(line(report, 'SQS', 'DNS writer queue (FIFO)').quantity).toBe(3 * wanted);
+    expect(line(report, 'SQS', 'DNS writer queue (FIFO)').unitUsd).toBe(0.5 / 1e6);
+    expect(line(report, 'Lambda', 'DNS writer (one run per wanted record state): requests').quantity).toBe(wanted);
+    // 300 ms at 512 MB.
+    expect(line(report, 'Lambda', 'DNS writer (one run per wanted record state): duration').quantity).toBeCloseTo(
+      wanted * 0.3 * 0.5,
+      9,
+    );
+    // Its queue is polled like every queue with an event source, idle or not: beside the observations queue.
+    expect(line(report, 'SQS', "pollers' long polls on the observations queue and the DNS writer queue").quantity).toBe(
+      2 * 10 * MINUTES,
+    );
+    expect(report.workload.alarms).toMatchObject({ dnsWriter: 1, standby: 0 });
+  });
+
+  it("prices the token bucket: a consistent read and a put per Route 53 request, the writer's and the sweeps'", () => {
+    // The writer's 3 changes; a page a sweep (2 records, the zone's NS and SOA), and a cursor save after it.
+    expect(line(report, 'DynamoDB', 'Route 53 budget (token bucket) puts').quantity).toBe(wanted + 2 * sweeps);
+    // A take's read each, and the cursor read once a sweep.
+    expect(line(report, 'DynamoDB', 'Route 53 budget reads').quantity).toBe(wanted + 2 * sweeps);
+    expect(report.notes.join(' ')).toContain('about 3 ChangeResourceRecordSets and 8,760 ListResourceRecordSets');
+  });
+
+  it('has no DNS writer line without record-swap records', () => {
+    const none = estimateCost({ config: tinyConfig(), assumptions: ASSUMPTIONS });
+    expect(none.lines.filter((l) => /^DNS writer|DNS writer queue|Route 53 budget/.test(l.item))).toEqual([]);
+    expect(none.workload.dnsChangesPerMonth).toBe(0);
+  });
+});
+
+describe('the standby control region in the bill', () => {
+  const yaml = (control: string) => `version: 1
+regions: { probe: [us-east-1], control: ${control} }
+probing: { concurrency: 8, jitterMs: 0 }
+sites:
+${siteYaml('shop', 1, recordsYaml('shop', 1, ['www']))}`;
+  const one = estimateCost({ config: configOf(yaml('us-west-2')), assumptions: ASSUMPTIONS });
+  const two = estimateCost({
+    config: configOf(yaml('[us-west-2, us-east-2], witness: us-east-1')),
+    assumptions: ASSUMPTIONS,
+  });
+  const standby = (service: string, item: string) => line(two, service, `standby control region (us-east-2): ${item}`);
+
+  it('runs a second decider on every batch, a second dispatcher on every write, a reconciler that defers', () => {
+    expect(two.configuration).toMatchObject({ standbyRegion: 'us-east-2', witnessRegion: 'us-east-1' });
+    expect(standby('Lambda', 'decide requests').quantity).toBe(line(one, 'Lambda', 'decide: requests').quantity);
+    expect(standby('Lambda', 'decide duration').quantity).toBeCloseTo(
+      line(one, 'Lambda', 'decide: duration').quantity,
+      9,
+    );
+    // 3 transitions x 2 dispatches, each woken in both regions.
+    expect(standby('Lambda', 'dispatch requests').quantity).toBe(6);
+    // Every 5 minutes, 50 ms at 512 MB, reading the cursor the primary saved.
+    expect(standby('Lambda', 'reconcile requests').quantity).toBe(8760);
+    expect(standby('Lambda', 'reconcile duration').quantity).toBeCloseTo(8760 * 0.05 * 0.5, 9);
+    expect(line(two, 'EventBridge Scheduler', 'probe ticks').quantity).toBe(43_800 + 2 * 8760);
+    // Alerts and DNS changes are applied once, under the lease: not doubled.
+    for (const [service, item] of [
+      ['SNS', 'alert publishes'],
+      ['SQS', 'DNS writer queue'],
+      ['Lambda', 'DNS writer'],
+    ] as const)
+      expect(line(two, service, item).quantity).toBe(line(one, service, item).quantity);
+  });
+
+  it('sends every observation batch to both queues, and polls both regions FIFO queues', () => {
+    const batches = line(one, 'SQS', 'observation batches (FIFO)').quantity;
+    expect(standby('SQS', 'the same observation batches').quantity).toBe(batches);
+    // Observations and DNS writer queues, in each region.
+    expect(line(two, 'SQS', "pollers' long polls on the observations queue").quantity).toBe(4 * 10 * MINUTES);
+  });
+
+  it('bills every write again in the replica, the storage twice, and the replication transfer; not the witness', () => {
+    const writeLines = two.lines.filter((l) => l.service === 'DynamoDB' && l.price === 'dynamoWriteUnit');
+    const replicated = line(two, 'DynamoDB', 'global table: every write above billed again');
+    const others = writeLines.filter((l) => l !== replicated);
+    expect(replicated.quantity).toBeCloseTo(sum(others.map((l) => l.quantity)), 9);
+    // The lease: each of the 6 dispatches takes and gives up, the other region's take is refused.
+    expect(line(two, 'DynamoDB', 'dispatch leases').quantity).toBe(18);
+    // The standby's decider reads the state of 1,000 + 10 x 2 checks x 1 region bytes (1 unit) every decision.
+    expect(standby('DynamoDB', "its decider's consistent state reads").quantity).toBe(43_800);
+    // Sent to the other replica and the witness, 1 KB a write unit at most.
+    expect(line(two, 'Data transfer', 'global table replication').quantity).toBeCloseTo(
+      (2 * replicated.quantity) / 1024 ** 2,
+      12,
+    );
+    expect(line(two, 'Data transfer', 'global table replication').unitUsd).toBe(0.02);
+    const storage = (r: CostReport) => line(r, 'DynamoDB', 'storage').quantity;
+    expect(storage(two)).toBeCloseTo(2 * storage(one), 12);
+  });
+
+  it("prices the standby's alarms, its decider's metrics and its alert topics' key", () => {
+    // Its 2 DLQs, dispatcher, silent regions, invalid messages, the reconciler's 3, the DNS writer's age.
+    expect(two.workload.alarms.standby).toBe(9);
+    expect(two.workload.alarms.total - one.workload.alarms.total).toBe(9);
+    expect(line(two, 'CloudWatch', 'alarm metrics').quantity - line(one, 'CloudWatch', 'alarm metrics').quantity).toBe(
+      9,
+    );
+    // ProbeOutcome of the one probe region, ProbeLatency, DecisionLatency, RegionsReporting.
+    expect(standby('CloudWatch', "its decider's metrics").quantity).toBe(4);
+    expect(line(two, 'KMS', 'customer-managed key').quantity).toBe(2);
+    expect(two.totals.monthlyUsd).toBeGreaterThan(one.totals.monthlyUsd);
+  });
+});
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
