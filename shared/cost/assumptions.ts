@@ -41,8 +41,10 @@ export interface CostAssumptions {
   readonly dispatchesPerTransition: number;
   /** Dispatch invocation, ms. */
   readonly dispatchMs: number;
-  /** Reconcile sweep: fixed part, ms (record-swap records add 500 ms each: reads are paced at 2 a second). */
+  /** Reconcile sweep: fixed part, ms. */
   readonly reconcileBaseMs: number;
+  /** Reconcile sweep: each listing page of a record-swap zone (300 records), ms: pages are paced at one a second. */
+  readonly reconcilePageMs: number;
   /** A standby reconcile run that leaves the sweep to the primary (one read of the cursor), ms. */
   readonly deferredReconcileMs: number;
   /** Share of transitions that move a site's active link, and so rewrite its record-swap records. */
@@ -110,6 +112,7 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   dispatchesPerTransition: 2,
   dispatchMs: 400,
   reconcileBaseMs: 300,
+  reconcilePageMs: 1000,
   deferredReconcileMs: 50,
   linkChangeShare: 1,
   dnsWriterMs: 400,
@@ -159,7 +162,8 @@ export const ASSUMPTION_TEXT: Readonly<Record<keyof CostAssumptions, string>> = 
   criticalAlertShare: 'share of alerts that are critical (SMS and email)',
   dispatchesPerTransition: 'dispatcher invocations per transition',
   dispatchMs: 'dispatch invocation, ms',
-  reconcileBaseMs: 'reconcile sweep, fixed part, ms (plus 500 ms per record-swap record: reads paced at 2/s)',
+  reconcileBaseMs: 'reconcile sweep, fixed part, ms',
+  reconcilePageMs: 'reconcile sweep, per listing page of a record-swap zone (300 records), ms: pages paced at 1/s',
   deferredReconcileMs:
     "standby reconcile run that leaves the sweep to the primary's (it read the shared cursor, saved recently), ms",
   linkChangeShare:

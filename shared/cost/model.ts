@@ -323,7 +323,7 @@ function bill(input: CostInput): CostReport {
     decide: decideInvocations * a.decideBaseMs + regionDecisions * a.decidePerSiteMs,
     dispatch: invocations.dispatch * a.dispatchMs,
     dnsWriter: wantedStates * a.dnsWriterMs,
-    reconcile: RECONCILES_PER_MONTH * (a.reconcileBaseMs + 500 * recordSwap),
+    reconcile: RECONCILES_PER_MONTH * (a.reconcileBaseMs + a.reconcilePageMs * pagesPerSweep),
     api: invocations.api * a.apiMs,
     webhooks: invocations.webhooks * 1000,
     agents: invocations.agents * a.agentGatewayMs,

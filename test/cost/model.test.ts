@@ -383,6 +383,17 @@ ${siteYaml('shop', 1, recordsYaml('shop', 1, ['www', 'vpn']))}`);
     expect(report.notes.join(' ')).toContain('about 3 ChangeResourceRecordSets and 8,760 ListResourceRecordSets');
   });
 
+  it('prices the reconcile sweep by the zone pages it reads, one a second, not by the records', () => {
+    const duration = (pageMs: number) =>
+      line(
+        estimateCost({ config, assumptions: { ...ASSUMPTIONS, linkChangeShare: 0.5, reconcilePageMs: pageMs } }),
+        'Lambda',
+        'reconcile, API: duration',
+      ).quantity;
+    // One page a sweep (one zone of 2 records): 1 s more of a page adds 8,760 s a month at 512 MB.
+    expect(duration(2000) - duration(1000)).toBeCloseTo(sweeps * 1 * 0.5, 6);
+  });
+
   it('has no DNS writer line without record-swap records', () => {
     const none = estimateCost({ config: tinyConfig(), assumptions: ASSUMPTIONS });
     expect(none.lines.filter((l) => /^DNS writer|DNS writer queue|Route 53 budget/.test(l.item))).toEqual([]);
