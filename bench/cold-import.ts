@@ -10,26 +10,31 @@ import { esbuildOptionsOf, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../infra/cons
 
 export const REPO = fileURLToPath(new URL('../', import.meta.url));
 
-// What the handlers read at import; no request is made, so the values need only be well formed.
-export const HANDLER_ENV: Record<string, string> = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  POWERTOOLS_SERVICE_NAME: 'failover-bench',
-  STATE_TABLE_NAME: 'failover-state',
-  OBSERVATIONS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-observations.fifo',
-  ROUNDS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-rounds',
-  WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:failover-warning',
-  CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:failover-critical',
-  API_KEY_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper',
-  WEBHOOK_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-keys',
-  WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-webhooks',
-  AGENT_CHALLENGE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:challenge',
-  AGENT_SIGNING_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:signing',
-  AGENT_CALLBACK_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/v1',
-  DNS_CHANGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/failover-dns-Z0000FLEET0.fifo',
-};
+// What the handlers read at import; no request is made, so the values need only be well formed. The resources are
+// the control region's (the probe function refuses an observations queue in another region than the configuration's).
+export function handlerEnv(controlRegion: string): Record<string, string> {
+  const sqs = `https://sqs.${controlRegion}.amazonaws.com/123456789012`;
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${controlRegion}:123456789012:${resource}`;
+  return {
+    AWS_REGION: controlRegion,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: 'failover-bench',
+    STATE_TABLE_NAME: 'failover-state',
+    OBSERVATIONS_QUEUE_URL: `${sqs}/failover-observations.fifo`,
+    ROUNDS_QUEUE_URL: `${sqs}/failover-rounds`,
+    WARNING_TOPIC_ARN: arn('sns', 'failover-warning'),
+    CRITICAL_TOPIC_ARN: arn('sns', 'failover-critical'),
+    API_KEY_PEPPER_SECRET_ARN: arn('secretsmanager', 'secret:pepper'),
+    WEBHOOK_KEY_SECRET_ARN: arn('secretsmanager', 'secret:webhook-keys'),
+    WEBHOOK_QUEUE_URL: `${sqs}/failover-webhooks`,
+    AGENT_CHALLENGE_SECRET_ARN: arn('secretsmanager', 'secret:challenge'),
+    AGENT_SIGNING_KEY_SECRET_ARN: arn('secretsmanager', 'secret:signing'),
+    AGENT_CALLBACK_URL: `https://abc123.execute-api.${controlRegion}.amazonaws.com/v1`,
+    DNS_CHANGE_QUEUE_URL: `${sqs}/failover-dns-Z0000FLEET0.fifo`,
+  };
+}
 
 export interface Spread {
   readonly min: number;
@@ -54,7 +59,7 @@ export interface Cold {
 }
 
 /** A cold import of `bundle` in a fresh process; of nothing at all when `bundle` is undefined (the floor). */
-export function coldImport(bundle: string | undefined, env: Record<string, string> = HANDLER_ENV): Promise<Cold> {
+export function coldImport(bundle: string | undefined, env: Record<string, string>): Promise<Cold> {
   const script =
     'const t = process.cpuUsage();' +
     (bundle ? `await import(${JSON.stringify(pathToFileURL(bundle).href)});` : '') +

@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { CONFIG_DEFINE, CONFIG_FILE, LAMBDA_ENTRIES } from '../infra/constructs/lambda-bundling.ts';
 import { DEFAULT_CONFIG_FILE } from '../infra/config.ts';
 import { configJsonOf } from '../shared/config/load.ts';
-import { bundleHandler as bundle, checkout, coldImport, REPO, spread, stats, type Cold } from './cold-import.ts';
+import {
+  bundleHandler as bundle,
+  checkout,
+  coldImport,
+  handlerEnv,
+  REPO,
+  spread,
+  stats,
+  type Cold,
+} from './cold-import.ts';
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 7));
 // The last commit whose handlers bundled every zod locale and the YAML parser.
@@ -30,6 +39,7 @@ const work = await mkdtemp(join(tmpdir(), 'failover-bench-cold-'));
 try {
   const yaml = await readFile(join(REPO, DEFAULT_CONFIG_FILE), 'utf8');
   const { config, json } = configJsonOf(yaml);
+  const env = handlerEnv(config.regions.control);
   // The after bundles read the configuration file beside them, as deployed; older sources had it inlined, as the
   // YAML text or as the first JSON format: defining both leaves each its own.
   await writeFile(join(work, CONFIG_FILE), json);
@@ -68,11 +78,11 @@ try {
   };
   for (let run = -1; run < RUNS; run++) {
     for (const handler of HANDLERS) {
-      const floor = await coldImport(undefined);
+      const floor = await coldImport(undefined, env);
       // Alternating which variant goes first, so that neither always runs on a warmer cache.
       const order: Variant[] = run % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
       const cold: Partial<Record<Variant, Cold>> = {};
-      for (const variant of order) cold[variant] = await coldImport(files.get(`${handler} ${variant}`));
+      for (const variant of order) cold[variant] = await coldImport(files.get(`${handler} ${variant}`), env);
       if (run < 0) continue;
       record('floor', floor);
       for (const variant of order) record(`${handler} ${variant}`, cold[variant]!);

@@ -36,7 +36,7 @@ import { simulateBaseline, simulateDnsWriter, type DnsSimulationResult } from '.
 import type { Observation, ObservationBatch } from '../shared/contracts/observation.ts';
 import { planRounds, planTickets, ticketCapacityOf } from '../shared/probes/schedule.ts';
 import { fleetConfigYaml } from '../test/support/fleet-config.ts';
-import { bundleHandler, checkout, coldImport, HANDLER_ENV, REPO, spread, stats } from './cold-import.ts';
+import { bundleHandler, checkout, coldImport, handlerEnv, REPO, spread, stats } from './cold-import.ts';
 import { startLoopbackSqs } from './loopback-sqs.ts';
 
 const SITES = Number(process.env.BENCH_FLEET_SITES ?? 5000);
@@ -271,6 +271,12 @@ async function coldSection(config: FailoverConfig, oldJson: string, work: string
   const reads = ['index', 'every-site', 'eager'] as const;
   const cpu = new Map<string, number[]>();
   const variants = ['before', 'after', 'example'] as const;
+  // The fleet's control region, or the example's for the bundle that carries the example.
+  const envs = {
+    before: handlerEnv(config.regions.control),
+    after: handlerEnv(config.regions.control),
+    example: handlerEnv(example.regions.control),
+  };
   const add = (key: string, ms: number) => cpu.set(key, [...(cpu.get(key) ?? []), ms]);
   for (let run = -1; run < RUNS; run++) {
     for (const handler of HANDLERS) {
@@ -278,12 +284,12 @@ async function coldSection(config: FailoverConfig, oldJson: string, work: string
       for (const variant of order) {
         const file = files.get(`${handler} ${variant}`);
         if (!file) continue;
-        const cold = await coldImport(file);
+        const cold = await coldImport(file, envs[variant]);
         if (run >= 0) add(`${handler} ${variant}`, cold.importMs);
       }
     }
     for (const mode of reads) {
-      const cold = await coldImport(reader, { ...HANDLER_ENV, BENCH_CONFIG_READ: mode });
+      const cold = await coldImport(reader, { ...envs.after, BENCH_CONFIG_READ: mode });
       if (run >= 0) add(`read ${mode}`, cold.importMs);
     }
   }
