@@ -10,13 +10,18 @@ import { esbuildOptionsOf, LAMBDA_ALIASES, LAMBDA_BUNDLING } from '../infra/cons
 
 export const REPO = fileURLToPath(new URL('../', import.meta.url));
 
-// What the handlers read at import; no request is made, so the values need only be well formed. The resources are
-// the control region's (the probe function refuses an observations queue in another region than the configuration's).
-export function handlerEnv(controlRegion: string): Record<string, string> {
+// What the handlers read at import; no request is made, so the values need only be well formed. The function runs in
+// the first probe region (the probe function refuses any other) and the resources are the control region's (it
+// refuses an observations queue in another region than the configuration's).
+export function handlerEnv(regions: {
+  readonly control: string;
+  readonly probe: readonly string[];
+}): Record<string, string> {
+  const controlRegion = regions.control;
   const sqs = `https://sqs.${controlRegion}.amazonaws.com/123456789012`;
   const arn = (service: string, resource: string) => `arn:aws:${service}:${controlRegion}:123456789012:${resource}`;
   return {
-    AWS_REGION: controlRegion,
+    AWS_REGION: regions.probe[0] ?? controlRegion,
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -39,7 +39,7 @@ const work = await mkdtemp(join(tmpdir(), 'failover-bench-cold-'));
 try {
   const yaml = await readFile(join(REPO, DEFAULT_CONFIG_FILE), 'utf8');
   const { config, json } = configJsonOf(yaml);
-  const env = handlerEnv(config.regions.control);
+  const env = handlerEnv(config.regions);
   // The after bundles read the configuration file beside them, as deployed; older sources had it inlined, as the
   // YAML text or as the first JSON format: defining both leaves each its own.
   await writeFile(join(work, CONFIG_FILE), json);

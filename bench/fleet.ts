@@ -273,9 +273,9 @@ async function coldSection(config: FailoverConfig, oldJson: string, work: string
   const variants = ['before', 'after', 'example'] as const;
   // The fleet's control region, or the example's for the bundle that carries the example.
   const envs = {
-    before: handlerEnv(config.regions.control),
-    after: handlerEnv(config.regions.control),
-    example: handlerEnv(example.regions.control),
+    before: handlerEnv(config.regions),
+    after: handlerEnv(config.regions),
+    example: handlerEnv(example.regions),
   };
   const add = (key: string, ms: number) => cpu.set(key, [...(cpu.get(key) ?? []), ms]);
   for (let run = -1; run < RUNS; run++) {
