@@ -22,6 +22,7 @@ import { peersRequired } from '../support/dynamodb-local.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
+import { sqsRecordOf } from '../support/sqs-event-source.ts';
 
 // The decide handler against moto_server's SQS (the observations FIFO queue, 180 s visibility as deployed) and
 // dynalite behind a proxy that throttles one site: the real handler, with the records SQS really delivered.
@@ -89,28 +90,7 @@ function batch(site: string, region: string, at: number): ObservationBatch {
 }
 
 /** A received message as Lambda's event source mapping hands it to the function. */
-function recordOf(message: Message): SQSRecord {
-  const a = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: a.ApproximateReceiveCount!,
-      SentTimestamp: a.SentTimestamp!,
-      SenderId: a.SenderId!,
-      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp!,
-      SequenceNumber: a.SequenceNumber,
-      MessageGroupId: a.MessageGroupId,
-      MessageDeduplicationId: a.MessageDeduplicationId,
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
-}
+const recordOf = (message: Message): SQSRecord => sqsRecordOf(message, { region: 'us-east-1', arn: queueArn });
 
 async function receive(): Promise<SQSRecord[]> {
   const out = await sqs.send(
