@@ -3,7 +3,6 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
   type Message,
@@ -25,7 +24,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
 import { twoLinkRound } from '../support/observations.ts';
-import { sqsRecordOf } from '../support/sqs-event-source.ts';
+import { queueDepth, sqsRecordOf } from '../support/sqs-event-source.ts';
 import { rawStateItem, streamRecord } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
 
@@ -136,19 +135,6 @@ async function zoneRecords(): Promise<ResourceRecordSet[]> {
 const sqsRecord = (message: Message) =>
   sqsRecordOf(message, { region: 'us-east-1', arn: 'arn:aws:sqs:us-east-1:123456789012:failover-dns-writer.fifo' });
 
-async function queueDepth(): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 type WriterHandler = (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse>;
 
 /**
@@ -163,7 +149,7 @@ async function drainWriterQueue(
   const started = Date.now();
   let invocations = 0;
   let returned = 0;
-  while ((await queueDepth()) > 0) {
+  while ((await queueDepth(sqs, queueUrl)) > 0) {
     expect(Date.now() - started).toBeLessThan(boundMs);
     const received = await sqs.send(
       new ReceiveMessageCommand({

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type {
   Context,
   DynamoDBBatchResponse,
@@ -33,7 +33,7 @@ import { peersRequired } from '../support/dynamodb-local.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { captureLogs, importWithEnv, lambdaContext } from '../support/lambda.ts';
 import { createTestHostedZone, motoAvailable, startMoto, type MotoServer } from '../support/moto.ts';
-import { SqsEventSource, type Polled } from '../support/sqs-event-source.ts';
+import { queueDepth, SqsEventSource, type Polled } from '../support/sqs-event-source.ts';
 import type { ProbeEvent, TickResult } from '../../functions/probe/runtime.ts';
 import { matchesFilter, StateItemStream } from '../support/stream-records.ts';
 import { twoLinkConfigYaml } from '../support/two-link-site.ts';
@@ -165,19 +165,6 @@ async function readInbox(): Promise<void> {
     for (const m of Messages) alerts.push(JSON.parse(m.Body!) as (typeof alerts)[number]);
     // Left undeleted on purpose: the visibility timeout (12 h) keeps them from being read twice.
   }
-}
-
-async function inFlight(queueUrl: string, region: string): Promise<number> {
-  const out = await sqsIn(region).send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
 }
 
 describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to handler, on moto', () => {
@@ -453,7 +440,7 @@ describe.skipIf(!moto && !peersRequired)('the whole failover path, handler to ha
       }
     };
     const drained = async () =>
-      (await Promise.all([urls.observations, urls.dns, urls.webhooks].map((u) => inFlight(u, CONTROL)))).every(
+      (await Promise.all([urls.observations, urls.dns, urls.webhooks].map((u) => queueDepth(sqsIn(CONTROL), u)))).every(
         (n) => n === 0,
       );
 
